@@ -1,0 +1,54 @@
+package framing
+
+// Kind is what Framer.Next found at the start of the buffer.
+type Kind uint8
+
+// The kinds of results.
+const (
+	// NeedMore: the buffer holds no complete item yet. Result.Partial says
+	// whether a message has started (it counts toward chunk and time limits)
+	// or only whitespace that may still turn out to be a ping is pending.
+	NeedMore Kind = iota
+	// Message: Result.Frame is a complete message; Result.N bytes are consumed.
+	Message
+	// Ping: a CRLFCRLF keep-alive (RFC 5626) between messages; Result.N = 4.
+	Ping
+	// Whitespace: Result.N bytes of CR/LF/SP/TAB before a start line to skip,
+	// among them a lone CRLF keep-alive when Result.LoneCRLF is set.
+	Whitespace
+	// Error: the stream cannot be framed; Result.Err says why. When the
+	// header block was complete, Result.Frame holds it (Data = the header
+	// block) so that an error response can be formed.
+	Error
+)
+
+// Frame is a framed SIP message and a small view of its headers. Every slice
+// aliases the buffer passed to Next.
+type Frame struct {
+	// Data is the whole message: start line, headers, blank line, body.
+	Data []byte
+	// HeaderLen is the length of the start line and headers including the
+	// blank line that ends them; the body is Data[HeaderLen:].
+	HeaderLen     int
+	ContentLength int
+	IsRequest     bool
+	// Method is the request method (requests only).
+	Method []byte
+	// StatusCode is the response status (responses only).
+	StatusCode int
+	// CallID, CSeq and Via are the trimmed values of the first Call-ID (or
+	// "i"), CSeq and Via (or "v") headers; nil when absent.
+	CallID []byte
+	CSeq   []byte
+	Via    []byte
+}
+
+// Result is what Next reports.
+type Result struct {
+	Kind     Kind
+	N        int
+	Partial  bool
+	LoneCRLF bool
+	Frame    Frame
+	Err      error
+}
