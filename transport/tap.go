@@ -1,6 +1,10 @@
 package transport
 
-import "time"
+import (
+	"time"
+
+	"github.com/sipwire/sipwire/transport/framing"
+)
 
 // MessageDirection says whether a traced message was received or sent.
 type MessageDirection uint8
@@ -35,4 +39,16 @@ type TracedMessage struct {
 // queue and return at once, dropping and counting when the queue is full.
 type MessageTap interface {
 	TapMessage(m *TracedMessage)
+}
+
+// tapSent hands a message we wrote to the taps, with its Call-ID.
+func (c *Conn) tapSent(b []byte) {
+	if !c.tracedNow() {
+		return
+	}
+	var fr framing.Framer
+	fr.MaxMessageBytes = len(b) + 4
+	var r framing.Result
+	fr.Next(b, &r)
+	c.tap(Sent, b, r.Frame.CallID)
 }

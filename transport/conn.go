@@ -1,0 +1,311 @@
+package transport
+
+import (
+	"cmp"
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sipwire/sipwire/transport/framing"
+)
+
+const (
+	// readBufferSize is the size of a pooled read buffer; a message that
+	// outgrows it gets a larger buffer up to the maximum message size.
+	readBufferSize = 4096
+	// maxAliases bounds the RFC 5923 aliases of one connection.
+	maxAliases = 4
+	// chunkMinBytes: an incomplete read that brought at least this many bytes
+	// is ordinary TCP segmentation of a large message and does not count
+	// toward tcp_max_msg_chunks; such messages stay bounded by size
+	// (MaxMessageBytes) and time (MaxMsgTime).
+	chunkMinBytes = 1024
+)
+
+// trace verdicts of a connection.
+const (
+	verdictUndecided uint32 = iota
+	verdictTrace
+	verdictDrop
+)
+
+// Conn is one TCP connection of the transport. Its reader goroutine owns the
+// read side; writes may come from any goroutine.
+type Conn struct {
+	t        *Transport
+	id       uint64
+	dir      Direction
+	remote   netip.AddrPort
+	listener netip.AddrPort
+	opened   time.Time
+
+	// mu orders the connection's events and guards local, nc and aliases
+	// until the connection is open.
+	mu      sync.Mutex
+	local   netip.AddrPort
+	nc      *net.TCPConn
+	rc      syscall.RawConn
+	aliases []netip.AddrPort
+
+	state        atomic.Uint32
+	verdict      atomic.Uint32
+	lastActivity atomic.Int64
+	msgsIn       atomic.Uint64
+	msgsOut      atomic.Uint64
+	bytesIn      atomic.Uint64
+	bytesOut     atomic.Uint64
+
+	// Reader-owned state.
+	buf      *[]byte
+	framer   framing.Framer
+	chunks   int
+	msgStart time.Time
+	deadline time.Time
+	msg      Message
+	readFn   func(fd uintptr) bool
+	rn       int
+	rerr     error
+
+	w writer
+
+	// Outbound connect.
+	connected  chan struct{}
+	connErr    error
+	dialCancel context.CancelFunc
+}
+
+func newConn(t *Transport, dir Direction, remote, listener netip.AddrPort) *Conn {
+	c := &Conn{
+		t:        t,
+		id:       t.nextID.Add(1),
+		dir:      dir,
+		remote:   remote,
+		listener: listener,
+		opened:   time.Now(),
+	}
+	c.lastActivity.Store(c.opened.UnixNano())
+	c.framer.MaxMessageBytes = t.opts.maxMessageBytes()
+	c.msg.Conn = c
+	c.w.c = c
+	return c
+}
+
+// attach binds the connection to its socket.
+func (c *Conn) attach(nc *net.TCPConn) error {
+	rc, err := nc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	c.nc, c.rc = nc, rc
+	c.readFn = c.readOnce
+	c.w.writeFn = c.w.writeOnce
+	return nil
+}
+
+// ID is the connection's id, unique within the run.
+func (c *Conn) ID() uint64 { return c.id }
+
+// State is the connection's state now.
+func (c *Conn) State() ConnState { return ConnState(c.state.Load()) }
+
+// Info returns what is known of the connection.
+func (c *Conn) Info() ConnInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.infoLocked()
+}
+
+func (c *Conn) infoLocked() ConnInfo {
+	return ConnInfo{ID: c.id, Direction: c.dir, Local: c.local, Remote: c.remote, Listener: c.listener}
+}
+
+// Remote is the peer's address.
+func (c *Conn) Remote() netip.AddrPort { return c.remote }
+
+// Close closes the connection, raising its CLOSED event with reason.
+func (c *Conn) Close(reason string) {
+	if reason == "" {
+		reason = "Closed by request"
+	}
+	c.closeWith(0, StatusSuccess, reason)
+}
+
+// traceable reports whether the connection's events go to traced
+// subscribers now, deciding its filter verdict if tracing is on and the
+// verdict is still open. The caller holds c.mu (or the connection is not
+// shared yet).
+func (c *Conn) traceable() bool {
+	t := c.t
+	if !t.tracing.Load() {
+		return false
+	}
+	switch c.verdict.Load() {
+	case verdictTrace:
+		return true
+	case verdictDrop:
+		return false
+	}
+	v := verdictTrace
+	if f := t.filter.Load(); f != nil && !(*f)(c.infoLocked()) {
+		v = verdictDrop
+	}
+	if !c.verdict.CompareAndSwap(verdictUndecided, v) {
+		v = c.verdict.Load()
+	}
+	return v == verdictTrace
+}
+
+// tracedNow is traceable for callers outside c.mu (the message taps): it
+// takes the lock only to decide a verdict.
+func (c *Conn) tracedNow() bool {
+	if !c.t.tracing.Load() {
+		return false
+	}
+	switch c.verdict.Load() {
+	case verdictTrace:
+		return true
+	case verdictDrop:
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.traceable()
+}
+
+// tap hands a traced message to the message taps.
+func (c *Conn) tap(dir MessageDirection, data, callID []byte) {
+	taps := c.t.taps.Load()
+	if taps == nil || !c.tracedNow() {
+		return
+	}
+	m := TracedMessage{Conn: c.Info(), Direction: dir, Time: time.Now().Truncate(time.Microsecond), Data: data, CallID: callID}
+	for _, tp := range *taps {
+		tp.TapMessage(&m)
+	}
+}
+
+// closeWith moves the connection to StateClosed once: it removes it from the
+// table, closes the socket, fails
+// queued writes, and raises the event kind (when not zero) and then CLOSED,
+// both with status and reason.
+func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
+	c.mu.Lock()
+	prev := ConnState(c.state.Load())
+	if prev == StateClosed {
+		c.mu.Unlock()
+		return false
+	}
+	c.state.Store(uint32(StateClosed))
+	t := c.t
+	t.mu.Lock()
+	t.removeLocked(c)
+	t.mu.Unlock()
+	if c.dialCancel != nil {
+		c.dialCancel()
+	}
+	if c.nc != nil {
+		c.nc.Close()
+	}
+	if kind != 0 {
+		t.raise(c, kind, status, reason)
+	}
+	t.stats.closed.Add(1)
+	t.raise(c, EventClosed, status, reason)
+	c.mu.Unlock()
+	c.w.fail(ErrConnClosed)
+	return true
+}
+
+// drain stops the reader for Shutdown; queued writes still go out.
+func (c *Conn) drain() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.State() != StateOpen {
+		return
+	}
+	c.state.Store(uint32(StateDraining))
+	if c.nc != nil {
+		c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+func (c *Conn) waitFlushed(ctx context.Context) error {
+	return c.w.waitEmpty(ctx)
+}
+
+func (c *Conn) touch(now time.Time) { c.lastActivity.Store(now.UnixNano()) }
+
+// ConnSnapshot is what the connection table knows of one connection.
+type ConnSnapshot struct {
+	ID           uint64    `json:"id"`
+	Direction    string    `json:"direction"`
+	State        string    `json:"state"`
+	Local        string    `json:"local"`
+	Remote       string    `json:"remote"`
+	Listener     string    `json:"listener,omitempty"`
+	Aliases      []string  `json:"aliases,omitempty"`
+	Opened       time.Time `json:"opened"`
+	LastActivity time.Time `json:"last_activity"`
+	MsgsIn       uint64    `json:"msgs_in"`
+	MsgsOut      uint64    `json:"msgs_out"`
+	BytesIn      uint64    `json:"bytes_in"`
+	BytesOut     uint64    `json:"bytes_out"`
+	QueuedWrites int       `json:"queued_writes"`
+	QueuedBytes  int       `json:"queued_bytes"`
+	Traced       string    `json:"traced"`
+}
+
+// Snapshot returns what the table knows of the connection now.
+func (c *Conn) Snapshot() ConnSnapshot {
+	c.mu.Lock()
+	s := ConnSnapshot{
+		ID:        c.id,
+		Direction: c.dir.String(),
+		State:     c.State().String(),
+		Remote:    c.remote.String(),
+		Opened:    c.opened.Truncate(time.Microsecond),
+	}
+	if c.local.IsValid() {
+		s.Local = c.local.String()
+	}
+	if c.listener.IsValid() {
+		s.Listener = c.listener.String()
+	}
+	for _, a := range c.aliases {
+		s.Aliases = append(s.Aliases, a.String())
+	}
+	c.mu.Unlock()
+	s.LastActivity = time.Unix(0, c.lastActivity.Load()).Truncate(time.Microsecond)
+	s.MsgsIn, s.MsgsOut = c.msgsIn.Load(), c.msgsOut.Load()
+	s.BytesIn, s.BytesOut = c.bytesIn.Load(), c.bytesOut.Load()
+	s.QueuedWrites, s.QueuedBytes = c.w.queued()
+	switch c.verdict.Load() {
+	case verdictTrace:
+		s.Traced = "yes"
+	case verdictDrop:
+		s.Traced = "no"
+	default:
+		s.Traced = "undecided"
+	}
+	return s
+}
+
+// Connections returns a snapshot of every connection in the table, by id.
+func (t *Transport) Connections() []ConnSnapshot {
+	conns := t.snapshotConns()
+	out := make([]ConnSnapshot, 0, len(conns))
+	for _, c := range conns {
+		out = append(out, c.Snapshot())
+	}
+	sortSnapshots(out)
+	return out
+}
+
+func sortSnapshots(s []ConnSnapshot) {
+	slices.SortFunc(s, func(a, b ConnSnapshot) int { return cmp.Compare(a.ID, b.ID) })
+}

@@ -1,0 +1,303 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/sipwire/sipwire/transport/framing"
+)
+
+var crlf = []byte("\r\n")
+
+// serve is the connection's reader goroutine: it waits for bytes without
+// holding a buffer, frames what arrives and hands each message over. It
+// owns the connection: every way out of it closes the connection with one
+// CLOSED event, except a Shutdown drain, which leaves that to Shutdown.
+func (c *Conn) serve() {
+	defer c.t.readers.Done()
+	defer c.releaseBuf()
+	defer func() {
+		if r := recover(); r != nil {
+			c.closeWith(EventReadError, StatusFailure, fmt.Sprintf("Internal error: %v", r))
+		}
+	}()
+	c.armDeadline(time.Now())
+	for {
+		err := c.rc.Read(c.readFn)
+		if err == nil {
+			err = c.rerr
+		}
+		if c.rn > 0 {
+			now := time.Now()
+			c.touch(now)
+			c.bytesIn.Add(uint64(c.rn))
+			c.t.stats.bytesIn.Add(uint64(c.rn))
+			n := c.rn
+			c.rn = 0
+			if !c.frame(n, now) {
+				return
+			}
+			continue
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		if !c.readFailed(err) {
+			return
+		}
+	}
+}
+
+// readOnce is called by the runtime poller: one read(2) into a pooled
+// buffer, taken only now that bytes are there. It returns false to wait for
+// readability.
+func (c *Conn) readOnce(fd uintptr) bool {
+	if c.buf == nil {
+		c.buf = c.t.bufs.Get().(*[]byte)
+	}
+	b := *c.buf
+	for {
+		n, err := syscall.Read(int(fd), b[len(b):cap(b)])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if len(b) == 0 {
+				c.releaseBuf()
+			}
+			return false
+		case err != nil:
+			c.rn, c.rerr = 0, err
+		case n == 0:
+			c.rn, c.rerr = 0, io.EOF
+		default:
+			*c.buf = b[:len(b)+n]
+			c.rn, c.rerr = n, nil
+		}
+		return true
+	}
+}
+
+func (c *Conn) releaseBuf() {
+	if c.buf == nil {
+		return
+	}
+	if cap(*c.buf) == readBufferSize {
+		*c.buf = (*c.buf)[:0]
+		c.t.bufs.Put(c.buf)
+	}
+	c.buf = nil
+}
+
+// frame frames every complete item in the buffer after a read of n bytes.
+// It returns false when the connection was closed.
+func (c *Conn) frame(n int, now time.Time) bool {
+	opts := &c.t.opts
+	b := *c.buf
+	off := 0
+	var r framing.Result
+	for {
+		c.framer.Next(b[off:], &r)
+		switch r.Kind {
+		case framing.Message:
+			off += r.N
+			c.chunks = 0
+			if !c.msgStart.IsZero() {
+				c.msgStart = time.Time{}
+				c.armDeadline(now)
+			}
+			if !c.deliver(&r.Frame) {
+				return false
+			}
+			if c.State() == StateClosed {
+				return false
+			}
+			continue
+		case framing.Ping:
+			off += r.N
+			c.t.stats.pings.Add(1)
+			if !opts.DisableCRLFPingPong {
+				c.t.stats.pongs.Add(1)
+				if c.w.write(crlf, nil) != nil {
+					return false
+				}
+			}
+			continue
+		case framing.Whitespace:
+			off += r.N
+			if r.LoneCRLF {
+				c.t.stats.loneCRLFs.Add(1)
+			}
+			continue
+		case framing.Error:
+			c.reject(&r)
+			return false
+		}
+		break
+	}
+	rest := len(b) - off
+	if rest == 0 {
+		c.releaseBuf()
+		return true
+	}
+	if off > 0 {
+		copy(b, b[off:])
+		*c.buf = b[:rest]
+	}
+	if r.Partial {
+		if c.msgStart.IsZero() {
+			c.msgStart = now
+			c.armDeadline(now)
+		}
+		if limit := opts.maxMsgChunks(); limit > 0 && n < chunkMinBytes {
+			c.chunks++
+			if c.chunks >= limit {
+				c.t.stats.chunkLimits.Add(1)
+				c.closeWith(EventChunkLimit, StatusFailure, fmt.Sprintf("Message arrived in %d chunks, tcp_max_msg_chunks is %d", c.chunks, limit))
+				return false
+			}
+		}
+	}
+	if rest == cap(b) {
+		c.growBuf()
+	}
+	return true
+}
+
+// growBuf makes room for a message larger than the pooled buffer, up to the
+// maximum message size plus room for the blank line the framer must see.
+func (c *Conn) growBuf() {
+	b := *c.buf
+	limit := c.t.opts.maxMessageBytes() + 8
+	newCap := min(2*cap(b), limit)
+	if newCap <= cap(b) {
+		newCap = cap(b) + 1024
+	}
+	nb := make([]byte, len(b), newCap)
+	copy(nb, b)
+	c.releaseBuf()
+	c.buf = &nb
+}
+
+// deliver hands one message to the handler: inline with
+// tcp_parallel_handling=0, in its own goroutine (on a copy) with 1.
+func (c *Conn) deliver(f *framing.Frame) bool {
+	c.msgsIn.Add(1)
+	c.t.stats.messagesIn.Add(1)
+	c.tap(Received, f.Data, f.CallID)
+	if c.t.opts.ParallelHandling {
+		m := copyMessage(c, f)
+		c.t.readers.Add(1)
+		go func() {
+			defer c.t.readers.Done()
+			c.t.handler.ServeSIP(m)
+		}()
+		return true
+	}
+	c.msg.Frame = *f
+	c.t.handler.ServeSIP(&c.msg)
+	c.msg.Frame = framing.Frame{}
+	return true
+}
+
+// reject answers a request that cannot be framed with 400 or 513 when its
+// header block allows a response, then closes the connection.
+func (c *Conn) reject(r *framing.Result) {
+	code, phrase := framing.ErrorStatus(r.Err)
+	kind := EventBadMessage
+	if errors.Is(r.Err, framing.ErrTooLarge) {
+		kind = EventMessageTooLarge
+		c.t.stats.tooLarge.Add(1)
+	} else {
+		c.t.stats.badMessages.Add(1)
+	}
+	if resp := framing.AppendResponse(nil, &r.Frame, code, phrase); len(resp) > 0 {
+		c.w.write(resp, nil)
+	}
+	c.closeWith(kind, StatusFailure, fmt.Sprintf("%s (answered %d)", r.Err, code))
+}
+
+// readFailed handles an error from the read side. It returns true when the
+// reader goes on (a deadline that was only a re-arm).
+func (c *Conn) readFailed(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return c.deadlinePassed(time.Now())
+	}
+	if c.State() == StateClosed {
+		return false
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		if c.buf != nil && len(*c.buf) > 0 && !c.msgStart.IsZero() {
+			c.t.stats.readErrors.Add(1)
+			c.closeWith(EventReadError, StatusFailure, "EOF received with incomplete SIP message")
+			return false
+		}
+		c.closeWith(0, StatusSuccess, "EOF received")
+	default:
+		c.t.stats.readErrors.Add(1)
+		c.closeWith(EventReadError, StatusFailure, "Read error: "+err.Error())
+	}
+	return false
+}
+
+// armDeadline sets the read deadline to the earlier of the idle bound
+// (tcp_connection_lifetime after the last traffic) and, while a message is
+// incomplete, the message time bound (tcp_max_msg_time).
+func (c *Conn) armDeadline(now time.Time) {
+	last := time.Unix(0, c.lastActivity.Load())
+	d := last.Add(c.t.opts.connectionLifetime())
+	if !c.msgStart.IsZero() {
+		if m := c.msgStart.Add(c.t.opts.maxMsgTime()); m.Before(d) {
+			d = m
+		}
+	}
+	if d.Equal(c.deadline) {
+		return
+	}
+	c.deadline = d
+	c.nc.SetReadDeadline(d)
+}
+
+// deadlinePassed decides what a read deadline meant: a drain, an incomplete
+// message too slow, no traffic for too long, or only a deadline to re-arm
+// because traffic (writes too) happened since it was set.
+func (c *Conn) deadlinePassed(now time.Time) bool {
+	switch c.State() {
+	case StateDraining, StateClosed:
+		return false
+	}
+	if !c.msgStart.IsZero() && !now.Before(c.msgStart.Add(c.t.opts.maxMsgTime())) {
+		c.t.stats.messageTimeouts.Add(1)
+		c.closeWith(EventMessageTimeout, StatusFailure, "Read timeout with incomplete SIP message")
+		return false
+	}
+	last := time.Unix(0, c.lastActivity.Load())
+	if !now.Before(last.Add(c.t.opts.connectionLifetime())) {
+		c.t.stats.idleTimeouts.Add(1)
+		c.closeWith(EventIdleTimeout, StatusSuccess, "Timeout on no traffic")
+		return false
+	}
+	c.deadline = time.Time{}
+	c.armDeadline(now)
+	return true
+}
+
+// copyMessage copies a message for a parallel handler: the copy is framed
+// again so that its header view points into the copy.
+func copyMessage(c *Conn, f *framing.Frame) *Message {
+	data := append([]byte(nil), f.Data...)
+	var fr framing.Framer
+	fr.MaxMessageBytes = len(data)
+	var r framing.Result
+	fr.Next(data, &r)
+	m := &Message{Frame: r.Frame, Conn: c}
+	if r.Kind != framing.Message {
+		m.Frame = framing.Frame{Data: data}
+	}
+	return m
+}

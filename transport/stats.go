@@ -1,0 +1,82 @@
+package transport
+
+import "sync/atomic"
+
+type counters struct {
+	accepted, refused, connects, connectFailures, closed atomic.Uint64
+	messagesIn, messagesOut, bytesIn, bytesOut           atomic.Uint64
+	pings, pongs, loneCRLFs                              atomic.Uint64
+	badMessages, tooLarge, chunkLimits, messageTimeouts  atomic.Uint64
+	queueFull, writeTimeouts, idleTimeouts               atomic.Uint64
+	readErrors, writeErrors, events                      atomic.Uint64
+}
+
+// Stats is a snapshot of the transport's counters, for the dashboard and
+// /metrics.
+type Stats struct {
+	Open            int                 `json:"open"`
+	Accepted        uint64              `json:"accepted"`
+	Refused         uint64              `json:"refused"`
+	Connects        uint64              `json:"connects"`
+	ConnectFailures uint64              `json:"connect_failures"`
+	Closed          uint64              `json:"closed"`
+	MessagesIn      uint64              `json:"messages_in"`
+	MessagesOut     uint64              `json:"messages_out"`
+	BytesIn         uint64              `json:"bytes_in"`
+	BytesOut        uint64              `json:"bytes_out"`
+	Pings           uint64              `json:"pings"`
+	Pongs           uint64              `json:"pongs"`
+	LoneCRLFs       uint64              `json:"lone_crlfs"`
+	BadMessages     uint64              `json:"bad_messages"`
+	TooLarge        uint64              `json:"too_large"`
+	ChunkLimits     uint64              `json:"chunk_limits"`
+	MessageTimeouts uint64              `json:"message_timeouts"`
+	QueueFull       uint64              `json:"queue_full"`
+	WriteTimeouts   uint64              `json:"write_timeouts"`
+	IdleTimeouts    uint64              `json:"idle_timeouts"`
+	ReadErrors      uint64              `json:"read_errors"`
+	WriteErrors     uint64              `json:"write_errors"`
+	EventsRaised    uint64              `json:"events_raised"`
+	Tracing         bool                `json:"tracing"`
+	Subscriptions   []SubscriptionStats `json:"subscriptions"`
+}
+
+// Stats returns the transport's counters now.
+func (t *Transport) Stats() Stats {
+	c := &t.stats
+	t.mu.Lock()
+	open := t.open
+	t.mu.Unlock()
+	s := Stats{
+		Open:            open,
+		Accepted:        c.accepted.Load(),
+		Refused:         c.refused.Load(),
+		Connects:        c.connects.Load(),
+		ConnectFailures: c.connectFailures.Load(),
+		Closed:          c.closed.Load(),
+		MessagesIn:      c.messagesIn.Load(),
+		MessagesOut:     c.messagesOut.Load(),
+		BytesIn:         c.bytesIn.Load(),
+		BytesOut:        c.bytesOut.Load(),
+		Pings:           c.pings.Load(),
+		Pongs:           c.pongs.Load(),
+		LoneCRLFs:       c.loneCRLFs.Load(),
+		BadMessages:     c.badMessages.Load(),
+		TooLarge:        c.tooLarge.Load(),
+		ChunkLimits:     c.chunkLimits.Load(),
+		MessageTimeouts: c.messageTimeouts.Load(),
+		QueueFull:       c.queueFull.Load(),
+		WriteTimeouts:   c.writeTimeouts.Load(),
+		IdleTimeouts:    c.idleTimeouts.Load(),
+		ReadErrors:      c.readErrors.Load(),
+		WriteErrors:     c.writeErrors.Load(),
+		EventsRaised:    c.events.Load(),
+		Tracing:         t.Tracing(),
+	}
+	t.subsMu.RLock()
+	for _, sub := range t.subs {
+		s.Subscriptions = append(s.Subscriptions, sub.stats())
+	}
+	t.subsMu.RUnlock()
+	return s
+}

@@ -1,0 +1,422 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Transport is a SIP-over-TCP transport: listeners, the connection table,
+// framing, writes and connects, and the network-event stream.
+type Transport struct {
+	opts    Options
+	handler Handler
+
+	nextID  atomic.Uint64
+	tracing atomic.Bool
+	filter  atomic.Pointer[func(ConnInfo) bool]
+	taps    atomic.Pointer[[]MessageTap]
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	byID      map[uint64]*Conn
+	byRemote  map[netip.AddrPort]*Conn
+	open      int // connections in the table (connecting ones included)
+	shutdown  bool
+
+	subsMu     sync.RWMutex
+	subs       []*Subscription
+	subsClosed bool
+
+	acceptors sync.WaitGroup // accept loops
+	readers   sync.WaitGroup // connection readers and parallel handlers
+	bufs      sync.Pool      // read buffers (*[]byte), taken only while bytes wait
+
+	stats counters
+}
+
+// New returns a Transport with the given options that hands the messages it
+// reads to h. Nothing listens until Listen is called.
+func New(opts Options, h Handler) *Transport {
+	if h == nil {
+		h = HandlerFunc(func(*Message) {})
+	}
+	t := &Transport{
+		opts:     opts,
+		handler:  h,
+		byID:     make(map[uint64]*Conn),
+		byRemote: make(map[netip.AddrPort]*Conn),
+	}
+	t.tracing.Store(opts.TraceOn)
+	if opts.TraceFilter != nil {
+		f := opts.TraceFilter
+		t.filter.Store(&f)
+	}
+	t.bufs.New = func() any {
+		b := make([]byte, 0, readBufferSize)
+		return &b
+	}
+	return t
+}
+
+// Listen starts serving SIP over TCP on spec ("tcp:IP[:port]"; no port means
+// tcp_port) and returns the bound address (the real port when spec asks for
+// port 0).
+func (t *Transport) Listen(spec string) (netip.AddrPort, error) {
+	ap, err := ParseSocket(spec, t.opts.port())
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(context.Background(), "tcp", ap.String())
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("listen %s: %w", spec, err)
+	}
+	bound := l.Addr().(*net.TCPAddr).AddrPort()
+	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
+	t.mu.Lock()
+	if t.shutdown {
+		t.mu.Unlock()
+		l.Close()
+		return netip.AddrPort{}, ErrClosed
+	}
+	t.listeners = append(t.listeners, l)
+	t.acceptors.Add(1)
+	t.mu.Unlock()
+	go t.acceptLoop(l.(*net.TCPListener), bound)
+	return bound, nil
+}
+
+// Listeners returns the addresses being served.
+func (t *Transport) Listeners() []netip.AddrPort {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]netip.AddrPort, 0, len(t.listeners))
+	for _, l := range t.listeners {
+		ap := l.Addr().(*net.TCPAddr).AddrPort()
+		out = append(out, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	}
+	return out
+}
+
+func (t *Transport) acceptLoop(l *net.TCPListener, bound netip.AddrPort) {
+	defer t.acceptors.Done()
+	var backoff time.Duration
+	for {
+		nc, err := l.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of descriptors and the like: wait and retry, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		t.accepted(nc, bound)
+	}
+}
+
+// accepted puts a new inbound connection in the table, or refuses it when
+// tcp_max_connections is reached.
+func (t *Transport) accepted(nc *net.TCPConn, listener netip.AddrPort) {
+	c := newConn(t, Inbound, addrPortOf(nc.RemoteAddr()), listener)
+	c.local = addrPortOf(nc.LocalAddr())
+	t.mu.Lock()
+	if t.shutdown || t.open >= t.opts.maxConnections() {
+		t.mu.Unlock()
+		nc.SetLinger(0)
+		nc.Close()
+		t.stats.refused.Add(1)
+		reason := "tcp_max_connections reached, connection refused"
+		if t.shutdown {
+			reason = "shutting down, connection refused"
+		}
+		t.raise(c, EventAcceptRefused, StatusFailure, reason)
+		return
+	}
+	if err := c.attach(nc); err != nil {
+		t.mu.Unlock()
+		nc.Close()
+		t.stats.refused.Add(1)
+		t.raise(c, EventAcceptRefused, StatusFailure, "cannot use accepted socket: "+err.Error())
+		return
+	}
+	c.state.Store(uint32(StateOpen))
+	t.insertLocked(c)
+	t.readers.Add(1)
+	t.mu.Unlock()
+	t.stats.accepted.Add(1)
+	c.mu.Lock()
+	t.raise(c, EventAccepted, StatusSuccess, "Connection accepted")
+	c.mu.Unlock()
+	go c.serve()
+}
+
+func (t *Transport) insertLocked(c *Conn) {
+	t.byID[c.id] = c
+	t.byRemote[c.remote] = c
+	t.open++
+}
+
+func (t *Transport) removeLocked(c *Conn) {
+	if t.byID[c.id] != c {
+		return
+	}
+	delete(t.byID, c.id)
+	if t.byRemote[c.remote] == c {
+		delete(t.byRemote, c.remote)
+	}
+	for _, a := range c.aliases {
+		if t.byRemote[a] == c {
+			delete(t.byRemote, a)
+		}
+	}
+	t.open--
+}
+
+// Conn returns the open connection with the given id, or nil.
+func (t *Transport) Conn(id uint64) *Conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byID[id]
+}
+
+// ConnByRemote returns an open (or connecting) connection to or from addr,
+// or nil.
+func (t *Transport) ConnByRemote(addr netip.AddrPort) *Conn {
+	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.byRemote[addr]
+}
+
+// AddAlias makes connection id reachable as addr too (RFC 5923: a Via with
+// the alias parameter names the address the peer listens on), so that
+// messages for addr reuse it.
+func (t *Transport) AddAlias(id uint64, addr netip.AddrPort) {
+	addr = netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.byID[id]
+	if c == nil || c.remote == addr {
+		return
+	}
+	if _, taken := t.byRemote[addr]; taken {
+		return
+	}
+	if len(c.aliases) >= maxAliases {
+		return
+	}
+	t.byRemote[addr] = c
+	c.aliases = append(c.aliases, addr)
+}
+
+// CloseConn closes the connection with the given id, raising its CLOSED
+// event with reason; it reports whether there was such a connection.
+func (t *Transport) CloseConn(id uint64, reason string) bool {
+	c := t.Conn(id)
+	if c == nil {
+		return false
+	}
+	c.Close(reason)
+	return true
+}
+
+// SetTracing flips the trace switch (trace_on). Off: traced subscribers and
+// message taps see nothing new from now on. On: connections opened from now
+// on are traced from their open event; connections already open are traced
+// from their next event, their filter verdict decided then.
+func (t *Transport) SetTracing(on bool) { t.tracing.Store(on) }
+
+// Tracing reports the trace switch.
+func (t *Transport) Tracing() bool { return t.tracing.Load() }
+
+// SetTraceFilter replaces the trace filter (trace_filter_route) for
+// connections whose verdict is not decided yet; nil traces every connection.
+func (t *Transport) SetTraceFilter(f func(ConnInfo) bool) {
+	if f == nil {
+		t.filter.Store(nil)
+		return
+	}
+	t.filter.Store(&f)
+}
+
+// AddMessageTap adds a receiver of traced SIP messages. Add taps before
+// serving: a tap added later sees only messages from then on.
+func (t *Transport) AddMessageTap(tap MessageTap) {
+	for {
+		old := t.taps.Load()
+		var next []MessageTap
+		if old != nil {
+			next = append(next, *old...)
+		}
+		next = append(next, tap)
+		if t.taps.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// Subscribe returns a new subscription to the event stream with a queue of
+// queueLen events (0 means 4096).
+func (t *Transport) Subscribe(name string, queueLen int, gate Gate) *Subscription {
+	if queueLen <= 0 {
+		queueLen = DefaultEventQueueLen
+	}
+	s := &Subscription{name: name, gate: gate, ch: make(chan Event, queueLen)}
+	t.subsMu.Lock()
+	defer t.subsMu.Unlock()
+	if t.subsClosed {
+		close(s.ch)
+		return s
+	}
+	t.subs = append(t.subs, s)
+	return s
+}
+
+// Unsubscribe stops deliveries to s and closes its queue.
+func (t *Transport) Unsubscribe(s *Subscription) {
+	t.subsMu.Lock()
+	defer t.subsMu.Unlock()
+	for i, x := range t.subs {
+		if x == s {
+			t.subs = append(t.subs[:i:i], t.subs[i+1:]...)
+			close(s.ch)
+			return
+		}
+	}
+}
+
+// raise delivers one event to every subscription. The caller holds c.mu,
+// which orders a connection's events.
+func (t *Transport) raise(c *Conn, kind EventKind, status Status, reason string) {
+	e := Event{
+		Kind:      kind,
+		Status:    status,
+		ConnID:    c.id,
+		Direction: c.dir,
+		Time:      time.Now().Truncate(time.Microsecond),
+		Local:     c.local,
+		Remote:    c.remote,
+		Listener:  c.listener,
+		Reason:    reason,
+	}
+	t.stats.events.Add(1)
+	traced := false
+	t.subsMu.RLock()
+	defer t.subsMu.RUnlock()
+	for _, s := range t.subs {
+		if s.gate == TracedEvents {
+			if !traced && !c.traceable() {
+				continue
+			}
+			traced = true
+		}
+		s.offer(&e)
+	}
+}
+
+func (t *Transport) closeSubscriptions() {
+	t.subsMu.Lock()
+	defer t.subsMu.Unlock()
+	if t.subsClosed {
+		return
+	}
+	t.subsClosed = true
+	for _, s := range t.subs {
+		close(s.ch)
+	}
+}
+
+// Shutdown stops accepting, stops reading, lets handlers finish and queued
+// writes go out until ctx is done, then closes every connection with a
+// CLOSED event and closes the subscriptions' queues.
+func (t *Transport) Shutdown(ctx context.Context) error {
+	conns := t.stopAccepting()
+	for _, c := range conns {
+		c.drain()
+	}
+	var errs []error
+	if err := waitGroup(ctx, &t.readers); err != nil {
+		errs = append(errs, fmt.Errorf("waiting for handlers: %w", err))
+	}
+	for _, c := range conns {
+		if err := c.waitFlushed(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flushing connection %d: %w", c.id, err))
+			break
+		}
+	}
+	for _, c := range t.snapshotConns() {
+		c.closeWith(0, StatusSuccess, "Shutdown")
+	}
+	t.readers.Wait()
+	t.closeSubscriptions()
+	return errors.Join(errs...)
+}
+
+// Close closes listeners and connections at once, with CLOSED events.
+func (t *Transport) Close() error {
+	conns := t.stopAccepting()
+	for _, c := range conns {
+		c.closeWith(0, StatusSuccess, "Transport closed")
+	}
+	for _, c := range t.snapshotConns() {
+		c.closeWith(0, StatusSuccess, "Transport closed")
+	}
+	t.readers.Wait()
+	t.closeSubscriptions()
+	return nil
+}
+
+func (t *Transport) stopAccepting() []*Conn {
+	t.mu.Lock()
+	t.shutdown = true
+	ls := t.listeners
+	t.listeners = nil
+	t.mu.Unlock()
+	for _, l := range ls {
+		l.Close()
+	}
+	t.acceptors.Wait()
+	return t.snapshotConns()
+}
+
+func (t *Transport) snapshotConns() []*Conn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*Conn, 0, len(t.byID))
+	for _, c := range t.byID {
+		out = append(out, c)
+	}
+	return out
+}
+
+func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func addrPortOf(a net.Addr) netip.AddrPort {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return netip.AddrPort{}
+	}
+	ap := ta.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

@@ -1,0 +1,312 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// queuedWrite is a write waiting in a connection's queue (postponed, in
+// OpenSIPS' words): a copy of the bytes, when it was queued, and whom to tell
+// if it never goes out.
+type queuedWrite struct {
+	data   []byte
+	at     time.Time
+	notify func(error)
+}
+
+// writer is a connection's write side. With tcp_async=1 a write goes out
+// inline when the socket takes it, waits inline up to
+// tcp_async_local_write_timeout, and queues the rest; once anything is
+// queued every later write queues behind it, so order is kept. A flusher
+// goroutine exists only while the queue is not empty.
+type writer struct {
+	c *Conn
+
+	mu       sync.Mutex
+	queue    []queuedWrite
+	bytes    int
+	flushing bool
+	err      error // the first write error; every later write fails with it
+
+	writeFn func(fd uintptr) bool
+	wb      []byte
+	wn      int
+	werr    error
+}
+
+// Write sends one SIP message on the connection. It returns when the message
+// is written or queued; an error means the connection could not take it (and
+// was closed if a limit was hit).
+func (c *Conn) Write(b []byte) error {
+	if err := c.w.write(b, nil); err != nil {
+		return err
+	}
+	c.countSent(b)
+	return nil
+}
+
+func (c *Conn) countSent(b []byte) {
+	c.msgsOut.Add(1)
+	c.t.stats.messagesOut.Add(1)
+	if c.t.taps.Load() != nil {
+		c.tapSent(b)
+	}
+}
+
+func (w *writer) write(b []byte, notify func(error)) error {
+	c := w.c
+	w.mu.Lock()
+	if w.err != nil {
+		err := w.err
+		w.mu.Unlock()
+		return err
+	}
+	switch st := c.State(); {
+	case st == StateClosed:
+		w.mu.Unlock()
+		return ErrConnClosed
+	case st == StateConnecting || w.flushing || len(w.queue) > 0:
+		err := w.enqueueLocked(b, notify, time.Now())
+		w.mu.Unlock()
+		if err != nil {
+			w.overflow(err)
+		}
+		return err
+	}
+	if c.t.opts.SyncWrites {
+		err := w.writeBlocking(b)
+		w.mu.Unlock()
+		return err
+	}
+	n, err := w.tryWrite(b)
+	if err == nil && n < len(b) {
+		n, err = w.writeInline(b, n)
+	}
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	c.wrote(n)
+	if n < len(b) {
+		err = w.enqueueLocked(b[n:], notify, time.Now())
+	}
+	w.mu.Unlock()
+	if err != nil {
+		w.overflow(err)
+	}
+	return err
+}
+
+// tryWrite writes what the socket takes now, without waiting.
+func (w *writer) tryWrite(b []byte) (int, error) {
+	w.wb, w.wn, w.werr = b, 0, nil
+	err := w.c.rc.Write(w.writeFn)
+	w.wb = nil
+	if err == nil {
+		err = w.werr
+	}
+	if err != nil {
+		return w.wn, w.failLocked(EventWriteError, "Write error: "+err.Error(), err)
+	}
+	return w.wn, nil
+}
+
+func (w *writer) writeOnce(fd uintptr) bool {
+	for w.wn < len(w.wb) {
+		n, err := syscall.Write(int(fd), w.wb[w.wn:])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return true
+		case err != nil:
+			w.werr = err
+			return true
+		}
+		w.wn += n
+	}
+	return true
+}
+
+// writeInline waits up to tcp_async_local_write_timeout for the socket to
+// take the rest of b. A timeout is not an error: the caller queues the rest.
+func (w *writer) writeInline(b []byte, n int) (int, error) {
+	nc := w.c.nc
+	nc.SetWriteDeadline(time.Now().Add(w.c.t.opts.localWriteTimeout()))
+	m, err := nc.Write(b[n:])
+	nc.SetWriteDeadline(time.Time{})
+	n += m
+	if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, w.failLocked(EventWriteError, "Write error: "+err.Error(), err)
+	}
+	return n, nil
+}
+
+// writeBlocking is tcp_async=0: the whole write bounded by tcp_send_timeout.
+func (w *writer) writeBlocking(b []byte) error {
+	c := w.c
+	timeout := c.t.opts.sendTimeout()
+	c.nc.SetWriteDeadline(time.Now().Add(timeout))
+	n, err := c.nc.Write(b)
+	c.nc.SetWriteDeadline(time.Time{})
+	c.wrote(n)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.t.stats.writeTimeouts.Add(1)
+		return w.failLocked(EventWriteTimeout, fmt.Sprintf("Write timeout: %d of %d bytes written within tcp_send_timeout (%s)", n, len(b), timeout), ErrWriteTimeout)
+	default:
+		return w.failLocked(EventWriteError, "Write error: "+err.Error(), err)
+	}
+}
+
+// failLocked records the first write error and closes the connection in the
+// background (closing needs w.mu, which the caller holds).
+func (w *writer) failLocked(kind EventKind, reason string, err error) error {
+	if w.err == nil {
+		w.err = fmt.Errorf("write to %s: %w", w.c.remote, err)
+	}
+	if kind == EventWriteError {
+		w.c.t.stats.writeErrors.Add(1)
+	}
+	err = w.err
+	go w.c.closeWith(kind, StatusFailure, reason)
+	return err
+}
+
+func (w *writer) enqueueLocked(b []byte, notify func(error), now time.Time) error {
+	opts := &w.c.t.opts
+	if len(w.queue) >= opts.maxPostponedChunks() {
+		return fmt.Errorf("%w: %d writes queued", ErrQueueFull, len(w.queue))
+	}
+	if w.bytes+len(b) > opts.maxPostponedBytes() {
+		return fmt.Errorf("%w: %d bytes queued, bound %d", ErrQueueBytes, w.bytes+len(b), opts.maxPostponedBytes())
+	}
+	w.queue = append(w.queue, queuedWrite{data: append([]byte(nil), b...), at: now, notify: notify})
+	w.bytes += len(b)
+	w.startFlushLocked()
+	return nil
+}
+
+// startFlushLocked starts the flusher when the connection can write and
+// something waits.
+func (w *writer) startFlushLocked() {
+	if w.flushing || len(w.queue) == 0 || w.err != nil {
+		return
+	}
+	if st := w.c.State(); st != StateOpen && st != StateDraining {
+		return
+	}
+	w.flushing = true
+	go w.flush()
+}
+
+// overflow closes the connection whose queue could not take a write.
+func (w *writer) overflow(err error) {
+	w.c.t.stats.queueFull.Add(1)
+	w.c.closeWith(EventWriteQueueFull, StatusFailure, "Write queue full: "+err.Error())
+}
+
+// flush writes the queue in order, each write bounded by the age bound of
+// queued writes; it ends when the queue is empty.
+func (w *writer) flush() {
+	c := w.c
+	maxAge := c.t.opts.maxPostponedAge()
+	defer c.nc.SetWriteDeadline(time.Time{})
+	for {
+		w.mu.Lock()
+		if w.err != nil || len(w.queue) == 0 {
+			w.flushing = false
+			w.queue = nil
+			w.mu.Unlock()
+			return
+		}
+		q := w.queue[0]
+		w.mu.Unlock()
+
+		c.nc.SetWriteDeadline(q.at.Add(maxAge))
+		n, err := c.nc.Write(q.data)
+		c.wrote(n)
+
+		w.mu.Lock()
+		if err != nil {
+			w.flushing = false
+			if w.err == nil {
+				w.err = fmt.Errorf("write to %s: %w", c.remote, err)
+			}
+			w.mu.Unlock()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.t.stats.writeTimeouts.Add(1)
+				c.closeWith(EventWriteTimeout, StatusFailure, fmt.Sprintf("Write timeout: a queued write waited more than %s", maxAge))
+			} else {
+				c.t.stats.writeErrors.Add(1)
+				c.closeWith(EventWriteError, StatusFailure, "Write error: "+err.Error())
+			}
+			return
+		}
+		w.queue[0] = queuedWrite{}
+		w.queue = w.queue[1:]
+		w.bytes -= len(q.data)
+		w.mu.Unlock()
+	}
+}
+
+// fail fails every queued write with the first write error (or err) and
+// makes later writes fail at once.
+func (w *writer) fail(err error) {
+	w.mu.Lock()
+	if w.err == nil {
+		w.err = err
+	}
+	err = w.err
+	q := w.queue
+	w.queue, w.bytes = nil, 0
+	w.mu.Unlock()
+	for _, x := range q {
+		if x.notify != nil {
+			x.notify(err)
+		}
+	}
+}
+
+func (w *writer) queued() (int, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue), w.bytes
+}
+
+// waitEmpty waits until the queue is written out, the writer failed, or ctx
+// is done.
+func (w *writer) waitEmpty(ctx context.Context) error {
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		w.mu.Lock()
+		done := w.err != nil || (len(w.queue) == 0 && !w.flushing)
+		w.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// wrote accounts n bytes that reached the socket.
+func (c *Conn) wrote(n int) {
+	if n <= 0 {
+		return
+	}
+	c.bytesOut.Add(uint64(n))
+	c.t.stats.bytesOut.Add(uint64(n))
+	c.touch(time.Now())
+}
