@@ -22,8 +22,27 @@ const (
 	Error
 )
 
+// String returns the kind's lower-case name.
+func (k Kind) String() string {
+	switch k {
+	case NeedMore:
+		return "need-more"
+	case Message:
+		return "message"
+	case Ping:
+		return "ping"
+	case Whitespace:
+		return "whitespace"
+	case Error:
+		return "error"
+	default:
+		return "unknown"
+	}
+}
+
 // Frame is a framed SIP message and a small view of its headers. Every slice
-// aliases the buffer passed to Next.
+// aliases the buffer passed to Next (with its capacity cut at its end, so an
+// append never overwrites the stream).
 type Frame struct {
 	// Data is the whole message: start line, headers, blank line, body.
 	Data []byte
@@ -36,12 +55,17 @@ type Frame struct {
 	Method []byte
 	// StatusCode is the response status (responses only).
 	StatusCode int
-	// CallID, CSeq and Via are the trimmed values of the first Call-ID (or
-	// "i"), CSeq and Via (or "v") headers; nil when absent.
+	// CallID and CSeq are the trimmed values of the first Call-ID (or "i")
+	// and CSeq headers; Via is the first via-parm (up to a comma) of the
+	// first Via (or "v") header. Each is nil when the header is absent. A
+	// folded value keeps its line break.
 	CallID []byte
 	CSeq   []byte
 	Via    []byte
 }
+
+// Body returns the message body, Data[HeaderLen:].
+func (f *Frame) Body() []byte { return f.Data[f.HeaderLen:] }
 
 // Result is what Next reports.
 type Result struct {

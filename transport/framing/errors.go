@@ -1,0 +1,41 @@
+package framing
+
+import "errors"
+
+// Sentinel errors reported in Result.Err. Compare with errors.Is.
+var (
+	// ErrNotSIP: the first line is not a SIP/2.0 request or status line.
+	ErrNotSIP = errors.New("framing: not a SIP message")
+	// ErrNoContentLength: the header block has no Content-Length (or "l"),
+	// which RFC 3261 §18.3 makes mandatory on a stream.
+	ErrNoContentLength = errors.New("framing: missing Content-Length")
+	// ErrBadContentLength: a Content-Length value is not a decimal number
+	// between 0 and 2^31-1.
+	ErrBadContentLength = errors.New("framing: bad Content-Length")
+	// ErrConflictingContentLength: Content-Length headers with different
+	// values (RFC 4475 §3.1.2.x torture cases).
+	ErrConflictingContentLength = errors.New("framing: conflicting Content-Length values")
+	// ErrTooLarge: the header block, or the header block plus the body
+	// announced by Content-Length, exceeds Framer.MaxMessageBytes.
+	ErrTooLarge = errors.New("framing: message too large")
+)
+
+// ErrorStatus maps a framing error to the status code and reason phrase of
+// the response a server sends before closing: 513 for ErrTooLarge (RFC 3261
+// §21.5.11), 400 with a phrase naming the fault for the others.
+func ErrorStatus(err error) (code int, reason string) {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return 513, "Message Too Large"
+	case errors.Is(err, ErrNoContentLength):
+		return 400, "Missing Content-Length"
+	case errors.Is(err, ErrBadContentLength):
+		return 400, "Bad Content-Length"
+	case errors.Is(err, ErrConflictingContentLength):
+		return 400, "Conflicting Content-Length"
+	case errors.Is(err, ErrNotSIP):
+		return 400, "Bad Request Line"
+	default:
+		return 400, "Bad Request"
+	}
+}

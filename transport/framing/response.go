@@ -1,0 +1,223 @@
+package framing
+
+import (
+	"bytes"
+	"strconv"
+)
+
+// headerIter walks the logical headers of a complete header block.
+type headerIter struct {
+	b []byte // the header block
+	p int    // start of the next line
+}
+
+// newHeaderIter starts after the start line of the header block b.
+func newHeaderIter(b []byte) headerIter {
+	return headerIter{b: b, p: bytes.IndexByte(b, '\n') + 1}
+}
+
+// next returns the trimmed name and value of the next header that has a
+// colon, joining continuation lines; ok is false at the blank line.
+func (it *headerIter) next() (name, value []byte, ok bool) {
+	b := it.b
+	for it.p > 0 && it.p < len(b) {
+		lo := it.p
+		if b[lo] == '\n' || (b[lo] == '\r' && lo+1 < len(b) && b[lo+1] == '\n') {
+			return nil, nil, false
+		}
+		hi := lo
+		for {
+			i := bytes.IndexByte(b[hi:], '\n')
+			if i < 0 {
+				hi = len(b)
+				break
+			}
+			hi += i + 1
+			if hi == len(b) || !isLWS(b[hi]) {
+				break
+			}
+		}
+		it.p = hi
+		if isLWS(b[lo]) {
+			continue // a continuation with nothing to continue
+		}
+		colon := bytes.IndexByte(b[lo:hi], ':')
+		if colon < 0 {
+			continue
+		}
+		vlo, vhi := trimSpan(b, lo+colon+1, hi)
+		return trimLWSRight(b[lo : lo+colon]), b[vlo:vhi], true
+	}
+	return nil, nil, false
+}
+
+// isHeader reports whether name is the header full (lower case) or its
+// compact form (empty when it has none).
+func isHeader(name []byte, full, compact string) bool {
+	return equalFold(name, full) || (compact != "" && equalFold(name, compact))
+}
+
+// AppendResponse appends to dst a response with the given status to the
+// request framed in f (RFC 3261 §8.2.6): the status line, every Via header in
+// order, From, To (with a tag added when it has none), Call-ID, CSeq and
+// "Content-Length: 0". The To tag is derived from the Call-ID and the From
+// tag, so a retransmitted request gets the same tag. Folded values are
+// unfolded; CR and LF are dropped from reason.
+//
+// It returns dst unchanged when f is not a request, is an ACK (which is
+// never answered), or lacks Via, From, To, Call-ID or CSeq; then the caller
+// just closes. It allocates only when dst lacks capacity.
+func AppendResponse(dst []byte, f *Frame, code int, reason string) []byte {
+	if !f.IsRequest || equalFold(f.Method, "ack") || f.HeaderLen <= 0 || f.HeaderLen > len(f.Data) {
+		return dst
+	}
+	block := f.Data[:f.HeaderLen]
+	var from, to, callID, cseq []byte
+	vias := 0
+	it := newHeaderIter(block)
+	for name, value, ok := it.next(); ok; name, value, ok = it.next() {
+		switch {
+		case isHeader(name, "via", "v"):
+			vias++
+		case from == nil && isHeader(name, "from", "f"):
+			from = value
+		case to == nil && isHeader(name, "to", "t"):
+			to = value
+		case callID == nil && isHeader(name, "call-id", "i"):
+			callID = value
+		case cseq == nil && isHeader(name, "cseq", ""):
+			cseq = value
+		}
+	}
+	if vias == 0 || from == nil || to == nil || callID == nil || cseq == nil {
+		return dst
+	}
+
+	dst = append(dst, "SIP/2.0 "...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	dst = append(dst, ' ')
+	for i := range len(reason) {
+		if c := reason[i]; c != '\r' && c != '\n' {
+			dst = append(dst, c)
+		}
+	}
+	dst = append(dst, "\r\n"...)
+	it = newHeaderIter(block)
+	for name, value, ok := it.next(); ok; name, value, ok = it.next() {
+		if isHeader(name, "via", "v") {
+			dst = appendHeader(dst, "Via: ", value)
+		}
+	}
+	dst = appendHeader(dst, "From: ", from)
+	dst = appendUnfolded(append(dst, "To: "...), to)
+	if _, ok := param(to, "tag"); !ok {
+		fromTag, _ := param(from, "tag")
+		dst = append(dst, ";tag="...)
+		dst = appendTag(dst, callID, fromTag)
+	}
+	dst = append(dst, "\r\n"...)
+	dst = appendHeader(dst, "Call-ID: ", callID)
+	dst = appendHeader(dst, "CSeq: ", cseq)
+	return append(dst, "Content-Length: 0\r\n\r\n"...)
+}
+
+// appendHeader appends prefix, the unfolded value and CRLF.
+func appendHeader(dst []byte, prefix string, value []byte) []byte {
+	dst = appendUnfolded(append(dst, prefix...), value)
+	return append(dst, "\r\n"...)
+}
+
+// appendUnfolded appends v with every run of line breaks and the whitespace
+// around them replaced by one space.
+func appendUnfolded(dst, v []byte) []byte {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c != '\r' && c != '\n' {
+			dst = append(dst, c)
+			continue
+		}
+		dst = trimLWSRight(dst)
+		for i+1 < len(v) && isBlank(v[i+1]) {
+			i++
+		}
+		dst = append(dst, ' ')
+	}
+	return dst
+}
+
+// param returns the value of the header parameter name (lower case) of a
+// From or To value: the parameters follow the URI, after '>' in the
+// name-addr form, or start at the first ';' in the addr-spec form.
+func param(v []byte, name string) ([]byte, bool) {
+	p := paramsStart(v)
+	for p < len(v) {
+		p++ // skip ';'
+		end := p + indexOutsideQuotes(v[p:], ';')
+		field := v[p:end]
+		key, val := field, []byte(nil)
+		if eq := bytes.IndexByte(field, '='); eq >= 0 {
+			key, val = field[:eq], field[eq+1:]
+		}
+		klo, khi := trimSpan(key, 0, len(key))
+		if equalFold(key[klo:khi], name) {
+			vlo, vhi := trimSpan(val, 0, len(val))
+			return val[vlo:vhi], true
+		}
+		p = end
+	}
+	return nil, false
+}
+
+// paramsStart returns the index of the ';' starting the header parameters
+// of a From/To value, or len(v) when there are none.
+func paramsStart(v []byte) int {
+	lt := indexOutsideQuotes(v, '<')
+	if lt == len(v) {
+		return indexOutsideQuotes(v, ';')
+	}
+	gt := bytes.IndexByte(v[lt:], '>')
+	if gt < 0 {
+		return len(v)
+	}
+	rest := v[lt+gt:]
+	return lt + gt + indexOutsideQuotes(rest, ';')
+}
+
+// indexOutsideQuotes returns the index of the first c in v outside a quoted
+// string, or len(v).
+func indexOutsideQuotes(v []byte, c byte) int {
+	quoted := false
+	for i := 0; i < len(v); i++ {
+		switch b := v[i]; {
+		case quoted && b == '\\':
+			i++
+		case b == '"':
+			quoted = !quoted
+		case b == c && !quoted:
+			return i
+		}
+	}
+	return len(v)
+}
+
+// appendTag appends a 16-hex-digit tag derived from the Call-ID and the From
+// tag (64-bit FNV-1a), identical for every retransmission of a request.
+func appendTag(dst, callID, fromTag []byte) []byte {
+	const (
+		offset = 14695981039346656037
+		prime  = 1099511628211
+		digits = "0123456789abcdef"
+	)
+	h := uint64(offset)
+	for _, c := range callID {
+		h = (h ^ uint64(c)) * prime
+	}
+	h *= prime // a zero separator, so ("ab","c") and ("a","bc") differ
+	for _, c := range fromTag {
+		h = (h ^ uint64(c)) * prime
+	}
+	for shift := 60; shift >= 0; shift -= 4 {
+		dst = append(dst, digits[h>>uint(shift)&0xf])
+	}
+	return dst
+}

@@ -1,0 +1,146 @@
+package framing
+
+// sipVersion is the only protocol version accepted (compared ignoring case).
+const sipVersion = "SIP/2.0"
+
+// lineState is where the start-line scanner is inside the first line.
+type lineState uint8
+
+const (
+	lineMethod   lineState = iota // method token, or "SIP" of a status line
+	lineURIStart                  // first byte of the Request-URI
+	lineURI                       // rest of the Request-URI
+	lineReqVer                    // "SIP/2.0" of a request line
+	lineEOL                       // CR or LF after a request line
+	lineLF                        // LF after CR
+	lineRespVer                   // "2.0" of a status line, after "SIP/"
+	lineRespSP                    // SP after the version
+	lineCode                      // three-digit status code
+	lineCodeSP                    // SP after the code
+	lineReason                    // reason phrase up to CR or LF
+)
+
+// lineResult is the outcome of scanning the start line so far.
+type lineResult uint8
+
+const (
+	lineMore lineResult = iota // valid so far, no end yet
+	lineDone                   // complete and valid; scan.pos is past its LF
+	lineBad                    // these bytes cannot start a SIP message
+)
+
+// startLine advances the start-line scanner over b[s.pos:]:
+//
+//	Request-Line = Method SP Request-URI SP SIP-Version CRLF
+//	Status-Line  = SIP-Version SP Status-Code SP Reason-Phrase CRLF
+//
+// It rejects a byte as soon as no valid line can contain it, so a peer that
+// speaks another protocol is refused after its first few bytes. A bare LF
+// ends the line as well as CRLF.
+func (s *scan) startLine(b []byte) lineResult {
+	p := s.pos
+	for ; p < len(b); p++ {
+		c := b[p]
+		switch s.line {
+		case lineMethod:
+			for tokenChars[c] {
+				p++
+				if p == len(b) {
+					s.pos = p
+					return lineMore
+				}
+				c = b[p]
+			}
+			switch {
+			case c == ' ' && p > 0:
+				s.v.isRequest = true
+				s.v.method = span{0, p}
+				s.line = lineURIStart
+			case c == '/' && p == 3 && equalFold(b[:3], "sip"):
+				s.line, s.k = lineRespVer, len("SIP/")
+			default:
+				return lineBad
+			}
+		case lineURIStart:
+			if !uriChars[c] {
+				return lineBad
+			}
+			s.line = lineURI
+		case lineURI:
+			for uriChars[c] {
+				p++
+				if p == len(b) {
+					s.pos = p
+					return lineMore
+				}
+				c = b[p]
+			}
+			if c != ' ' {
+				return lineBad
+			}
+			s.line, s.k = lineReqVer, 0
+		case lineReqVer, lineRespVer:
+			if lowerASCII[c] != lowerASCII[sipVersion[s.k]] {
+				return lineBad
+			}
+			s.k++
+			if s.k == len(sipVersion) {
+				if s.line == lineReqVer {
+					s.line = lineEOL
+				} else {
+					s.line = lineRespSP
+				}
+			}
+		case lineRespSP, lineCodeSP:
+			if c != ' ' {
+				return lineBad
+			}
+			if s.line == lineRespSP {
+				s.line, s.k = lineCode, 0
+			} else {
+				s.line = lineReason
+			}
+		case lineCode:
+			if c < '0' || c > '9' || (s.k == 0 && (c < '1' || c > '6')) {
+				return lineBad
+			}
+			s.v.status = s.v.status*10 + int(c-'0')
+			s.k++
+			if s.k == 3 {
+				s.line = lineCodeSP
+			}
+		case lineReason:
+			for c != '\r' && c != '\n' {
+				p++
+				if p == len(b) {
+					s.pos = p
+					return lineMore
+				}
+				c = b[p]
+			}
+			if c == '\n' {
+				s.pos = p + 1
+				return lineDone
+			}
+			s.line = lineLF
+		case lineEOL:
+			switch c {
+			case '\r':
+				s.line = lineLF
+			case '\n':
+				s.pos = p + 1
+				return lineDone
+			default:
+				return lineBad
+			}
+		case lineLF:
+			if c != '\n' {
+				return lineBad
+			}
+			s.pos = p + 1
+			return lineDone
+		}
+	}
+	s.pos = p
+	return lineMore
+}
