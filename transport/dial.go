@@ -111,7 +111,8 @@ func (c *Conn) dial() {
 	nc, err := d.DialContext(ctx, "tcp", c.remote.String())
 	slow.Stop()
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 			err = fmt.Errorf("%w after %s", ErrConnectTimeout, t.opts.connectTimeout())
 		}
 		c.connectFailed(fmt.Errorf("connect %s: %w", c.remote, err))

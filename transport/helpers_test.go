@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,3 +129,5 @@ func readAllClosed(t *testing.T, c net.Conn) string {
 	b, _ := io.ReadAll(c)
 	return string(b)
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
