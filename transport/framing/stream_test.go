@@ -32,13 +32,34 @@ func (o outcome) messages() []string {
 	return ms
 }
 
+// whole reads a stream in one piece.
+func whole(int) int { return 1 << 30 }
+
+// cycled reads a stream in pieces of sizes[i]+1 bytes, cycling through sizes.
+func cycled(sizes []byte) func(int) int {
+	if len(sizes) == 0 {
+		return whole
+	}
+	return func(read int) int { return int(sizes[read%len(sizes)]) + 1 }
+}
+
+// splitAt reads a stream in two pieces, the first k bytes long.
+func splitAt(k int) func(int) int {
+	return func(read int) int {
+		if read == 0 {
+			return k
+		}
+		return 1 << 30
+	}
+}
+
 // frameStream feeds stream to a fresh Framer the way a connection reader
-// does: it appends one read at a time (sizes gives the read sizes, cycled;
-// empty means one read of everything) and calls Next until it needs more,
-// dropping what each result consumed. It checks each result's invariants
-// and returns the transcript, with runs of plain whitespace merged so that
-// transcripts of different chunkings compare equal.
-func frameStream(tb testing.TB, stream []byte, limit int, sizes []byte) outcome {
+// does: it appends one read at a time (chunk(i) is the size of read i) and
+// calls Next until it needs more, dropping what each result consumed. It
+// checks each result's invariants and returns the transcript, with runs of
+// plain whitespace merged so that transcripts of different chunkings
+// compare equal.
+func frameStream(tb testing.TB, stream []byte, limit int, chunk func(read int) int) outcome {
 	tb.Helper()
 	f := Framer{MaxMessageBytes: limit}
 	var (
@@ -48,10 +69,7 @@ func frameStream(tb testing.TB, stream []byte, limit int, sizes []byte) outcome 
 		off     int
 	)
 	for read := 0; off < len(stream) || read == 0; read++ {
-		n := len(stream) - off
-		if len(sizes) > 0 {
-			n = min(n, int(sizes[read%len(sizes)])+1)
-		}
+		n := min(len(stream)-off, max(chunk(read), 1))
 		pending = append(pending, stream[off:off+n]...)
 		off += n
 		for {
