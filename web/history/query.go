@@ -1,0 +1,233 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sipwire/sipwire/transport"
+)
+
+// Page sizes of Query.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Filter selects events; its zero value selects all. Conditions combine with
+// AND.
+type Filter struct {
+	// Since and Until bound the event time: Since <= time < Until. A zero
+	// value leaves that side open.
+	Since, Until time.Time
+	// Kinds keeps events of these kinds (any of them); empty keeps all.
+	Kinds []transport.EventKind
+	// Status keeps events of this status; nil keeps both.
+	Status *transport.Status
+	// ConnID keeps the events of one connection. Connection ids are unique
+	// within a run only: Run says which run's connection (0: the current
+	// run).
+	ConnID uint64
+	// Run keeps the events of one run (see Record.Run); 0 keeps all runs,
+	// except that with ConnID it means the current run.
+	Run int64
+	// Addr keeps events whose local or remote address matches: an IP
+	// ("10.1.2.3", "::1") matches any port, an IP:port ("10.1.2.3:5060",
+	// "[::1]:5060") that port only.
+	Addr string
+	// CallID keeps the events of the connections that carried a message
+	// with this Call-ID (exact match), in any run.
+	CallID string
+	// Text keeps events whose reason contains it, ignoring ASCII case.
+	Text string
+	// Limit bounds the events of a page: zero means DefaultLimit, more than
+	// MaxLimit means MaxLimit. For Export it bounds the whole result (zero:
+	// no bound).
+	Limit int
+	// Cursor continues after the page that returned it as Page.Next.
+	Cursor string
+}
+
+// Page is one page of a query's result, newest first (by event time, then
+// by id).
+type Page struct {
+	Events []Record `json:"events"`
+	// Next is the cursor of the next page; empty when this one is the last.
+	Next string `json:"next,omitempty"`
+}
+
+// Query returns one page of the events that f selects, newest first.
+func (s *Store) Query(ctx context.Context, f Filter) (Page, error) {
+	if s.closed.Load() {
+		return Page{}, s.closedErr()
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	q, err := s.buildQuery(&f, limit+1)
+	if err != nil {
+		return Page{}, err
+	}
+	recs, err := s.fetch(ctx, q, make([]Record, 0, limit+1))
+	if err != nil {
+		return Page{}, err
+	}
+	p := Page{Events: recs}
+	if len(recs) > limit {
+		p.Events = recs[:limit]
+		last := &p.Events[limit-1]
+		p.Next = position{ts: last.Time.UnixMicro(), id: last.ID}.encode()
+	}
+	return p, nil
+}
+
+const selectColumns = `id, ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason`
+
+// builtQuery is a SQL statement and its arguments.
+type builtQuery struct {
+	sql  string
+	args []any
+}
+
+// buildQuery turns f into one statement returning at most limit rows in
+// newest-first order. Every condition is index-friendly: the time range and
+// the cursor are a range on ts, which ends every index; an address filter
+// becomes the union of two index lookups (local side, remote side), each
+// with the other conditions and its own limit, so neither side is read
+// further than the page needs.
+func (s *Store) buildQuery(f *Filter, limit int) (builtQuery, error) {
+	var w where
+	if !f.Since.IsZero() {
+		w.add("ts >= ?", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		w.add("ts < ?", f.Until.UnixMicro())
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return builtQuery{}, fmt.Errorf("%w: until %s is before since %s", ErrBadFilter, f.Until, f.Since)
+	}
+	if f.Cursor != "" {
+		p, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return builtQuery{}, err
+		}
+		w.add("ts <= ? AND (ts < ? OR id < ?)", p.ts, p.ts, p.id)
+	}
+	if len(f.Kinds) > 0 {
+		ph := make([]string, len(f.Kinds))
+		args := make([]any, len(f.Kinds))
+		for i, k := range f.Kinds {
+			ph[i], args[i] = "?", s.kinds.codeOf(k)
+		}
+		w.add("kind IN ("+strings.Join(ph, ", ")+")", args...)
+	}
+	if f.Status != nil {
+		w.add("status = ?", statusValue(*f.Status))
+	}
+	run := f.Run
+	if f.ConnID != 0 {
+		if run == 0 {
+			run = s.run
+		}
+		w.add("run = ? AND conn_id = ?", run, int64(f.ConnID))
+	} else if run != 0 {
+		w.add("run = ?", run)
+	}
+	if f.CallID != "" {
+		w.add("(run, conn_id) IN (SELECT run, conn_id FROM conn_callids WHERE call_id = ?)", f.CallID)
+	}
+	if f.Text != "" {
+		w.add(`reason LIKE ? ESCAPE '\'`, "%"+escapeLike(f.Text)+"%")
+	}
+	const order = " ORDER BY ts DESC, id DESC LIMIT ?"
+	if f.Addr == "" {
+		return builtQuery{
+			sql:  "SELECT " + selectColumns + " FROM events" + w.clause() + order,
+			args: append(w.args, limit),
+		}, nil
+	}
+	a, err := parseAddrFilter(f.Addr)
+	if err != nil {
+		return builtQuery{}, err
+	}
+	var b builtQuery
+	for i, side := range [2]struct{ ip, port string }{{"lip", "lport"}, {"rip", "rport"}} {
+		sw := where{conds: append([]string(nil), w.conds...), args: append([]any(nil), w.args...)}
+		if a.hasPort {
+			sw.add(side.ip+" = ? AND "+side.port+" = ?", a.ip, a.port)
+		} else {
+			sw.add(side.ip+" = ?", a.ip)
+		}
+		if i > 0 {
+			b.sql += " UNION "
+		}
+		b.sql += "SELECT * FROM (SELECT " + selectColumns + " FROM events" + sw.clause() + order + ")"
+		b.args = append(append(b.args, sw.args...), limit)
+	}
+	b.sql += order
+	b.args = append(b.args, limit)
+	return b, nil
+}
+
+// where collects the conditions of a WHERE clause.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) clause() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// escapeLike escapes LIKE's wildcards with a backslash.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// fetch runs q and appends its rows to recs.
+func (s *Store) fetch(ctx context.Context, q builtQuery, recs []Record) ([]Record, error) {
+	rows, err := s.rdb.QueryContext(ctx, q.sql, q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("history: query: %w", classify(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			r                     Record
+			ts, kind, status, dir int64
+			connID                int64
+			lip, rip              []byte
+			lport, rport          sql.NullInt64
+			listener              sql.NullString
+		)
+		if err := rows.Scan(&r.ID, &ts, &r.Run, &connID, &kind, &status, &dir,
+			&lip, &lport, &rip, &rport, &listener, &r.Reason); err != nil {
+			return nil, fmt.Errorf("history: query: %w", classify(err))
+		}
+		r.Time = time.UnixMicro(ts).UTC()
+		r.ConnID = uint64(connID)
+		r.Kind = s.kinds.name(kind)
+		r.Status = statusName(status)
+		r.Direction = directionName(dir)
+		r.Local = addrString(lip, lport)
+		r.Remote = addrString(rip, rport)
+		r.Listener = listener.String
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("history: query: %w", classify(err))
+	}
+	return recs, nil
+}

@@ -1,0 +1,153 @@
+package history
+
+import (
+	"sync"
+
+	"github.com/sipwire/sipwire/transport"
+)
+
+// consumeBurst bounds the events a consumer moves into the queue per lock.
+const consumeBurst = 256
+
+// queue is the store's bounded queue: events and Call-ID observations
+// waiting for the writer, each bounded by max. What finds it full (or
+// closed) is dropped and counted by the caller.
+type queue struct {
+	mu      sync.Mutex
+	events  []transport.Event
+	callIDs []callIDObs
+	max     int
+	closed  bool
+}
+
+// close makes every later put fail.
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+}
+
+// depth is the number of events waiting.
+func (q *queue) depth() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.events)
+}
+
+// enqueue puts evs into the queue, dropping and counting what does not fit.
+func (s *Store) enqueue(evs []transport.Event) {
+	n := s.put(evs)
+	if d := len(evs) - n; d > 0 {
+		s.dropped.Add(uint64(d))
+	}
+}
+
+// enqueueAll puts evs into the queue, waiting for the writer to make room
+// when it is full. Close uses it: a graceful stop loses nothing.
+func (s *Store) enqueueAll(evs []transport.Event) {
+	for len(evs) > 0 {
+		n := s.put(evs)
+		evs = evs[n:]
+		if len(evs) == 0 || s.q.isClosed() {
+			break
+		}
+		done := make(chan error, 1)
+		select {
+		case s.flushReq <- done:
+			<-done
+		case <-s.writerEnd:
+		}
+	}
+	if len(evs) > 0 {
+		s.dropped.Add(uint64(len(evs)))
+	}
+}
+
+// put puts what fits of evs into the queue and returns how many; it wakes
+// the writer when a batch is full and forgets the Call-IDs of closed
+// connections.
+func (s *Store) put(evs []transport.Event) int {
+	q := &s.q
+	q.mu.Lock()
+	n := 0
+	if !q.closed {
+		n = min(len(evs), q.max-len(q.events))
+		q.events = append(q.events, evs[:n]...)
+	}
+	full := len(q.events) >= s.cfg.batchSize()
+	q.mu.Unlock()
+	if full {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	for i := range evs[:n] {
+		if evs[i].Kind == transport.EventClosed {
+			s.dedup.forget(evs[i].ConnID)
+		}
+	}
+	return n
+}
+
+func (q *queue) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
+// take swaps the queue's contents for the given empty slices.
+func (q *queue) take(evs []transport.Event, cids []callIDObs) ([]transport.Event, []callIDObs) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	evs, q.events = q.events, evs
+	cids, q.callIDs = q.callIDs, cids
+	return evs, cids
+}
+
+// consume moves events from src into the queue until src is closed or the
+// store stops; on stop it moves what src already holds, then returns.
+func (s *Store) consume(src <-chan transport.Event) {
+	defer s.consumers.Done()
+	buf := make([]transport.Event, 0, consumeBurst)
+	for {
+		select {
+		case e, ok := <-src:
+			if !ok {
+				return
+			}
+			buf = append(buf[:0], e)
+			open := gather(src, &buf, consumeBurst)
+			s.enqueue(buf)
+			if !open {
+				return
+			}
+		case <-s.stopping:
+			for {
+				buf = buf[:0]
+				open := gather(src, &buf, consumeBurst)
+				s.enqueueAll(buf)
+				if !open || len(buf) < consumeBurst {
+					return
+				}
+			}
+		}
+	}
+}
+
+// gather appends to buf what src holds now, up to n events in all; it
+// reports false when src is closed.
+func gather(src <-chan transport.Event, buf *[]transport.Event, n int) bool {
+	for len(*buf) < n {
+		select {
+		case e, ok := <-src:
+			if !ok {
+				return false
+			}
+			*buf = append(*buf, e)
+		default:
+			return true
+		}
+	}
+	return true
+}

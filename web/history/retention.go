@@ -1,0 +1,223 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const (
+	// retentionChunk bounds the rows one retention transaction deletes, so
+	// that the writer never waits long for the write lock.
+	retentionChunk = 2000
+	// vacuumChunk bounds the free pages one incremental vacuum step returns
+	// to the file system.
+	vacuumChunk = 2048
+	// sizeLowWater: a store over MaxSize is cut down to this share of it, so
+	// that retention does not run on every batch.
+	sizeLowWater = 0.9
+)
+
+var errStopped = errors.New("history: retention stopped")
+
+// retention enforces the bounds once at start and every RetentionInterval
+// until Close.
+func (s *Store) retention() {
+	defer close(s.retEnd)
+	t := time.NewTicker(s.cfg.retentionInterval())
+	defer t.Stop()
+	for {
+		if err := s.enforce(context.Background()); err != nil && !errors.Is(err, errStopped) {
+			s.setError(err)
+		}
+		select {
+		case <-t.C:
+		case <-s.stopRet:
+			return
+		}
+	}
+}
+
+// EnforceRetention deletes, now, the events older than Retention and the
+// oldest events while the store is over MaxSize, in small transactions, and
+// returns freed pages to the file system. Retention also runs by itself
+// every RetentionInterval.
+func (s *Store) EnforceRetention(ctx context.Context) error {
+	if s.closed.Load() {
+		return s.closedErr()
+	}
+	return s.enforce(ctx)
+}
+
+func (s *Store) enforce(ctx context.Context) error {
+	s.retMu.Lock()
+	defer s.retMu.Unlock()
+	if r := s.cfg.retention(); r > 0 {
+		cutoff := time.Now().Add(-r).UnixMicro()
+		if err := s.deleteWhile(ctx, func() (bool, error) { return true, nil }, cutoff); err != nil {
+			return err
+		}
+	}
+	if max := s.cfg.maxSize(); max > 0 {
+		over, err := s.usedBytes(ctx)
+		if err != nil {
+			return err
+		}
+		if over > max {
+			target := int64(float64(max) * sizeLowWater)
+			more := func() (bool, error) {
+				used, err := s.usedBytes(ctx)
+				return used > target, err
+			}
+			if err := s.deleteWhile(ctx, more, 0); err != nil {
+				return err
+			}
+		}
+	}
+	if err := s.vacuum(ctx); err != nil {
+		return err
+	}
+	if err := s.refreshStats(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// deleteWhile deletes the oldest events (those before cutoff when it is not
+// zero), a chunk per transaction, while more says so, then the Call-IDs
+// older than the oldest event left.
+func (s *Store) deleteWhile(ctx context.Context, more func() (bool, error), cutoff int64) error {
+	for {
+		if err := s.stopped(ctx); err != nil {
+			return err
+		}
+		again, err := more()
+		if err != nil {
+			return err
+		}
+		if !again {
+			break
+		}
+		n, err := s.deleteChunk(ctx, cutoff)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		if err := s.vacuum(ctx); err != nil {
+			return err
+		}
+	}
+	return s.deleteOldCallIDs(ctx)
+}
+
+// deleteChunk deletes up to retentionChunk of the oldest events (before
+// cutoff when it is not zero) and returns how many it deleted.
+func (s *Store) deleteChunk(ctx context.Context, cutoff int64) (int64, error) {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("history: retention: %w", classify(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	q := `DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY ts LIMIT ?)`
+	args := []any{retentionChunk}
+	if cutoff != 0 {
+		q = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY ts LIMIT ?)`
+		args = []any{cutoff, retentionChunk}
+	}
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("history: retention: delete events: %w", classify(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("history: retention: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, addCountSQL, -n); err != nil {
+		return 0, fmt.Errorf("history: retention: count events: %w", classify(err))
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("history: retention: commit: %w", classify(err))
+	}
+	s.stored.Add(-n)
+	s.expired.Add(uint64(n))
+	return n, nil
+}
+
+// deleteOldCallIDs deletes, in chunks, the Call-IDs first seen before the
+// oldest event left (all of them when no event is left).
+func (s *Store) deleteOldCallIDs(ctx context.Context) error {
+	var oldest sql.NullInt64
+	if err := s.wdb.QueryRowContext(ctx, "SELECT min(ts) FROM events").Scan(&oldest); err != nil {
+		return fmt.Errorf("history: retention: %w", classify(err))
+	}
+	const q = `DELETE FROM conn_callids WHERE (call_id, run, conn_id) IN
+		(SELECT call_id, run, conn_id FROM conn_callids WHERE ts < ? ORDER BY ts LIMIT ?)`
+	cutoff := oldest.Int64
+	if !oldest.Valid {
+		cutoff = time.Now().Add(time.Hour).UnixMicro()
+	}
+	for {
+		if err := s.stopped(ctx); err != nil {
+			return err
+		}
+		res, err := s.wdb.ExecContext(ctx, q, cutoff, retentionChunk)
+		if err != nil {
+			return fmt.Errorf("history: retention: delete call-ids: %w", classify(err))
+		}
+		if n, err := res.RowsAffected(); err != nil || n < retentionChunk {
+			return err
+		}
+	}
+}
+
+// vacuum returns free pages to the file system, a chunk per transaction.
+func (s *Store) vacuum(ctx context.Context) error {
+	for {
+		if err := s.stopped(ctx); err != nil {
+			return err
+		}
+		var free int64
+		if err := s.wdb.QueryRowContext(ctx, "PRAGMA freelist_count").Scan(&free); err != nil {
+			return fmt.Errorf("history: retention: %w", classify(err))
+		}
+		if free == 0 {
+			return nil
+		}
+		// PRAGMA takes no parameters; vacuumChunk is a constant.
+		if _, err := s.wdb.ExecContext(ctx, fmt.Sprintf("PRAGMA incremental_vacuum(%d)", vacuumChunk)); err != nil {
+			return fmt.Errorf("history: retention: vacuum: %w", classify(err))
+		}
+		if free <= vacuumChunk {
+			return nil
+		}
+	}
+}
+
+// usedBytes is the size of the pages in use.
+func (s *Store) usedBytes(ctx context.Context) (int64, error) {
+	var pages, free, size int64
+	err := s.wdb.QueryRowContext(ctx,
+		"SELECT p.page_count, f.freelist_count, s.page_size FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s").
+		Scan(&pages, &free, &size)
+	if err != nil {
+		return 0, fmt.Errorf("history: retention: read size: %w", classify(err))
+	}
+	return (pages - free) * size, nil
+}
+
+// stopped returns an error once Close began or ctx ended.
+func (s *Store) stopped(ctx context.Context) error {
+	select {
+	case <-s.stopRet:
+		return errStopped
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("history: retention: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package history
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// driverName is the name modernc.org/sqlite registers with database/sql.
+const driverName = "sqlite"
+
+// Per-connection page cache sizes (negative: KiB).
+const (
+	writerCacheKiB = 64 << 10
+	readerCacheKiB = 16 << 10
+	// walSizeLimit bounds the WAL file left behind by a checkpoint.
+	walSizeLimit = 64 << 20
+	// readers bounds the read connections (queries, exports).
+	readers = 4
+)
+
+// dsn builds a SQLite URI for path with the store's pragmas. The path is
+// escaped, so any file name works. Writers get WAL mode, incremental
+// auto-vacuum (so that retention can hand freed pages back to the file
+// system; it only takes effect on a new file), synchronous=NORMAL (a commit
+// survives a crash of the process) and BEGIN IMMEDIATE transactions; readers
+// are query-only.
+func dsn(path string, busy time.Duration, writer bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
+	q.Add("_pragma", "temp_store(MEMORY)")
+	if writer {
+		q.Set("_auto_vacuum", "INCREMENTAL")
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("_txlock", "immediate")
+		q.Add("_pragma", "cache_size(-"+strconv.Itoa(writerCacheKiB)+")")
+		q.Add("_pragma", "journal_size_limit("+strconv.Itoa(walSizeLimit)+")")
+	} else {
+		q.Set("_query_only", "1")
+		q.Add("_pragma", "cache_size(-"+strconv.Itoa(readerCacheKiB)+")")
+	}
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// openDB opens a pool on dsn with at most n connections, kept open.
+func openDB(dsn string, n int) (*sql.DB, error) {
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// classify wraps err with ErrCorrupt or ErrUnwritable when SQLite's result
+// code says so, keeping err in the chain.
+func classify(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB:
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM,
+		sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_AUTH:
+		return fmt.Errorf("%w: %w", ErrUnwritable, err)
+	}
+	return err
+}

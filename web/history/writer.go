@@ -1,0 +1,149 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sipwire/sipwire/transport"
+)
+
+const (
+	insertEventSQL = `INSERT INTO events
+	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	insertCallIDSQL = `INSERT OR IGNORE INTO conn_callids (call_id, run, conn_id, ts) VALUES (?, ?, ?, ?)`
+	addCountSQL     = `UPDATE counters SET value = value + ? WHERE name = 'events'`
+)
+
+// writer writes the queue every FlushInterval, when a batch is full, and on
+// Flush; after stopWrite it writes what is left and returns.
+func (s *Store) writer() {
+	defer close(s.writerEnd)
+	t := time.NewTicker(s.cfg.flushInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.flush()
+		case <-s.wake:
+			s.flush()
+		case done := <-s.flushReq:
+			done <- s.flush()
+		case <-s.stopWrite:
+			s.finalErr = s.flush()
+			return
+		}
+	}
+}
+
+// flush writes everything queued, BatchSize events per transaction, and
+// returns the first error. Events of a failed batch are lost and counted.
+func (s *Store) flush() error {
+	evs, cids := s.q.take(s.spare[:0], s.spareC[:0])
+	ctx := context.Background()
+	var first error
+	bs := s.cfg.batchSize()
+	for len(evs) > 0 || len(cids) > 0 {
+		ne, nc := min(len(evs), bs), min(len(cids), bs)
+		if err := s.writeBatch(ctx, evs[:ne], cids[:nc]); err != nil {
+			s.failed.Add(uint64(ne))
+			s.callIDsDropped.Add(uint64(nc))
+			s.setError(err)
+			if first == nil {
+				first = err
+			}
+		}
+		clear(evs[:ne])
+		clear(cids[:nc])
+		evs, cids = evs[ne:], cids[nc:]
+	}
+	s.spare, s.spareC = evs[:0:cap(evs)], cids[:0:cap(cids)]
+	if err := s.refreshSize(ctx); err != nil && first == nil {
+		s.setError(err)
+		first = err
+	}
+	return first
+}
+
+// writeBatch inserts evs and cids in one transaction.
+func (s *Store) writeBatch(ctx context.Context, evs []transport.Event, cids []callIDObs) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("history: write batch: %w", classify(err))
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	var oldest int64
+	if len(evs) > 0 {
+		st := tx.StmtContext(ctx, s.insEvent)
+		for i := range evs {
+			e := &evs[i]
+			ts := e.Time.UnixMicro()
+			if i == 0 || ts < oldest {
+				oldest = ts
+			}
+			var listener any
+			if e.Listener.IsValid() {
+				listener = e.Listener.String()
+			}
+			if _, err := st.ExecContext(ctx, ts, s.run, int64(e.ConnID), s.kinds.codeOf(e.Kind),
+				statusValue(e.Status), directionValue(e.Direction), ipBlob(e.Local), portValue(e.Local),
+				ipBlob(e.Remote), portValue(e.Remote), listener, e.Reason); err != nil {
+				return fmt.Errorf("history: insert event: %w", classify(err))
+			}
+		}
+		if _, err := tx.ExecContext(ctx, addCountSQL, len(evs)); err != nil {
+			return fmt.Errorf("history: count events: %w", classify(err))
+		}
+	}
+	if len(cids) > 0 {
+		st := tx.StmtContext(ctx, s.insCallID)
+		for i := range cids {
+			c := &cids[i]
+			if _, err := st.ExecContext(ctx, c.callID, s.run, int64(c.connID), c.ts); err != nil {
+				return fmt.Errorf("history: insert call-id: %w", classify(err))
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("history: commit batch: %w", classify(err))
+	}
+	if len(evs) > 0 {
+		s.noteOldest(oldest)
+	}
+	s.written.Add(uint64(len(evs)))
+	s.stored.Add(int64(len(evs)))
+	s.callIDsWritten.Add(uint64(len(cids)))
+	s.batches.Add(1)
+	return nil
+}
+
+// statusValue and directionValue are the stored forms (0/1), independent of
+// the enums' numbering.
+func statusValue(st transport.Status) int64 {
+	if st == transport.StatusFailure {
+		return 1
+	}
+	return 0
+}
+
+func directionValue(d transport.Direction) int64 {
+	if d == transport.Outbound {
+		return 1
+	}
+	return 0
+}
+
+func statusName(v int64) string {
+	if v == 1 {
+		return transport.StatusFailure.String()
+	}
+	return transport.StatusSuccess.String()
+}
+
+func directionName(v int64) string {
+	if v == 1 {
+		return transport.Outbound.String()
+	}
+	return transport.Inbound.String()
+}
