@@ -44,7 +44,7 @@ func OpenPacket(dst []byte, p *Packet) ([]byte, Mark, error) {
 	src, srcPort := p.Src.Addr(), p.Src.Port()
 	dstA, dstPort := p.Dst.Addr(), p.Dst.Port()
 	if !src.IsValid() || !dstA.IsValid() {
-		return dst, Mark{}, fmt.Errorf("%w: source %v, destination %v", ErrFamily, p.Src, p.Dst)
+		return dst, Mark{}, fmt.Errorf("%w: source or destination address missing", ErrFamily)
 	}
 	for _, b := range [...][]byte{p.AuthKey, p.CorrelationID, p.NodeName, p.CompressedPayload} {
 		if len(b) > MaxPacketLen-HeaderLen-ChunkHeaderLen {

@@ -1,0 +1,223 @@
+package hep
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// Defaults of the tracer's own settings.
+const (
+	DefaultCaptureID       = 1                // proto_hep's hep_capture_id
+	DefaultQueueSize       = 8192             // packets per destination
+	DefaultQueueBytes      = 16 << 20         // bytes per destination
+	DefaultBackoffMin      = 100 * time.Millisecond
+	DefaultBackoffMax      = 30 * time.Second
+	DefaultDialTimeout     = 3 * time.Second
+	DefaultWriteTimeout    = 5 * time.Second
+	DefaultLogInterval     = time.Minute
+	DefaultCallIDsPerConn  = 16
+	DefaultMaxTrackedConns = 4096
+)
+
+// Format is how network events are encoded.
+type Format uint8
+
+// The event formats.
+const (
+	// FormatHomer: proto type 100 (LOG) with a JSON payload that has
+	// OpenSIPS' keys plus the connection id, direction, addresses and
+	// reason; correlation id = the connection id. A connection's open event
+	// is repeated with each new Call-ID it carries, and its CLOSED event with
+	// each Call-ID it carried recently, as correlation id, so that Homer's
+	// call view shows them.
+	FormatHomer Format = iota
+	// FormatOpenSIPS: exactly OpenSIPS' proto type 0x59, correlation id =
+	// the connection id in decimal, payload per OpenSIPSPayload.
+	FormatOpenSIPS
+)
+
+// String returns "homer" or "opensips".
+func (f Format) String() string {
+	if f == FormatOpenSIPS {
+		return "opensips"
+	}
+	return "homer"
+}
+
+// ParseFormat parses "homer" or "opensips" (the config key hep.format).
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "homer", "":
+		return FormatHomer, nil
+	case "opensips":
+		return FormatOpenSIPS, nil
+	}
+	return 0, fmt.Errorf("%w: format %q: want homer or opensips", ErrConfig, s)
+}
+
+// PayloadStyle is the payload of FormatOpenSIPS events.
+type PayloadStyle uint8
+
+// The OpenSIPS payload styles.
+const (
+	// PayloadJSON: {"Protocol":"TCP","Event":"ACCEPTED","Status":"SUCCESS","Message":"..."}.
+	PayloadJSON PayloadStyle = iota
+	// PayloadText: OpenSIPS' homer5_on=1 form, TCP:ACCEPTED:SUCCESS:message.
+	PayloadText
+)
+
+// String returns "json" or "text".
+func (s PayloadStyle) String() string {
+	if s == PayloadText {
+		return "text"
+	}
+	return "json"
+}
+
+// ParsePayloadStyle parses "json" or "text" (the config key
+// hep.opensips_payload).
+func ParsePayloadStyle(s string) (PayloadStyle, error) {
+	switch s {
+	case "json", "":
+		return PayloadJSON, nil
+	case "text":
+		return PayloadText, nil
+	}
+	return 0, fmt.Errorf("%w: opensips_payload %q: want json or text", ErrConfig, s)
+}
+
+// Config configures a Tracer. The zero value of each field means its
+// documented default.
+type Config struct {
+	// Destinations receive every packet (usually the one hep_id that
+	// trace_destination names). At least one is required.
+	Destinations []Destination
+	// Format of network events (hep.format). Zero means FormatHomer.
+	Format Format
+	// OpenSIPSPayload is the payload style of FormatOpenSIPS events
+	// (hep.opensips_payload). Zero means PayloadJSON.
+	OpenSIPSPayload PayloadStyle
+	// DisableMessages is hep.trace_messages=false: traced SIP messages are
+	// not sent as HEP type 1 (their Call-IDs still feed FormatHomer's call
+	// view).
+	DisableMessages bool
+	// CaptureID is chunk 0x0c (hep_capture_id). Zero means 1.
+	CaptureID uint32
+	// NodeName is chunk 0x13 (hep.capture_node); empty means none.
+	NodeName string
+	// AuthKey is chunk 0x0e (hep.auth_key); empty means none.
+	AuthKey string
+	// QueueSize bounds each destination's queue in packets
+	// (hep.queue_size). Zero means 8192.
+	QueueSize int
+	// QueueBytes bounds each destination's queue in bytes. Zero means 16 MiB.
+	QueueBytes int
+	// TLSCAFile is a PEM file of CAs that verify a transport=tls collector
+	// (hep.tls_ca); empty means the system roots.
+	TLSCAFile string
+	// TLSConfig, when set, is used for transport=tls instead of one built
+	// from TLSCAFile (client certificates, pinned server names).
+	TLSConfig *tls.Config
+	// BackoffMin and BackoffMax bound the wait between TCP/TLS connect
+	// attempts, which doubles after each failure. Zero means 100 ms and 30 s.
+	BackoffMin time.Duration
+	BackoffMax time.Duration
+	// DialTimeout bounds a connect. Zero means 3 s.
+	DialTimeout time.Duration
+	// WriteTimeout bounds one write to a TCP/TLS collector; a write that
+	// times out drops its packets and reconnects. Zero means 5 s.
+	WriteTimeout time.Duration
+	// LogInterval is the least time between two "collector unreachable"
+	// warnings of one destination. Zero means 1 minute.
+	LogInterval time.Duration
+	// CallIDsPerConn bounds how many recent Call-IDs FormatHomer remembers
+	// per connection. Zero means 16.
+	CallIDsPerConn int
+	// MaxTrackedConns bounds how many connections FormatHomer remembers
+	// Call-IDs for. Zero means 4096.
+	MaxTrackedConns int
+	// Logger receives the rate-limited warnings. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) captureID() uint32 {
+	if c.CaptureID == 0 {
+		return DefaultCaptureID
+	}
+	return c.CaptureID
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.Default()
+	}
+	return c.Logger
+}
+
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	if c.TLSConfig != nil {
+		return c.TLSConfig, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.TLSCAFile == "" {
+		return cfg, nil
+	}
+	pem, err := os.ReadFile(c.TLSCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: tls_ca: %w", ErrConfig, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: tls_ca %s: no PEM certificate in it", ErrConfig, c.TLSCAFile)
+	}
+	cfg.RootCAs = pool
+	return cfg, nil
+}
+
+func (c *Config) senderOptions() (senderOptions, error) {
+	o := senderOptions{
+		queueLen:     orInt(c.QueueSize, DefaultQueueSize),
+		queueBytes:   int64(orInt(c.QueueBytes, DefaultQueueBytes)),
+		backoffMin:   orDuration(c.BackoffMin, DefaultBackoffMin),
+		backoffMax:   orDuration(c.BackoffMax, DefaultBackoffMax),
+		dialTimeout:  orDuration(c.DialTimeout, DefaultDialTimeout),
+		writeTimeout: orDuration(c.WriteTimeout, DefaultWriteTimeout),
+		logInterval:  orDuration(c.LogInterval, DefaultLogInterval),
+		logger:       c.logger(),
+	}
+	if o.backoffMax < o.backoffMin {
+		return o, fmt.Errorf("%w: backoff max %v below min %v", ErrConfig, o.backoffMax, o.backoffMin)
+	}
+	// A connection that lived this long was a real one: losing it resets
+	// the backoff.
+	o.stableAfter = 2 * o.backoffMax
+	for _, d := range c.Destinations {
+		if d.Transport == TLS {
+			cfg, err := c.tlsConfig()
+			if err != nil {
+				return o, err
+			}
+			o.tlsConfig = cfg
+			break
+		}
+	}
+	return o, nil
+}
+
+func orInt(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orDuration(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

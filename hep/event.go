@@ -1,0 +1,200 @@
+package hep
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipwire/sipwire/transport"
+)
+
+// HandleEvent encodes e and queues it to every destination; with
+// FormatHomer it also repeats a connection's open and CLOSED events with the
+// Call-IDs the connection carried. It never blocks.
+func (t *Tracer) HandleEvent(e *transport.Event) {
+	if t.closed.Load() {
+		return
+	}
+	t.eventsIn.Add(1)
+	t.sendEvent(e, "")
+	if t.calls == nil {
+		return
+	}
+	var ids [maxReplay]string
+	switch e.Kind {
+	case transport.EventAccepted, transport.EventConnected:
+		for _, id := range t.calls.opened(e, ids[:0]) {
+			t.sendEvent(e, id)
+		}
+	case transport.EventClosed:
+		for _, id := range t.calls.closed(e.ConnID, ids[:0]) {
+			t.sendEvent(e, id)
+		}
+	}
+}
+
+// sendEvent encodes e with callID as correlation id (the connection id when
+// callID is empty) and queues it.
+func (t *Tracer) sendEvent(e *transport.Event, callID string) {
+	p := t.pool.get()
+	b, err := t.appendEvent(p.b, e, callID)
+	if err != nil {
+		t.encodeFailed(p)
+		return
+	}
+	p.b = b
+	t.send(p)
+}
+
+// appendEvent appends e as one HEP packet to dst.
+func (t *Tracer) appendEvent(dst []byte, e *transport.Event, callID string) ([]byte, error) {
+	src, dstAddr := eventAddrs(e)
+	ts := e.Time
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	var idBuf [20]byte
+	corr := strconv.AppendUint(idBuf[:0], e.ConnID, 10)
+	if callID != "" {
+		corr = []byte(callID)
+	}
+	p := Packet{
+		IPProtocol:    IPProtoTCP,
+		Src:           src,
+		Dst:           dstAddr,
+		TimeSec:       uint32(ts.Unix()),
+		TimeUsec:      uint32(ts.Nanosecond() / 1000),
+		ProtoType:     ProtoLog,
+		CaptureID:     t.captureID,
+		AuthKey:       t.authKey,
+		CorrelationID: corr,
+		NodeName:      t.nodeName,
+	}
+	if t.format == FormatOpenSIPS {
+		p.ProtoType = ProtoNet
+	}
+	b, m, err := OpenPacket(dst, &p)
+	if err != nil {
+		return dst, err
+	}
+	switch {
+	case t.format == FormatHomer:
+		b = appendHomerPayload(b, e, callID)
+	case t.payload == PayloadText:
+		b = appendOpenSIPSText(b, e)
+	default:
+		b = appendOpenSIPSJSON(b, e)
+	}
+	if err := ClosePacket(b, m); err != nil {
+		return dst, err
+	}
+	return b, nil
+}
+
+// eventAddrs returns the source and destination of e the way OpenSIPS
+// reports them: an accepted connection goes from the peer to us, an
+// outbound one from us to the peer. A missing local address (a connect
+// still in progress) becomes the listener, or the unspecified address of
+// the peer's family, port 0.
+func eventAddrs(e *transport.Event) (src, dst netip.AddrPort) {
+	local, remote := e.Local, e.Remote
+	if !local.Addr().IsValid() && e.Listener.Addr().IsValid() {
+		local = e.Listener
+	}
+	switch {
+	case !local.Addr().IsValid() && !remote.Addr().IsValid():
+		local = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+		remote = local
+	case !local.Addr().IsValid():
+		local = netip.AddrPortFrom(unspecifiedLike(remote.Addr()), 0)
+	case !remote.Addr().IsValid():
+		remote = netip.AddrPortFrom(unspecifiedLike(local.Addr()), 0)
+	}
+	if e.Direction == transport.Outbound {
+		return local, remote
+	}
+	return remote, local
+}
+
+func unspecifiedLike(a netip.Addr) netip.Addr {
+	if a.Unmap().Is4() {
+		return netip.IPv4Unspecified()
+	}
+	return netip.IPv6Unspecified()
+}
+
+// openSIPSMessage is the "Message" of OpenSIPS' events: its own wording,
+// with the trailing "...", for the events it raises on open.
+func openSIPSMessage(e *transport.Event) string {
+	var def string
+	switch e.Kind {
+	case transport.EventAccepted:
+		def = "Connection accepted..."
+	case transport.EventConnectStart:
+		def = "Async connect in progress..."
+	case transport.EventConnected:
+		def = "Successfully connected..."
+	default:
+		return e.Reason
+	}
+	if e.Reason == "" || strings.HasPrefix(def, e.Reason) {
+		return def
+	}
+	return e.Reason
+}
+
+// appendOpenSIPSJSON appends {"Protocol","Event","Status","Message"} in
+// OpenSIPS' key order; like OpenSIPS it leaves out an empty Message.
+func appendOpenSIPSJSON(b []byte, e *transport.Event) []byte {
+	b = append(b, `{"Protocol":"TCP","Event":`...)
+	b = appendJSONString(b, e.Kind.String())
+	b = append(b, `,"Status":`...)
+	b = appendJSONString(b, e.Status.String())
+	if msg := openSIPSMessage(e); msg != "" {
+		b = append(b, `,"Message":`...)
+		b = appendJSONString(b, msg)
+	}
+	return append(b, '}')
+}
+
+// appendOpenSIPSText appends OpenSIPS' homer5_on=1 payload,
+// TCP:EVENT:STATUS:message.
+func appendOpenSIPSText(b []byte, e *transport.Event) []byte {
+	b = append(b, "TCP:"...)
+	b = append(b, e.Kind.String()...)
+	b = append(b, ':')
+	b = append(b, e.Status.String()...)
+	if msg := openSIPSMessage(e); msg != "" {
+		b = append(b, ':')
+		b = append(b, msg...)
+	}
+	return b
+}
+
+// appendHomerPayload appends OpenSIPS' keys plus what a reader of Homer
+// needs without the connection table: the connection id, direction, both
+// addresses, the raw reason, and the Call-ID the packet is correlated to.
+func appendHomerPayload(b []byte, e *transport.Event, callID string) []byte {
+	b = appendOpenSIPSJSON(b, e)
+	b = b[:len(b)-1]
+	b = append(b, `,"ConnID":`...)
+	b = strconv.AppendUint(b, e.ConnID, 10)
+	b = append(b, `,"Direction":"`...)
+	b = append(b, e.Direction.String()...)
+	b = append(b, `","Local":"`...)
+	if e.Local.Addr().IsValid() {
+		b = e.Local.AppendTo(b)
+	}
+	b = append(b, `","Remote":"`...)
+	if e.Remote.Addr().IsValid() {
+		b = e.Remote.AppendTo(b)
+	}
+	b = append(b, `","Reason":`...)
+	b = appendJSONString(b, e.Reason)
+	if callID != "" {
+		b = append(b, `,"CallID":`...)
+		b = appendJSONString(b, callID)
+	}
+	return append(b, '}')
+}

@@ -1,0 +1,143 @@
+package hep
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// runStream sends packets back to back over TCP or TLS, a batch of queued
+// packets per write, and reconnects with exponential backoff. While the
+// collector cannot be reached, every failed connect drops what was queued
+// (not_connected), so memory stays bounded by the queue and old packets do
+// not pile up; a connection that fails within stableAfter of being opened
+// does not reset the backoff, so a flapping collector is not hammered.
+func (s *sender) runStream() {
+	var (
+		conn    net.Conn
+		dead    chan struct{}
+		upSince time.Time
+		backoff time.Duration
+		ever    bool
+		batch   = make([]*packetBuf, 0, maxBatch)
+		vec     = make([][]byte, 0, maxBatch)
+		bufs    net.Buffers // outside the loop: WriteTo takes its address
+	)
+	lost := func(err error) {
+		conn.Close()
+		conn = nil
+		if time.Since(upSince) >= s.opts.stableAfter {
+			backoff = 0
+		} else {
+			backoff = nextBackoff(backoff, s.opts.backoffMin, s.opts.backoffMax)
+		}
+		s.wentDown(err)
+	}
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	for {
+		if conn == nil {
+			if !s.sleep(backoff) {
+				return
+			}
+			c, err := s.dialStream()
+			if err != nil {
+				s.c.connectFailures.Add(1)
+				s.wentDown(err)
+				s.failed(dropNotConnected, batch)
+				batch = batch[:0]
+				s.dropQueued(dropNotConnected)
+				backoff = nextBackoff(backoff, s.opts.backoffMin, s.opts.backoffMax)
+				if s.ctx.Err() != nil {
+					return
+				}
+				continue
+			}
+			if ever {
+				s.c.reconnects.Add(1)
+			}
+			ever = true
+			conn, upSince = c, time.Now()
+			dead = watchClose(c)
+			s.setConn(c)
+			s.cameUp()
+		}
+		if len(batch) == 0 {
+			p, ok := s.next()
+			if !ok {
+				return
+			}
+			batch = append(batch, p)
+		}
+		batch = s.more(batch)
+		select {
+		case <-dead:
+			// The collector closed the connection: keep the batch for the
+			// next one instead of writing it into a dying socket.
+			lost(errors.New("connection closed by the collector"))
+			continue
+		default:
+		}
+		vec = vec[:0]
+		for _, p := range batch {
+			vec = append(vec, p.b)
+		}
+		bufs = vec
+		conn.SetWriteDeadline(time.Now().Add(s.opts.writeTimeout))
+		_, err := bufs.WriteTo(conn)
+		clear(vec)
+		if err != nil {
+			s.failed(dropSendError, batch)
+			batch = batch[:0]
+			lost(fmt.Errorf("hep: write to %s: %w", s.dest.Address(), err))
+			continue
+		}
+		for _, p := range batch {
+			s.sent(p)
+		}
+		batch = batch[:0]
+	}
+}
+
+func (s *sender) dialStream() (net.Conn, error) {
+	nd := &net.Dialer{Timeout: s.opts.dialTimeout, KeepAlive: 30 * time.Second}
+	if s.dest.Transport == TLS {
+		cfg := s.opts.tlsConfig.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = s.dest.Host
+		}
+		d := &tls.Dialer{NetDialer: nd, Config: cfg}
+		c, err := d.DialContext(s.ctx, "tcp", s.dest.Address())
+		if err != nil {
+			return nil, fmt.Errorf("hep: dial tls %s: %w", s.dest.Address(), err)
+		}
+		return c, nil
+	}
+	c, err := nd.DialContext(s.ctx, "tcp", s.dest.Address())
+	if err != nil {
+		return nil, fmt.Errorf("hep: dial tcp %s: %w", s.dest.Address(), err)
+	}
+	return c, nil
+}
+
+// watchClose reads (and discards) what the collector sends, and closes the
+// returned channel when the connection ends, so that a closed collector is
+// noticed before the next write instead of after it.
+func watchClose(c net.Conn) chan struct{} {
+	dead := make(chan struct{})
+	go func() {
+		defer close(dead)
+		buf := make([]byte, 512)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return dead
+}
