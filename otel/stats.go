@@ -1,0 +1,120 @@
+package otel
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Stats is a snapshot of an Exporter's counters, for the dashboard and
+// /metrics. Once the export queue is drained (after Shutdown):
+// SpansEnded = SpansExported + SpansFailed + Dropped.ExportQueueFull.
+type Stats struct {
+	// Enabled is false when export is off; every counter is then zero.
+	Enabled bool `json:"enabled"`
+	// Off says why export is off, when it is.
+	Off string `json:"off,omitempty"`
+	// Protocol and Endpoint are what export uses ("grpc" or
+	// "http/protobuf"; host:port or a URL without user info).
+	Protocol string `json:"protocol,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// EventsReceived counts the events taken from the input channel.
+	EventsReceived uint64 `json:"events_received"`
+	// EventsUnmatched counts events that fitted no connection state (a
+	// second ACCEPTED for an id, an unknown kind) and made no span.
+	EventsUnmatched uint64 `json:"events_unmatched"`
+	// PartialConnections counts lifetime spans started at a later event than
+	// the open one (tracing turned on while the connection was open, or an
+	// open event lost).
+	PartialConnections uint64 `json:"partial_connections"`
+	// OpenConnections is the number of connections with a span in progress.
+	OpenConnections int `json:"open_connections"`
+
+	// SpansStarted and SpansEnded count spans of every kind.
+	SpansStarted uint64 `json:"spans_started"`
+	SpansEnded   uint64 `json:"spans_ended"`
+	// SpansExported counts spans in batches the receiver accepted.
+	SpansExported uint64 `json:"spans_exported"`
+	// SpansFailed counts spans in batches whose export failed.
+	SpansFailed uint64 `json:"spans_failed"`
+	// ExportErrors counts failed export calls.
+	ExportErrors uint64 `json:"export_errors"`
+	// SDKErrors counts errors the OpenTelemetry SDK reported to the global
+	// error handler (see the package documentation).
+	SDKErrors uint64 `json:"sdk_errors"`
+	// LastError is the text of the latest export or SDK error.
+	LastError string `json:"last_error,omitempty"`
+
+	// QueueLen and QueueCap describe the queue of spans waiting for export.
+	QueueLen int `json:"queue_len"`
+	QueueCap int `json:"queue_cap"`
+	// InputQueueLen and InputQueueCap describe the subscription's queue of
+	// events, when the exporter runs on one (RunSubscription).
+	InputQueueLen int `json:"input_queue_len"`
+	InputQueueCap int `json:"input_queue_cap"`
+
+	// Dropped counts what the bounds stopped, by reason.
+	Dropped DropStats `json:"dropped"`
+}
+
+// DropStats counts losses by reason.
+type DropStats struct {
+	// InputQueueFull: events the subscription's full queue refused (only
+	// with RunSubscription).
+	InputQueueFull uint64 `json:"input_queue_full"`
+	// ExportQueueFull: ended spans the full export queue refused (or that
+	// came after it stopped).
+	ExportQueueFull uint64 `json:"export_queue_full"`
+	// Evicted: connections pushed out of the full table of open
+	// connections; their lifetime span was ended early.
+	Evicted uint64 `json:"evicted"`
+	// AfterShutdown: events received after Shutdown; they make no span.
+	AfterShutdown uint64 `json:"after_shutdown"`
+}
+
+// counters are the live counters behind Stats; every field may be read at
+// any time.
+type counters struct {
+	eventsReceived  atomic.Uint64
+	eventsUnmatched atomic.Uint64
+	partial         atomic.Uint64
+	open            atomic.Int64
+	spansStarted    atomic.Uint64
+	spansEnded      atomic.Uint64
+	spansExported   atomic.Uint64
+	spansFailed     atomic.Uint64
+	exportErrors    atomic.Uint64
+	sdkErrors       atomic.Uint64
+	exportQueueFull atomic.Uint64
+	evicted         atomic.Uint64
+	afterShutdown   atomic.Uint64
+
+	errMu     sync.Mutex
+	lastError string
+}
+
+func (c *counters) setLastError(err error) {
+	c.errMu.Lock()
+	c.lastError = err.Error()
+	c.errMu.Unlock()
+}
+
+// snapshot copies the counters into st.
+func (c *counters) snapshot(st *Stats) {
+	st.EventsReceived = c.eventsReceived.Load()
+	st.EventsUnmatched = c.eventsUnmatched.Load()
+	st.PartialConnections = c.partial.Load()
+	st.OpenConnections = int(c.open.Load())
+	st.SpansStarted = c.spansStarted.Load()
+	st.SpansEnded = c.spansEnded.Load()
+	st.SpansExported = c.spansExported.Load()
+	st.SpansFailed = c.spansFailed.Load()
+	st.ExportErrors = c.exportErrors.Load()
+	st.SDKErrors = c.sdkErrors.Load()
+	st.Dropped.ExportQueueFull = c.exportQueueFull.Load()
+	st.Dropped.Evicted = c.evicted.Load()
+	st.Dropped.AfterShutdown = c.afterShutdown.Load()
+	c.errMu.Lock()
+	st.LastError = c.lastError
+	c.errMu.Unlock()
+}
