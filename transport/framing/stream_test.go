@@ -1,9 +1,6 @@
 package framing
 
-import (
-	"bytes"
-	"testing"
-)
+import "testing"
 
 // item is one result of framing a stream, copied out of the buffer.
 type item struct {
@@ -207,16 +204,4 @@ func sameOutcome(a, b outcome) string {
 		return "different end: " + a.end.Kind.String() + " vs " + b.end.Kind.String()
 	}
 	return ""
-}
-
-// bodyOf returns the body of the message m as Next frames it alone.
-func bodyOf(tb testing.TB, m string) []byte {
-	tb.Helper()
-	var f Framer
-	var r Result
-	f.Next([]byte(m), &r)
-	if r.Kind != Message || r.N != len(m) {
-		tb.Fatalf("message does not frame alone: %v %v N=%d of %d", r.Kind, r.Err, r.N, len(m))
-	}
-	return bytes.Clone(r.Frame.Body())
 }
