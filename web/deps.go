@@ -1,0 +1,67 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/sipwire/sipwire/transport"
+	"github.com/sipwire/sipwire/web/pcap"
+)
+
+// Transport is what the server needs of the SIP transport;
+// *transport.Transport implements it.
+type Transport interface {
+	Connections() []transport.ConnSnapshot
+	CloseConn(id uint64, reason string) bool
+	SetTracing(on bool)
+	Tracing() bool
+	Stats() transport.Stats
+	Subscribe(name string, queueLen int, gate transport.Gate) *transport.Subscription
+	Unsubscribe(s *transport.Subscription)
+}
+
+// PcapSource writes a pcap of recently traced SIP messages; *pcap.Ring
+// implements it.
+type PcapSource interface {
+	// WritePcap writes the messages f selects and returns how many there were.
+	WritePcap(w io.Writer, f pcap.Filter) (int, error)
+	Stats() pcap.RingStats
+}
+
+// EventStore is the persistent event history (package web/history) as
+// GET /events?source=history queries it.
+type EventStore interface {
+	// Query returns one page of the events q selects, newest first, and the
+	// cursor of the next page ("" when there is none).
+	Query(ctx context.Context, q EventQuery) ([]Event, string, error)
+}
+
+// Deps are the server's collaborators. Only Transport is required.
+type Deps struct {
+	// Transport is the SIP transport served.
+	Transport Transport
+
+	// Stats returns the exporters' counters by name ("hep", "otel",
+	// "history", ...), each any JSON-marshalable value, for GET /stats. When
+	// Metrics is nil, /metrics derives its samples from it (FlattenMetrics).
+	Stats func() map[string]any
+
+	// Metrics returns extra Prometheus samples for /metrics. Nil means the
+	// samples FlattenMetrics derives from Stats.
+	Metrics func() []Metric
+
+	// Config returns the effective configuration, secrets already redacted,
+	// for GET /config. Nil answers 404.
+	Config func() any
+
+	// Pcap is the ring of traced messages for GET /pcap. Nil answers 404.
+	Pcap PcapSource
+
+	// Events is the persistent event history. Nil means GET /events serves
+	// the in-memory ring only.
+	Events EventStore
+
+	// Logger receives the server's own log lines. Nil means slog.Default().
+	Logger *slog.Logger
+}

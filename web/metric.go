@@ -1,0 +1,182 @@
+package web
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// MetricType is a Prometheus metric type.
+type MetricType string
+
+// The metric types /metrics writes.
+const (
+	Counter MetricType = "counter"
+	Gauge   MetricType = "gauge"
+)
+
+// Label is one label of a sample.
+type Label struct {
+	Name, Value string
+}
+
+// Metric is one sample for /metrics. Samples of one Name must share Help and
+// Type; counters' names end in _total.
+type Metric struct {
+	Name   string
+	Help   string
+	Type   MetricType
+	Labels []Label
+	Value  float64
+}
+
+// writeMetrics writes samples in the Prometheus text exposition format
+// (version 0.0.4), grouping the samples of one name under one HELP and TYPE
+// line, in the order of each name's first sample.
+func writeMetrics(w io.Writer, ms []Metric) error {
+	bw := bufio.NewWriter(w)
+	var order []string
+	groups := map[string][]Metric{}
+	for _, m := range ms {
+		if _, ok := groups[m.Name]; !ok {
+			order = append(order, m.Name)
+		}
+		groups[m.Name] = append(groups[m.Name], m)
+	}
+	for _, name := range order {
+		g := groups[name]
+		bw.WriteString("# HELP " + name + " " + escapeHelp(g[0].Help) + "\n")
+		bw.WriteString("# TYPE " + name + " " + string(g[0].Type) + "\n")
+		for _, m := range g {
+			bw.WriteString(name)
+			if len(m.Labels) > 0 {
+				bw.WriteByte('{')
+				for i, l := range m.Labels {
+					if i > 0 {
+						bw.WriteByte(',')
+					}
+					bw.WriteString(l.Name + `="` + escapeLabel(l.Value) + `"`)
+				}
+				bw.WriteByte('}')
+			}
+			bw.WriteByte(' ')
+			bw.WriteString(formatValue(m.Value))
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
+}
+
+func escapeHelp(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
+}
+
+func escapeLabel(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s)
+}
+
+func formatValue(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case math.IsNaN(v):
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+var nonMetricChars = regexp.MustCompile(`[^a-zA-Z0-9_]+`)
+
+// metricName turns a JSON key path into a Prometheus name part.
+func metricName(s string) string {
+	return strings.Trim(strings.ToLower(nonMetricChars.ReplaceAllString(s, "_")), "_")
+}
+
+// gaugeWords mark a stats field as a gauge (a level, not a count of events).
+var gaugeWords = []string{"len", "cap", "capacity", "depth", "open", "size", "connected", "enabled", "active", "pending", "current", "last", "up", "max", "min", "bytes_held", "queued", "inflight"}
+
+func isGaugeKey(key string) bool {
+	for w := range strings.SplitSeq(key, "_") {
+		if slices.Contains(gaugeWords, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// FlattenMetrics derives samples from a JSON-marshalable stats value: every
+// number and boolean becomes a sample named prefix_path (path = the JSON
+// keys joined by "_"); a field whose name has a level word (len, cap, size,
+// open, depth, queued, pending, connected, ...) is a gauge, any other a
+// counter with the suffix _total; booleans are gauges of 0 or 1. The
+// elements of an array of objects are told apart by a label taken from
+// their "name" field (or their index).
+func FlattenMetrics(prefix string, v any) []Metric {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var tree any
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	if dec.Decode(&tree) != nil {
+		return nil
+	}
+	var out []Metric
+	flatten(&out, metricName(prefix), "", tree, nil)
+	return out
+}
+
+func flatten(out *[]Metric, name, key string, v any, labels []Label) {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if k == "name" {
+				continue
+			}
+			mk := metricName(k)
+			flatten(out, name+"_"+mk, mk, x[k], labels)
+		}
+	case []any:
+		for i, el := range x {
+			id := strconv.Itoa(i)
+			if m, ok := el.(map[string]any); ok {
+				if n, ok := m["name"].(string); ok {
+					id = n
+				}
+			}
+			flatten(out, name, key, el, append(slices.Clip(labels), Label{Name: key, Value: id}))
+		}
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil {
+			return
+		}
+		m := Metric{Name: name, Type: Counter, Labels: labels, Value: f}
+		if isGaugeKey(key) {
+			m.Type = Gauge
+		} else if !strings.HasSuffix(m.Name, "_total") {
+			m.Name += "_total"
+		}
+		m.Help = "sipwire stats field " + strings.TrimPrefix(name, "sipwire_")
+		*out = append(*out, m)
+	case bool:
+		f := 0.0
+		if x {
+			f = 1
+		}
+		*out = append(*out, Metric{Name: name, Help: "sipwire stats field " + strings.TrimPrefix(name, "sipwire_"), Type: Gauge, Labels: labels, Value: f})
+	}
+}

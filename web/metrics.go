@@ -1,0 +1,97 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+)
+
+// getMetrics writes the counters of GET /stats in the Prometheus text format.
+func (s *Server) getMetrics(c *gin.Context) error {
+	st := s.stats()
+	ms := s.transportMetrics(&st)
+	if s.deps.Metrics != nil {
+		ms = append(ms, s.deps.Metrics()...)
+	} else {
+		names := make([]string, 0, len(st.Exporters))
+		for name := range st.Exporters {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			ms = append(ms, FlattenMetrics("sipwire_"+name, st.Exporters[name])...)
+		}
+	}
+	c.Status(http.StatusOK)
+	c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	return writeMetrics(c.Writer, ms)
+}
+
+func (s *Server) transportMetrics(st *StatsBody) []Metric {
+	t := &st.Transport
+	trace := 0.0
+	if st.Trace == "on" {
+		trace = 1
+	}
+	c := func(name, help string, v uint64, labels ...Label) Metric {
+		return Metric{Name: name, Help: help, Type: Counter, Value: float64(v), Labels: labels}
+	}
+	g := func(name, help string, v float64, labels ...Label) Metric {
+		return Metric{Name: name, Help: help, Type: Gauge, Value: v, Labels: labels}
+	}
+	limit := func(l string, v uint64) Metric {
+		return c("sipwire_tcp_limit_events_total", "Connections closed by a limit or a framing error, by limit.", v, Label{"limit", l})
+	}
+	ms := []Metric{
+		g("sipwire_trace_enabled", "Whether tracing (trace_on) is on.", trace),
+		g("sipwire_tcp_connections_open", "Open TCP connections.", float64(t.Open)),
+		c("sipwire_tcp_connections_accepted_total", "Inbound TCP connections accepted.", t.Accepted),
+		c("sipwire_tcp_connections_refused_total", "Inbound TCP connections refused over tcp_max_connections.", t.Refused),
+		c("sipwire_tcp_connects_total", "Outbound TCP connects started.", t.Connects),
+		c("sipwire_tcp_connect_failures_total", "Outbound TCP connects that failed.", t.ConnectFailures),
+		c("sipwire_tcp_connections_closed_total", "TCP connections closed.", t.Closed),
+		c("sipwire_sip_messages_total", "SIP messages framed or written, by direction.", t.MessagesIn, Label{"direction", "in"}),
+		c("sipwire_sip_messages_total", "", t.MessagesOut, Label{"direction", "out"}),
+		c("sipwire_tcp_bytes_total", "Bytes read or written on TCP connections, by direction.", t.BytesIn, Label{"direction", "in"}),
+		c("sipwire_tcp_bytes_total", "", t.BytesOut, Label{"direction", "out"}),
+		c("sipwire_tcp_crlf_pings_total", "CRLFCRLF keep-alive pings received.", t.Pings),
+		c("sipwire_tcp_crlf_pongs_total", "CRLF pongs sent.", t.Pongs),
+		c("sipwire_tcp_lone_crlfs_total", "Lone CRLF keep-alives received.", t.LoneCRLFs),
+		limit("bad_message", t.BadMessages),
+		limit("too_large", t.TooLarge),
+		limit("chunk_limit", t.ChunkLimits),
+		limit("message_timeout", t.MessageTimeouts),
+		limit("write_queue_full", t.QueueFull),
+		limit("write_timeout", t.WriteTimeouts),
+		limit("idle_timeout", t.IdleTimeouts),
+		c("sipwire_tcp_io_errors_total", "Read and write errors on TCP connections, by operation.", t.ReadErrors, Label{"op", "read"}),
+		c("sipwire_tcp_io_errors_total", "", t.WriteErrors, Label{"op", "write"}),
+		c("sipwire_events_raised_total", "Network events raised by the transport.", t.EventsRaised),
+	}
+	for _, sub := range t.Subscriptions {
+		l := []Label{{"subscription", sub.Name}, {"gate", sub.Gate}}
+		ms = append(ms,
+			c("sipwire_event_subscription_offered_total", "Events that passed a subscription's gate.", sub.Offered, l...),
+			c("sipwire_event_subscription_dropped_total", "Events a full subscription queue dropped.", sub.Dropped, l...),
+			g("sipwire_event_subscription_queue_length", "Events waiting in a subscription queue.", float64(sub.QueueLen), l...),
+			g("sipwire_event_subscription_queue_capacity", "Bound of a subscription queue.", float64(sub.QueueCap), l...),
+		)
+	}
+	ms = append(ms,
+		g("sipwire_web_event_ring_events", "Events held by the web event ring.", float64(st.Web.EventRingLen)),
+		g("sipwire_web_event_ring_capacity", "Bound of the web event ring.", float64(st.Web.EventRingSize)),
+		g("sipwire_web_event_streams", "Open event streams (SSE).", float64(st.Web.StreamClients)),
+	)
+	if p := st.Pcap; p != nil {
+		ms = append(ms,
+			g("sipwire_pcap_ring_messages", "Traced SIP messages held for pcap export.", float64(p.Messages)),
+			g("sipwire_pcap_ring_bytes", "Bytes of the traced SIP messages held for pcap export.", float64(p.Bytes)),
+			g("sipwire_pcap_ring_max_bytes", "Bound of the pcap ring.", float64(p.MaxBytes)),
+			c("sipwire_pcap_captured_total", "Traced SIP messages kept by the pcap ring.", p.Captured),
+			c("sipwire_pcap_evicted_total", "Traced SIP messages pushed out of the pcap ring by newer ones.", p.Evicted),
+			c("sipwire_pcap_too_large_total", "Traced SIP messages larger than the pcap ring, never kept.", p.TooLarge),
+		)
+	}
+	return ms
+}

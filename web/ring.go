@@ -1,0 +1,149 @@
+package web
+
+import (
+	"context"
+	"sync"
+
+	"github.com/sipwire/sipwire/transport"
+)
+
+// EventRing keeps the most recent events in memory, each numbered with a
+// sequence number that grows by one per event, and wakes the readers that
+// wait for new ones. It is safe for concurrent use.
+type EventRing struct {
+	mu    sync.Mutex
+	buf   []Event // circular; buf[(start+i)%len] for i < n
+	start int
+	n     int
+	seq   uint64
+	wake  chan struct{}
+	armed bool // someone waits on wake: close it on the next Add
+}
+
+// NewEventRing returns a ring that keeps the last size events (at least one).
+func NewEventRing(size int) *EventRing {
+	return &EventRing{buf: make([]Event, max(size, 1)), wake: make(chan struct{})}
+}
+
+// Add numbers e, keeps it (evicting the oldest when full), wakes waiting
+// readers and returns the numbered event.
+func (r *EventRing) Add(e Event) Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.seq++
+	e.Seq = r.seq
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = e
+		r.n++
+	} else {
+		r.buf[r.start] = e
+		r.start = (r.start + 1) % len(r.buf)
+	}
+	if r.armed {
+		close(r.wake)
+		r.wake = make(chan struct{})
+		r.armed = false
+	}
+	return e
+}
+
+// LastSeq is the sequence number of the newest event (0 before the first).
+func (r *EventRing) LastSeq() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seq
+}
+
+// Len is the number of events held.
+func (r *EventRing) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.n
+}
+
+// Cap is the ring's bound.
+func (r *EventRing) Cap() int { return len(r.buf) }
+
+// Wait returns a channel that is closed when an event newer than seq is
+// added; it is closed already when there is one.
+func (r *EventRing) Wait(seq uint64) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seq > seq {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	r.armed = true
+	return r.wake
+}
+
+// RingPage is what EventRing.Query returns.
+type RingPage struct {
+	// Events are the selected events, oldest first.
+	Events []Event
+	// More: further matches were left out by the limit.
+	More bool
+	// Oldest and Last are the sequence numbers of the oldest and newest
+	// events held when the query ran (0 when empty). A reader whose
+	// SinceSeq+1 is below Oldest has missed events; without More, every
+	// event up to Last has been looked at.
+	Oldest, Last uint64
+}
+
+// Query returns the events q selects. With SinceSeq or Since set it returns
+// the first q.Limit matches after that point; otherwise the last q.Limit
+// matches. A Limit of zero or less means no limit.
+func (r *EventRing) Query(q EventQuery) RingPage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := RingPage{Last: r.seq}
+	if r.n > 0 {
+		p.Oldest = r.seq - uint64(r.n) + 1
+	}
+	if q.SinceSeq > 0 || !q.Since.IsZero() {
+		for i := 0; i < r.n; i++ {
+			e := &r.buf[(r.start+i)%len(r.buf)]
+			if !q.match(e) {
+				continue
+			}
+			if q.Limit > 0 && len(p.Events) == q.Limit {
+				p.More = true
+				break
+			}
+			p.Events = append(p.Events, *e)
+		}
+		return p
+	}
+	for i := r.n - 1; i >= 0; i-- {
+		e := &r.buf[(r.start+i)%len(r.buf)]
+		if !q.match(e) {
+			continue
+		}
+		if q.Limit > 0 && len(p.Events) == q.Limit {
+			p.More = true
+			break
+		}
+		p.Events = append(p.Events, *e)
+	}
+	for i, j := 0, len(p.Events)-1; i < j; i, j = i+1, j-1 {
+		p.Events[i], p.Events[j] = p.Events[j], p.Events[i]
+	}
+	return p
+}
+
+// Consume adds every event of ch to the ring until ch is closed or ctx is
+// done.
+func (r *EventRing) Consume(ctx context.Context, ch <-chan transport.Event) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-ch:
+			if !ok {
+				return
+			}
+			r.Add(EventFromTransport(&e))
+		}
+	}
+}

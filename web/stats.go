@@ -1,0 +1,61 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/sipwire/sipwire/transport"
+	"github.com/sipwire/sipwire/web/pcap"
+)
+
+// StatsBody is the body of GET /stats.
+type StatsBody struct {
+	Time      time.Time       `json:"time"`
+	Trace     string          `json:"trace"`
+	Transport transport.Stats `json:"transport"`
+	Web       WebStats        `json:"web"`
+	// Pcap is the ring of traced messages (absent without one).
+	Pcap *pcap.RingStats `json:"pcap,omitempty"`
+	// Exporters are Deps.Stats' values by name (HEP, OTel, history).
+	Exporters map[string]any `json:"exporters,omitempty"`
+}
+
+// WebStats are the server's own counters.
+type WebStats struct {
+	// EventRingSize and EventRingLen are the bound and the fill of the ring
+	// of recent events; LastSeq is the newest event's sequence number.
+	EventRingSize int    `json:"event_ring_size"`
+	EventRingLen  int    `json:"event_ring_len"`
+	LastSeq       uint64 `json:"last_seq"`
+	// StreamClients is the number of open event streams.
+	StreamClients int64 `json:"stream_clients"`
+}
+
+func (s *Server) stats() StatsBody {
+	b := StatsBody{
+		Time:      time.Now().UTC(),
+		Trace:     onOff(s.deps.Transport.Tracing()),
+		Transport: s.deps.Transport.Stats(),
+		Web: WebStats{
+			EventRingSize: s.ring.Cap(),
+			EventRingLen:  s.ring.Len(),
+			LastSeq:       s.ring.LastSeq(),
+			StreamClients: s.sseClients.Load(),
+		},
+	}
+	if s.deps.Pcap != nil {
+		ps := s.deps.Pcap.Stats()
+		b.Pcap = &ps
+	}
+	if s.deps.Stats != nil {
+		b.Exporters = s.deps.Stats()
+	}
+	return b
+}
+
+func (s *Server) getStats(c *gin.Context) error {
+	c.JSON(http.StatusOK, s.stats())
+	return nil
+}
