@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,6 +89,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 func (s *Store) open(ctx context.Context) error {
 	if fi, err := os.Stat(s.path); err == nil && fi.IsDir() {
 		return fmt.Errorf("%w: is a directory", ErrUnwritable)
+	}
+	dir := filepath.Dir(s.path)
+	if fi, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%w: directory %s: %w", ErrUnwritable, dir, err)
+	} else if !fi.IsDir() {
+		return fmt.Errorf("%w: %s is not a directory", ErrUnwritable, dir)
 	}
 	var err error
 	if s.wdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), true), 1); err != nil {
@@ -200,6 +207,9 @@ func (s *Store) Flush(ctx context.Context) error {
 // database. If ctx ends first, Close returns its error and the store finishes
 // closing in the background. Calling Close again waits for the same end.
 func (s *Store) Close(ctx context.Context) error {
+	if s.disabled != nil {
+		return nil
+	}
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed.Store(true)

@@ -1,0 +1,363 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipwire/sipwire/transport"
+)
+
+func TestRestartFindsEarlierEvents(t *testing.T) {
+	cfg := testConfig(t)
+	ctx := context.Background()
+	first := genEvents(300)
+
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan transport.Event, len(first))
+	for _, e := range first {
+		ch <- e
+	}
+	s.Consume(ch) // never closed: Close must take what waits in it
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s2 := openTest(t, cfg)
+	if s2.Run() != s.Run()+1 {
+		t.Errorf("second run is %d, want %d", s2.Run(), s.Run()+1)
+	}
+	st := s2.Stats()
+	if st.Stored != int64(len(first)) {
+		t.Errorf("after restart Stats.Stored = %d, want %d", st.Stored, len(first))
+	}
+	if !st.Oldest.Equal(baseTime) {
+		t.Errorf("Stats.Oldest = %v, want %v", st.Oldest, baseTime)
+	}
+	got := queryAll(t, s2, Filter{}, MaxLimit)
+	if exp := recordsOf(first, s.Run()); !reflect.DeepEqual(got, exp) {
+		t.Fatalf("after restart: %d records, want %d (first differing: %v)", len(got), len(exp), firstDiff(got, exp))
+	}
+	// Connection ids repeat across runs: a ConnID filter means the current
+	// run unless Run says otherwise.
+	later := genEvents(8)
+	record(t, s2, later...)
+	cur, err := s2.Query(ctx, Filter{ConnID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := s2.Query(ctx, Filter{ConnID: 1, Run: s.Run()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cur.Events) != 4 || len(old.Events) != 4 || cur.Events[0].Run != s2.Run() || old.Events[0].Run != s.Run() {
+		t.Fatalf("conn 1: current run %v, first run %v", cur.Events, old.Events)
+	}
+}
+
+func firstDiff(a, b []Record) string {
+	for i := range min(len(a), len(b)) {
+		if !reflect.DeepEqual(a[i], b[i]) {
+			return "got " + a[i].Kind + " " + a[i].Time.String() + ", want " + b[i].Kind + " " + b[i].Time.String()
+		}
+	}
+	return "lengths"
+}
+
+func TestCloseWritesEverythingQueued(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.QueueSize = 100 // smaller than what waits: Close must make room, not drop
+	cfg.BatchSize = 64
+	ctx := context.Background()
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := genEvents(5000)
+	ch := make(chan transport.Event, len(evs))
+	for _, e := range evs {
+		ch <- e
+	}
+	close(ch)
+	s.Consume(ch)
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	st := s.Stats()
+	if int(st.Written)+int(st.Dropped) != len(evs) {
+		t.Fatalf("written %d + dropped %d != offered %d", st.Written, st.Dropped, len(evs))
+	}
+	s2 := openTest(t, cfg)
+	if got := s2.Stats().Stored; got != int64(st.Written) {
+		t.Fatalf("reopened store holds %d events, %d were written", got, st.Written)
+	}
+	if _, err := s.Query(ctx, Filter{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Query after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestGracefulCloseLosesNothing(t *testing.T) {
+	cfg := testConfig(t)
+	ctx := context.Background()
+	s, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := genEvents(20000)
+	ch := make(chan transport.Event, 64)
+	s.Consume(ch)
+	for _, e := range evs {
+		ch <- e
+	}
+	close(ch)
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Dropped != 0 || st.Written != uint64(len(evs)) {
+		t.Fatalf("written %d, dropped %d; want %d and 0", st.Written, st.Dropped, len(evs))
+	}
+}
+
+func TestFullQueueDropsAndCounts(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.QueueSize = 10
+	cfg.BatchSize = 1000 // no early flush
+	s := openTest(t, cfg)
+	evs := genEvents(25)
+	s.enqueue(evs[:15])
+	s.enqueue(evs[15:])
+	st := s.Stats()
+	if st.Dropped != 15 || st.QueueDepth != 10 || st.QueueCap != 10 {
+		t.Fatalf("after 25 offers to a queue of 10: %+v", st)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st = s.Stats()
+	if st.Written != 10 || st.Stored != 10 || st.QueueDepth != 0 || st.Batches != 1 {
+		t.Fatalf("after flush: %+v", st)
+	}
+}
+
+func TestFlushOnBatchSizeAndInterval(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.BatchSize = 10
+	s := openTest(t, cfg)
+	ch := make(chan transport.Event, 100)
+	s.Consume(ch)
+	for _, e := range genEvents(35) {
+		ch <- e
+	}
+	// Full batches are written without Flush and without the (one hour)
+	// interval: wait for them, bounded.
+	waitFor(t, "30 events written by batch size", func() bool { return s.Stats().Written >= 30 })
+
+	cfg2 := testConfig(t)
+	cfg2.FlushInterval = 20 * time.Millisecond
+	s2 := openTest(t, cfg2)
+	ch2 := make(chan transport.Event, 10)
+	s2.Consume(ch2)
+	for _, e := range genEvents(3) {
+		ch2 <- e
+	}
+	waitFor(t, "3 events written by the flush interval", func() bool { return s2.Stats().Written == 3 })
+}
+
+// waitFor polls cond, bounded: a condition that never holds fails the test
+// after a generous while, a slow machine does not.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for range 3000 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestCallIDs(t *testing.T) {
+	s := openTest(t, testConfig(t))
+	record(t, s, genEvents(40)...)
+	for range 5 {
+		s.ObserveCallID(2, []byte("call-a"))
+		s.ObserveCallID(2, []byte("call-b"))
+		s.ObserveCallID(5, []byte("call-a"))
+	}
+	s.ObserveCallID(3, nil)
+	s.ObserveCallID(3, []byte(strings.Repeat("x", MaxCallIDLen+1)))
+	s.TapMessage(&transport.TracedMessage{Conn: transport.ConnInfo{ID: 9}, CallID: []byte("call-c")})
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.CallIDsWritten != 4 || st.CallIDsDropped != 1 {
+		t.Fatalf("call-ids written %d, dropped %d; want 4 (repeats skipped) and 1 (too long)", st.CallIDsWritten, st.CallIDsDropped)
+	}
+	conns := func(callID string) []uint64 {
+		var out []uint64
+		for _, r := range queryAll(t, s, Filter{CallID: callID}, MaxLimit) {
+			if len(out) == 0 || out[len(out)-1] != r.ConnID {
+				out = append(out, r.ConnID)
+			}
+		}
+		return out
+	}
+	if got := conns("call-a"); !reflect.DeepEqual(got, []uint64{5, 2}) {
+		t.Errorf("call-a on connections %v, want [5 2]", got)
+	}
+	if got := conns("call-c"); !reflect.DeepEqual(got, []uint64{9}) {
+		t.Errorf("call-c on connections %v, want [9]", got)
+	}
+	// A connection's repeat after its CLOSED is seen again, and the store
+	// keeps one row.
+	record(t, s, transport.Event{Kind: transport.EventClosed, ConnID: 2, Time: time.Now(), Reason: "EOF received"})
+	s.ObserveCallID(2, []byte("call-a"))
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := s.rdb.QueryRow("SELECT count(*) FROM conn_callids WHERE call_id = 'call-a'").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 2 || s.Stats().CallIDsWritten != 5 {
+		t.Fatalf("call-a rows %d (want 2), call-ids written %d (want 5)", rows, s.Stats().CallIDsWritten)
+	}
+}
+
+func TestOpenUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plain-file")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, path := range map[string]string{
+		"under a regular file": filepath.Join(file, "history.db"),
+		"missing directory":    filepath.Join(dir, "no", "such", "dir", "history.db"),
+		"a directory":          dir,
+	} {
+		_, err := Open(context.Background(), Config{Path: path})
+		if !errors.Is(err, ErrUnwritable) {
+			t.Errorf("%s: Open error %v, want ErrUnwritable", name, err)
+		} else if !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %q does not name the path", name, err)
+		}
+	}
+}
+
+func TestOpenCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.db")
+	b := make([]byte, 8192)
+	for i := range b {
+		b[i] = byte(i*7 + 3)
+	}
+	if err := os.WriteFile(garbage, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), Config{Path: garbage}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("garbage file: Open error %v, want ErrCorrupt", err)
+	}
+
+	// A real store whose schema page is overwritten.
+	damaged := filepath.Join(dir, "damaged.db")
+	s, err := Open(context.Background(), Config{Path: damaged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(damaged, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(b[:3000], 100); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(context.Background(), Config{Path: damaged}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("damaged store: Open error %v, want ErrCorrupt", err)
+	}
+}
+
+func TestOpenRefusesOtherDatabases(t *testing.T) {
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "foreign.db")
+	newer := filepath.Join(dir, "newer.db")
+	for path, stmt := range map[string]string{
+		foreign: "CREATE TABLE t (x)",
+		newer:   "PRAGMA user_version = 999",
+	} {
+		db, err := sql.Open(driverName, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Open(context.Background(), Config{Path: foreign}); !errors.Is(err, ErrForeign) {
+		t.Errorf("foreign database: %v, want ErrForeign", err)
+	}
+	if _, err := Open(context.Background(), Config{Path: newer}); !errors.Is(err, ErrNewerSchema) {
+		t.Errorf("newer schema: %v, want ErrNewerSchema", err)
+	}
+}
+
+func TestDisabled(t *testing.T) {
+	cause := errors.New("open history store x: boom")
+	s := Disabled(cause)
+	ctx := context.Background()
+	if _, err := s.Query(ctx, Filter{}); !errors.Is(err, ErrDisabled) || !errors.Is(err, cause) {
+		t.Errorf("Query: %v, want ErrDisabled wrapping the cause", err)
+	}
+	if err := s.Export(ctx, Filter{}, FormatCSV, new(strings.Builder)); !errors.Is(err, ErrDisabled) {
+		t.Errorf("Export: %v", err)
+	}
+	if st := s.Stats(); st.Enabled || st.LastError != cause.Error() {
+		t.Errorf("Stats: %+v", st)
+	}
+	ch := make(chan transport.Event, 1)
+	s.Consume(ch)
+	s.ObserveCallID(1, []byte("x"))
+	if err := s.Flush(ctx); !errors.Is(err, ErrDisabled) {
+		t.Errorf("Flush: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+func TestSchemaVersion(t *testing.T) {
+	s := openTest(t, testConfig(t))
+	var v int
+	if err := s.rdb.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	var mode string
+	if err := s.rdb.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if v != len(migrations) || mode != "wal" {
+		t.Fatalf("user_version %d, journal_mode %s; want %d, wal", v, mode, len(migrations))
+	}
+}
