@@ -63,12 +63,20 @@ func (s *scan) header(b []byte, lo, hi int) {
 	default:
 		return
 	}
-	colon := bytes.IndexByte(b[lo:hi], ':')
-	if colon < 0 {
+	// Names are short: a plain loop beats IndexByte here.
+	end := lo + 1
+	for end < hi && tokenChars[b[end]] {
+		end++
+	}
+	colon := end
+	for colon < hi && isLWS(b[colon]) {
+		colon++
+	}
+	if colon == hi || b[colon] != ':' {
 		return
 	}
-	name := trimLWSRight(b[lo : lo+colon])
-	vlo, vhi := trimSpan(b, lo+colon+1, hi)
+	name := b[lo:end]
+	vlo, vhi := trimSpan(b, colon+1, hi)
 	switch {
 	case equalFold(name, "via") || equalFold(name, "v"):
 		if s.v.via.end == 0 {

@@ -39,6 +39,9 @@ const (
 // ends the line as well as CRLF.
 func (s *scan) startLine(b []byte) lineResult {
 	p := s.pos
+	if p == 0 && len(b) >= 8 && string(b[:8]) == "SIP/2.0 " {
+		p, s.line, s.k = 8, lineCode, 0 // the usual status line, in one comparison
+	}
 	for ; p < len(b); p++ {
 		c := b[p]
 		switch s.line {
@@ -77,6 +80,10 @@ func (s *scan) startLine(b []byte) lineResult {
 			}
 			if c != ' ' {
 				return lineBad
+			}
+			if string(b[p+1:min(p+10, len(b))]) == "SIP/2.0\r\n" {
+				s.pos = p + 10 // the usual ending, in one comparison
+				return lineDone
 			}
 			s.line, s.k = lineReqVer, 0
 		case lineReqVer, lineRespVer:
