@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/sipwire/sipwire/cmd/sipwire/config"
+	"github.com/sipwire/sipwire/hep"
+	"github.com/sipwire/sipwire/otel"
+	"github.com/sipwire/sipwire/transport"
+	"github.com/sipwire/sipwire/transport/route"
+	"github.com/sipwire/sipwire/web"
+	"github.com/sipwire/sipwire/web/history"
+	"github.com/sipwire/sipwire/web/pcap"
+)
+
+// Queue lengths of the event fan-out's consumers.
+const (
+	hepEventQueue     = 8192
+	otelEventQueue    = 8192
+	historyEventQueue = 65536
+	pcapRingBytes     = 8 << 20
+)
+
+// app is one running sipwire: the transport and every consumer of its
+// events, wired as ARCHITECTURE.md draws them.
+type app struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	tr      *transport.Transport
+	handler *handler
+	hep     *hep.Tracer
+	otel    *otel.Exporter
+	history *history.Store
+	pcap    *pcap.Ring
+	web     *web.Server
+
+	cancel    context.CancelFunc
+	consumers sync.WaitGroup
+	listeners []netip.AddrPort
+}
+
+// newApp builds everything the config asks for; nothing listens yet.
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log}
+	opts := transportOptions(cfg)
+	filter, err := traceFilter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts.TraceFilter = filter
+	h, err := newHandler(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.handler = h
+	a.tr = transport.New(opts, h)
+	if err := h.attach(a.tr); err != nil {
+		return nil, err
+	}
+	if a.hep, err = newHEP(cfg, log); err != nil {
+		return nil, err
+	}
+	otelCfg := otel.Config{
+		Endpoint:    cfg.OTel.Endpoint,
+		Protocol:    cfg.OTel.Protocol,
+		ServiceName: cfg.OTel.ServiceName,
+		Insecure:    cfg.OTel.Insecure,
+		Headers:     cfg.OTel.Headers,
+	}
+	if a.otel, err = otel.New(ctx, otelCfg); err != nil {
+		return nil, fmt.Errorf("opentelemetry: %w", err)
+	}
+	a.history = openHistory(ctx, cfg, log)
+	a.pcap = pcap.NewRing(pcapRingBytes)
+	return a, nil
+}
+
+// traceFilter compiles trace_filter_route, reporting errors at their line in
+// the config file.
+func traceFilter(cfg *config.Config) (func(transport.ConnInfo) bool, error) {
+	name := cfg.TraceFilterRoute
+	if name == "" {
+		return nil, nil
+	}
+	body, line := cfg.RouteSource(name)
+	r, err := route.ParseBody(name, body, line)
+	if err != nil {
+		return nil, fmt.Errorf("%s: trace_filter_route %q: %w", cfg.Source(), name, err)
+	}
+	return r.Trace, nil
+}
+
+// newHEP builds the HEP tracer for trace_destination, or nil when there is
+// none.
+func newHEP(cfg *config.Config, log *slog.Logger) (*hep.Tracer, error) {
+	if cfg.TraceDestination == "" {
+		return nil, nil
+	}
+	dests, err := hep.ParseDestinations(cfg.HepID)
+	if err != nil {
+		return nil, fmt.Errorf("hep_id: %w", err)
+	}
+	dest, ok := hep.FindDestination(dests, cfg.TraceDestination)
+	if !ok {
+		return nil, cfg.KeyError("trace_destination", fmt.Errorf("no hep_id is named %q", cfg.TraceDestination))
+	}
+	format, err := hep.ParseFormat(cfg.HEP.Format)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := hep.ParsePayloadStyle(cfg.HEP.OpenSIPSPayload)
+	if err != nil {
+		return nil, err
+	}
+	t, err := hep.New(hep.Config{
+		Destinations:    []hep.Destination{dest},
+		Format:          format,
+		OpenSIPSPayload: payload,
+		DisableMessages: !cfg.HEP.TraceMessages,
+		CaptureID:       uint32(cfg.HepCaptureID),
+		NodeName:        cfg.HEP.CaptureNode,
+		AuthKey:         cfg.HEP.AuthKey,
+		QueueSize:       cfg.HEP.QueueSize,
+		TLSCAFile:       cfg.HEP.TLSCA,
+		Logger:          log.With("component", "hep"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("hep: %w", err)
+	}
+	return t, nil
+}
+
+// openHistory opens the event history; a store that cannot be opened is
+// logged and sipwire goes on without history rather than refuse SIP traffic.
+func openHistory(ctx context.Context, cfg *config.Config, log *slog.Logger) *history.Store {
+	if !cfg.History.Enabled {
+		return nil
+	}
+	s, err := history.Open(ctx, history.Config{
+		Path:          cfg.History.Path,
+		Retention:     cfg.History.Retention,
+		MaxSize:       cfg.History.MaxSize,
+		FlushInterval: cfg.History.FlushInterval,
+		QueueSize:     cfg.History.QueueSize,
+	})
+	if err != nil {
+		log.Error("event history disabled: the store cannot be opened; SIP traffic goes on", "path", cfg.History.Path, "err", err)
+		return nil
+	}
+	return s
+}
+
+// start wires the fan-out and starts listening.
+func (a *app) start(ctx context.Context, webListen string) error {
+	ctx, a.cancel = context.WithCancel(ctx)
+	if a.hep != nil {
+		sub := a.tr.Subscribe("hep", hepEventQueue, transport.TracedEvents)
+		a.tr.AddMessageTap(a.hep)
+		a.consume(func() { a.hep.Run(ctx, sub) })
+	}
+	if a.otel.Enabled() {
+		sub := a.tr.Subscribe("otel", otelEventQueue, transport.TracedEvents)
+		a.consume(func() { a.otel.RunSubscription(ctx, sub) })
+	}
+	if a.history != nil {
+		gate := transport.AllEvents
+		if !a.cfg.History.RecordUntraced {
+			gate = transport.TracedEvents
+		}
+		sub := a.tr.Subscribe("history", historyEventQueue, gate)
+		a.consume(func() { a.history.ConsumeSubscription(sub) })
+		a.handler.callIDs = a.history
+	}
+	a.tr.AddMessageTap(a.pcap)
+
+	if webListen != "off" && webListen != "" {
+		if err := a.startWeb(ctx, webListen); err != nil {
+			return err
+		}
+	}
+	for _, s := range a.cfg.Socket {
+		ap, err := a.tr.Listen(s)
+		if err != nil {
+			return err
+		}
+		a.listeners = append(a.listeners, ap)
+		a.log.Info("listening", "socket", "tcp:"+ap.String())
+	}
+	return nil
+}
+
+func (a *app) consume(run func()) {
+	a.consumers.Add(1)
+	go func() {
+		defer a.consumers.Done()
+		run()
+	}()
+}
+
+func (a *app) startWeb(ctx context.Context, listen string) error {
+	deps := web.Deps{
+		Transport: a.tr,
+		Stats:     a.stats,
+		Config:    func() any { return a.cfg.Redacted() },
+		Pcap:      a.pcap,
+		Logger:    a.log.With("component", "web"),
+	}
+	if a.history != nil {
+		deps.Events = historyEvents{a.history}
+	}
+	srv, err := web.New(web.Config{
+		Listen:         listen,
+		Token:          a.cfg.Web.Token,
+		AllowedHosts:   a.cfg.Web.AllowedHosts,
+		AllowedOrigins: a.cfg.Web.AllowedOrigins,
+		EventRingSize:  a.cfg.Web.EventRing,
+	}, deps)
+	if err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	if err := srv.Start(ctx); err != nil {
+		return fmt.Errorf("web: %w", err)
+	}
+	a.web = srv
+	return nil
+}
+
+// stats gathers the exporters' counters for /stats and /metrics.
+func (a *app) stats() map[string]any {
+	m := map[string]any{"forward": a.handler.stats()}
+	if a.hep != nil {
+		m["hep"] = map[string]any{"totals": a.hep.Counters(), "destinations": a.hep.Stats()}
+	}
+	m["otel"] = a.otel.Stats()
+	if a.history != nil {
+		m["history"] = a.history.Stats()
+	}
+	return m
+}
+
+// shutdown stops accepting, drains connections, then flushes every
+// exporter, all within ctx.
+func (a *app) shutdown(ctx context.Context) error {
+	var errs []error
+	if a.web != nil {
+		if err := a.web.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("web: %w", err))
+		}
+	}
+	if err := a.tr.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("transport: %w", err))
+	}
+	// The transport closed the subscriptions after its last event: the
+	// consumers drain them and return.
+	waitCtx(ctx, &a.consumers)
+	if a.hep != nil {
+		if err := a.hep.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("hep: %w", err))
+		}
+	}
+	if err := a.otel.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("opentelemetry: %w", err))
+	}
+	if a.history != nil {
+		if err := a.history.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("history: %w", err))
+		}
+	}
+	if a.cancel != nil {
+		a.cancel()
+	}
+	return errors.Join(errs...)
+}
+
+// reload applies trace_on and trace_filter_route from a re-read config
+// (SIGHUP) without touching connections.
+func (a *app) reload(cfg *config.Config) error {
+	filter, err := traceFilter(cfg)
+	if err != nil {
+		return err
+	}
+	a.tr.SetTraceFilter(filter)
+	a.tr.SetTracing(cfg.TraceOn)
+	return nil
+}
+
+func waitCtx(ctx context.Context, wg *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+	}
+}
