@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Black-box tests: the built binary, over real sockets on 127.0.0.1.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sipwire-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "sipwire")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building sipwire: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type instance struct {
+	sip, web string
+	cmd      *exec.Cmd
+	stderr   *bytes.Buffer
+	dir      string
+}
+
+// startSipwire runs the binary in a temporary directory on free ports,
+// with extra flags, and waits until it answers.
+func startSipwire(t *testing.T, extra ...string) *instance {
+	t.Helper()
+	in := &instance{sip: freeAddr(t), web: freeAddr(t), stderr: &bytes.Buffer{}, dir: t.TempDir()}
+	args := append([]string{"-listen", "tcp:" + in.sip, "-web", in.web}, extra...)
+	in.cmd = exec.Command(binary, args...)
+	in.cmd.Dir = in.dir
+	in.cmd.Stderr = in.stderr
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		in.cmd.Process.Kill()
+		in.cmd.Wait()
+		if t.Failed() {
+			t.Logf("sipwire stderr:\n%s", in.stderr.String())
+		}
+	})
+	for range 100 {
+		if c, err := net.Dial("tcp", in.sip); err == nil {
+			c.Close()
+			return in
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("sipwire did not start: %s", in.stderr.String())
+	return nil
+}
+
+func (in *instance) dial(t *testing.T) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", in.sip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return c, bufio.NewReader(c)
+}
+
+func (in *instance) getJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	resp, err := http.Get("http://" + in.web + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readMsg(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	var b strings.Builder
+	for {
+		line, err := r.ReadString('\n')
+		b.WriteString(line)
+		if err != nil {
+			t.Fatalf("read: %v after %q", err, b.String())
+		}
+		if line == "\r\n" {
+			return b.String()
+		}
+	}
+}
+
+func request(method, callID string) string {
+	return method + " sip:127.0.0.1 SIP/2.0\r\n" +
+		"Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-" + callID + "\r\n" +
+		"From: <sip:alice@127.0.0.1>;tag=f1\r\n" +
+		"To: <sip:127.0.0.1>\r\n" +
+		"Call-ID: " + callID + "\r\n" +
+		"CSeq: 7 " + method + "\r\n" +
+		"Max-Forwards: 70\r\n" +
+		"Content-Length: 0\r\n\r\n"
+}
+
+func TestBinaryOptionsAndNotImplemented(t *testing.T) {
+	in := startSipwire(t)
+	c, r := in.dial(t)
+	c.Write([]byte(request("OPTIONS", "o1")))
+	resp := readMsg(t, r)
+	for _, want := range []string{"SIP/2.0 200 OK\r\n", "Via: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-o1\r\n",
+		"From: <sip:alice@127.0.0.1>;tag=f1\r\n", "To: <sip:127.0.0.1>;tag=", "Call-ID: o1\r\n", "CSeq: 7 OPTIONS\r\n", "Content-Length: 0\r\n"} {
+		if !strings.Contains(resp, want) {
+			t.Fatalf("200 lacks %q:\n%s", want, resp)
+		}
+	}
+	c.Write([]byte(request("INVITE", "i1")))
+	if resp := readMsg(t, r); !strings.HasPrefix(resp, "SIP/2.0 501 Not Implemented\r\n") {
+		t.Fatalf("INVITE: %s", resp)
+	}
+}
+
+func TestBinaryPipeliningSplitAndPing(t *testing.T) {
+	in := startSipwire(t)
+	c, r := in.dial(t)
+	c.Write([]byte(request("OPTIONS", "a") + request("OPTIONS", "b") + "\r\n\r\n"))
+	for _, id := range []string{"a", "b"} {
+		if resp := readMsg(t, r); !strings.Contains(resp, "Call-ID: "+id+"\r\n") {
+			t.Fatalf("pipelined %s: %s", id, resp)
+		}
+	}
+	if pong, _ := r.ReadString('\n'); pong != "\r\n" {
+		t.Fatalf("pong %q", pong)
+	}
+	msg := request("OPTIONS", "split")
+	for _, part := range []string{msg[:10], msg[10:90], msg[90:]} {
+		c.Write([]byte(part))
+		time.Sleep(30 * time.Millisecond)
+	}
+	if resp := readMsg(t, r); !strings.Contains(resp, "Call-ID: split\r\n") {
+		t.Fatalf("split: %s", resp)
+	}
+}
+
+func TestBinaryRejections(t *testing.T) {
+	in := startSipwire(t)
+	cases := []struct{ name, in, want string }{
+		{"no Content-Length", strings.Replace(request("OPTIONS", "x"), "Content-Length: 0\r\n", "", 1), "SIP/2.0 400 "},
+		{"two Content-Lengths", strings.Replace(request("OPTIONS", "x"), "Content-Length: 0\r\n", "Content-Length: 0\r\nl: 3\r\n", 1), "SIP/2.0 400 "},
+		{"too large", strings.Replace(request("OPTIONS", "x"), "Content-Length: 0\r\n", "Content-Length: 99999\r\n", 1), "SIP/2.0 513 "},
+		{"not SIP", "HELLO world\r\n\r\n", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := in.dial(t)
+			c.Write([]byte(tc.in))
+			got, _ := io.ReadAll(c)
+			if !strings.HasPrefix(string(got), tc.want) || (tc.want == "" && len(got) != 0) {
+				t.Fatalf("got %q, want prefix %q then close", got, tc.want)
+			}
+		})
+	}
+	var events struct {
+		Events []struct{ Kind, Status, Reason string }
+	}
+	in.getJSON(t, "/api/v1/events?kind=BAD_MESSAGE,MESSAGE_TOO_LARGE", &events)
+	if len(events.Events) != 4 {
+		t.Fatalf("events %+v", events.Events)
+	}
+}
+
+func TestBinaryDropsUnexpectedResponses(t *testing.T) {
+	in := startSipwire(t)
+	c, r := in.dial(t)
+	c.Write([]byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bK-r\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: r\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"))
+	c.Write([]byte(request("OPTIONS", "after")))
+	if resp := readMsg(t, r); !strings.Contains(resp, "Call-ID: after\r\n") {
+		t.Fatalf("%s", resp)
+	}
+	var stats struct {
+		Exporters struct {
+			Forward map[string]uint64 `json:"forward"`
+		} `json:"exporters"`
+	}
+	in.getJSON(t, "/api/v1/stats", &stats)
+	if stats.Exporters.Forward["responses_dropped"] != 1 {
+		t.Fatalf("stats %+v", stats)
+	}
+}
+
+func TestBinaryGracefulStop(t *testing.T) {
+	in := startSipwire(t)
+	in.dial(t)
+	time.Sleep(100 * time.Millisecond)
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- in.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, in.stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit after SIGTERM")
+	}
+}
+
+func TestPrintConfig(t *testing.T) {
+	out, err := exec.Command(binary, "-print-config").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, want := range []string{"socket:", "tcp:127.0.0.1:5060", "tcp_max_msg_chunks: 4", "trace_on: 1", "#"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("-print-config lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBadConfigIsAStartupError(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(path, []byte("socket:\n  - tcp:127.0.0.1:5060\ntcp_max_conections: 5\n"), 0o600)
+	out, err := exec.Command(binary, "-config", path).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "bad.yaml:3") || !strings.Contains(string(out), "tcp_max_conections") {
+		t.Fatalf("err %v, output %s", err, out)
+	}
+}
