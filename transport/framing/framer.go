@@ -73,6 +73,9 @@ type Result struct {
 	N        int
 	Partial  bool
 	LoneCRLF bool
-	Frame    Frame
-	Err      error
+	// Need, with NeedMore, is the length of the whole message once its
+	// header block is complete (the buffer must grow to Need bytes), else 0.
+	Need  int
+	Frame Frame
+	Err   error
 }

@@ -11,6 +11,7 @@ import (
 type want struct {
 	kind    Kind
 	n       int
+	need    int
 	partial bool
 	lone    bool
 	err     error
@@ -97,7 +98,8 @@ func TestNext(t *testing.T) {
 		{"start line CR pending", "SIP/2.0 200 OK\r", 0, want{kind: NeedMore, partial: true}},
 		{"partial headers", msgInvite[:200], 0, want{kind: NeedMore, partial: true}},
 		{"headers CR pending", "SIP/2.0 200 OK\r\nl: 0\r\n\r", 0, want{kind: NeedMore, partial: true}},
-		{"partial body", msgInvite[:len(msgInvite)-1], 0, want{kind: NeedMore, partial: true}},
+		{"partial body", msgInvite[:len(msgInvite)-1], 0, want{kind: NeedMore, partial: true, need: len(msgInvite)}},
+		{"no body yet", msgInvite[:inviteHeaderLen], 0, want{kind: NeedMore, partial: true, need: len(msgInvite)}},
 
 		// Not SIP, detected as early as possible.
 		{"HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0, want{kind: Error, err: ErrNotSIP}},
@@ -152,6 +154,9 @@ func TestNext(t *testing.T) {
 			w := tc.want
 			if w.n == all {
 				w.n = len(tc.in)
+			}
+			if r.Need != w.need {
+				t.Errorf("Need %d, want %d", r.Need, w.need)
 			}
 			if r.Kind != w.kind || r.N != w.n || r.Partial != w.partial || r.LoneCRLF != w.lone || !errors.Is(r.Err, w.err) || (w.err == nil) != (r.Err == nil) {
 				t.Fatalf("got kind %v N %d partial %v lone %v err %v; want kind %v N %d partial %v lone %v err %v",

@@ -75,7 +75,8 @@ func (f *Framer) maxBytes() int {
 // first item in r:
 //
 //   - NeedMore: no complete item yet; read more, append, call again with the
-//     same prefix (Partial tells whether a message has started).
+//     same prefix (Partial tells whether a message has started, Need how
+//     long it is once known).
 //   - Message: r.Frame is the first message, r.N = len(r.Frame.Data).
 //   - Ping: "\r\n\r\n" at a message boundary, r.N = 4.
 //   - Whitespace: r.N bytes of CR/LF/SP/TAB to skip; LoneCRLF marks a single
@@ -145,7 +146,7 @@ func (f *Framer) Next(buf []byte, r *Result) {
 	case phaseBody:
 		n := s.v.headerLen + s.v.cl
 		if len(buf) < n {
-			r.Partial = true
+			r.Partial, r.Need = true, n
 			return
 		}
 		r.Kind, r.N = Message, n

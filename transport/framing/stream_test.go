@@ -115,10 +115,16 @@ func checkResult(tb testing.TB, buf []byte, r *Result) {
 		fail("N out of range")
 	}
 	fr := &r.Frame
+	if r.Kind != NeedMore && r.Need != 0 {
+		fail("Need outside NeedMore")
+	}
 	switch r.Kind {
 	case NeedMore:
 		if r.N != 0 || r.Err != nil || fr.Data != nil {
 			fail("NeedMore with N, Err or Frame")
+		}
+		if r.Need != 0 && (r.Need <= len(buf) || !r.Partial) {
+			fail("bad Need")
 		}
 	case Message:
 		if r.N == 0 || len(fr.Data) != r.N || fr.HeaderLen <= 0 || fr.HeaderLen+fr.ContentLength != r.N {
