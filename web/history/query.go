@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,11 +95,15 @@ type builtQuery struct {
 }
 
 // buildQuery turns f into one statement returning at most limit rows in
-// newest-first order. Every condition is index-friendly: the time range and
-// the cursor are a range on ts, which ends every index; an address filter
-// becomes the union of two index lookups (local side, remote side), each
-// with the other conditions and its own limit, so neither side is read
-// further than the page needs.
+// newest-first order, driven by the most selective index the filter allows:
+// a connection (or a Call-ID's connections), else an address (the union of a
+// local-side and a remote-side lookup), else each kind (a union, one lookup
+// per kind), else time. Every index ends with ts, so the time range and the
+// cursor narrow the lookup and its order is the result's order; a union's
+// branches carry every condition and the limit each, so no branch is read
+// further than the page needs. The conditions that must not drive (a "+"
+// before the column keeps SQLite from using an index for it) are checked on
+// the rows the driving index returns.
 func (s *Store) buildQuery(f *Filter, limit int) (builtQuery, error) {
 	var w where
 	if !f.Since.IsZero() {
@@ -117,60 +122,117 @@ func (s *Store) buildQuery(f *Filter, limit int) (builtQuery, error) {
 		}
 		w.add("ts <= ? AND (ts < ? OR id < ?)", p.ts, p.ts, p.id)
 	}
-	if len(f.Kinds) > 0 {
-		ph := make([]string, len(f.Kinds))
-		args := make([]any, len(f.Kinds))
-		for i, k := range f.Kinds {
-			ph[i], args[i] = "?", s.kinds.codeOf(k)
-		}
-		w.add("kind IN ("+strings.Join(ph, ", ")+")", args...)
-	}
 	if f.Status != nil {
 		w.add("status = ?", statusValue(*f.Status))
-	}
-	run := f.Run
-	if f.ConnID != 0 {
-		if run == 0 {
-			run = s.run
-		}
-		w.add("run = ? AND conn_id = ?", run, int64(f.ConnID))
-	} else if run != 0 {
-		w.add("run = ?", run)
-	}
-	if f.CallID != "" {
-		w.add("(run, conn_id) IN (SELECT run, conn_id FROM conn_callids WHERE call_id = ?)", f.CallID)
 	}
 	if f.Text != "" {
 		w.add(`reason LIKE ? ESCAPE '\'`, "%"+escapeLike(f.Text)+"%")
 	}
+	run := f.Run
+	if f.ConnID != 0 && run == 0 {
+		run = s.run
+	}
+	var addr addrFilter
+	if f.Addr != "" {
+		var err error
+		if addr, err = parseAddrFilter(f.Addr); err != nil {
+			return builtQuery{}, err
+		}
+	}
+	kinds := s.kindCodeList(f.Kinds)
+	var branches []where
+	switch {
+	case f.ConnID != 0 || f.CallID != "":
+		if f.ConnID != 0 {
+			w.add("run = ? AND conn_id = ?", run, int64(f.ConnID))
+		} else if run != 0 {
+			w.add("+run = ?", run)
+		}
+		if f.CallID != "" {
+			w.add("(run, conn_id) IN (SELECT run, conn_id FROM conn_callids WHERE call_id = ?)", f.CallID)
+		}
+		w.addIn("+kind", kinds)
+		if f.Addr != "" {
+			w.add("("+addrCond(addr, "+lip", "+lport")+" OR "+addrCond(addr, "+rip", "+rport")+")", addrArgs(addr, 2)...)
+		}
+	case f.Addr != "":
+		if run != 0 {
+			w.add("+run = ?", run)
+		}
+		w.addIn("+kind", kinds)
+		for _, side := range [2][2]string{{"lip", "lport"}, {"rip", "rport"}} {
+			b := w.clone()
+			b.add(addrCond(addr, side[0], side[1]), addrArgs(addr, 1)...)
+			branches = append(branches, b)
+		}
+	case len(kinds) > 0:
+		if run != 0 {
+			w.add("+run = ?", run)
+		}
+		for _, k := range kinds {
+			b := w.clone()
+			b.add("kind = ?", k)
+			branches = append(branches, b)
+		}
+	default:
+		if run != 0 {
+			w.add("+run = ?", run)
+		}
+	}
 	const order = " ORDER BY ts DESC, id DESC LIMIT ?"
-	if f.Addr == "" {
+	if len(branches) == 0 {
+		branches = []where{w}
+	}
+	if len(branches) == 1 {
+		b := branches[0]
 		return builtQuery{
-			sql:  "SELECT " + selectColumns + " FROM events" + w.clause() + order,
-			args: append(w.args, limit),
+			sql:  "SELECT " + selectColumns + " FROM events" + b.clause() + order,
+			args: append(b.args, limit),
 		}, nil
 	}
-	a, err := parseAddrFilter(f.Addr)
-	if err != nil {
-		return builtQuery{}, err
-	}
-	var b builtQuery
-	for i, side := range [2]struct{ ip, port string }{{"lip", "lport"}, {"rip", "rport"}} {
-		sw := where{conds: append([]string(nil), w.conds...), args: append([]any(nil), w.args...)}
-		if a.hasPort {
-			sw.add(side.ip+" = ? AND "+side.port+" = ?", a.ip, a.port)
-		} else {
-			sw.add(side.ip+" = ?", a.ip)
-		}
+	var q builtQuery
+	for i, b := range branches {
 		if i > 0 {
-			b.sql += " UNION "
+			q.sql += " UNION "
 		}
-		b.sql += "SELECT * FROM (SELECT " + selectColumns + " FROM events" + sw.clause() + order + ")"
-		b.args = append(append(b.args, sw.args...), limit)
+		q.sql += "SELECT * FROM (SELECT " + selectColumns + " FROM events" + b.clause() + order + ")"
+		q.args = append(append(q.args, b.args...), limit)
 	}
-	b.sql += order
-	b.args = append(b.args, limit)
-	return b, nil
+	q.sql += order
+	q.args = append(q.args, limit)
+	return q, nil
+}
+
+// addrCond is the condition of an address filter on one side.
+func addrCond(a addrFilter, ip, port string) string {
+	if a.hasPort {
+		return "(" + ip + " = ? AND " + port + " = ?)"
+	}
+	return ip + " = ?"
+}
+
+// addrArgs are addrCond's arguments, for n sides.
+func addrArgs(a addrFilter, n int) []any {
+	var args []any
+	for range n {
+		args = append(args, a.ip)
+		if a.hasPort {
+			args = append(args, a.port)
+		}
+	}
+	return args
+}
+
+// kindCodeList returns the distinct codes of kinds.
+func (s *Store) kindCodeList(kinds []transport.EventKind) []int64 {
+	var out []int64
+	for _, k := range kinds {
+		c := s.kinds.codeOf(k)
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // where collects the conditions of a WHERE clause.
@@ -184,11 +246,28 @@ func (w *where) add(cond string, args ...any) {
 	w.args = append(w.args, args...)
 }
 
+// addIn adds "col IN (values)" when there are values.
+func (w *where) addIn(col string, values []int64) {
+	if len(values) == 0 {
+		return
+	}
+	ph := make([]string, len(values))
+	for i, v := range values {
+		ph[i] = "?"
+		w.args = append(w.args, v)
+	}
+	w.conds = append(w.conds, col+" IN ("+strings.Join(ph, ", ")+")")
+}
+
+func (w *where) clone() where {
+	return where{conds: slices.Clone(w.conds), args: slices.Clone(w.args)}
+}
+
 func (w *where) clause() string {
 	if len(w.conds) == 0 {
 		return ""
 	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
+	return " WHERE (" + strings.Join(w.conds, ") AND (") + ")"
 }
 
 // escapeLike escapes LIKE's wildcards with a backslash.

@@ -1,0 +1,68 @@
+package history
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipwire/sipwire/transport"
+)
+
+// TestQueryPlans checks that each filter is driven by its index (the speed
+// itself is measured by BenchmarkQuery10M, not asserted).
+func TestQueryPlans(t *testing.T) {
+	s := openTest(t, testConfig(t))
+	record(t, s, genEvents(100)...)
+	failure := transport.StatusFailure
+	cursor := position{ts: time.Now().UnixMicro(), id: 50}.encode()
+	for _, c := range []struct {
+		f       Filter
+		indexes []string
+	}{
+		{Filter{}, []string{"SCAN events USING INDEX events_ts"}},
+		{Filter{Since: time.Now(), Cursor: cursor}, []string{"SEARCH events USING INDEX events_ts (ts>? AND ts<?)"}},
+		{Filter{ConnID: 5, Kinds: []transport.EventKind{transport.EventClosed}, Addr: "10.1.2.3"}, []string{"events_conn (run=? AND conn_id=?)"}},
+		{Filter{ConnID: 5, Cursor: cursor}, []string{"events_conn (run=? AND conn_id=? AND ts<?)"}},
+		{Filter{Addr: "10.1.2.3", Kinds: []transport.EventKind{transport.EventClosed}, Status: &failure}, []string{"events_lip (lip=?)", "events_rip (rip=?)"}},
+		{Filter{Addr: "10.1.2.3:5060", Since: time.Now()}, []string{"events_lport (lip=? AND lport=? AND ts>?)", "events_rport (rip=? AND rport=? AND ts>?)"}},
+		{Filter{Kinds: []transport.EventKind{transport.EventAccepted, transport.EventClosed}, Run: 1}, []string{"events_kind (kind=?)"}},
+		{Filter{CallID: "x"}, []string{"conn_callids USING PRIMARY KEY (call_id=?)", "events_conn (run=? AND conn_id=?)"}},
+	} {
+		q, err := s.buildQuery(&c.f, 101)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := explain(t, s, q)
+		for _, idx := range c.indexes {
+			if !strings.Contains(plan, idx) {
+				t.Errorf("%s: plan lacks %q:\n%s", describe(c.f), idx, plan)
+			}
+		}
+		if strings.Contains(plan, "SCAN events\n") || (len(c.f.Kinds)+len(c.f.Addr)+int(c.f.ConnID)+len(c.f.CallID) > 0 && strings.Contains(plan, "SCAN events")) {
+			t.Errorf("%s: plan scans the table:\n%s", describe(c.f), plan)
+		}
+	}
+}
+
+func explain(t *testing.T, s *Store, q builtQuery) string {
+	t.Helper()
+	rows, err := s.rdb.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q.sql, q.args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteString(detail + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
