@@ -1,0 +1,92 @@
+package otel
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/sipwire/sipwire/transport"
+	gotel "go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// gatedExporter holds every export until release is closed.
+type gatedExporter struct {
+	keptExporter
+	release chan struct{}
+}
+
+func (g gatedExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.keptExporter.ExportSpans(ctx, spans)
+}
+
+// A stalled export never blocks event handling: the export queue drops and
+// counts, and every ended span is accounted for.
+func TestExportQueueFull(t *testing.T) {
+	t.Parallel()
+	mem := tracetest.NewInMemoryExporter()
+	g := gatedExporter{keptExporter{mem}, make(chan struct{})}
+	e, err := NewWithSpanExporter(context.Background(), Config{QueueSize: 4, BatchSize: 1}, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	for id := uint64(1); id <= n; id++ {
+		e.HandleEvent(new(inbound(transport.EventAccepted, id, 0, "")))
+	}
+	// At most one batch of 1 in the stalled export and 4 in the queue.
+	if st := e.Stats(); st.Dropped.ExportQueueFull < n-5 || st.QueueLen > 4 || st.QueueCap != 4 {
+		t.Errorf("dropped %d queue %d/%d with the export stalled", st.Dropped.ExportQueueFull, st.QueueLen, st.QueueCap)
+	}
+	close(g.release)
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stats()
+	if st.SpansEnded != 2*n || st.SpansEnded != st.SpansExported+st.SpansFailed+st.Dropped.ExportQueueFull {
+		t.Errorf("spans not accounted for: %+v", st)
+	}
+	if got := uint64(len(mem.GetSpans())); got != st.SpansExported {
+		t.Errorf("receiver has %d spans, stats say %d exported", got, st.SpansExported)
+	}
+}
+
+// failingExporter refuses every batch.
+type failingExporter struct{ keptExporter }
+
+var errRefused = errors.New("receiver refused the batch")
+
+func (failingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return errRefused }
+
+func TestExportErrorsCounted(t *testing.T) {
+	t.Parallel()
+	e, err := NewWithSpanExporter(context.Background(), Config{}, failingExporter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.HandleEvent(new(inbound(transport.EventAccepted, 1, 0, "")))
+	e.HandleEvent(new(inbound(transport.EventClosed, 1, 1, "")))
+	if err := e.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stats()
+	if st.ExportErrors != 1 || st.SpansFailed != 2 || st.SpansExported != 0 || st.LastError != errRefused.Error() {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// The SDK's global error handler counts into the latest Exporter. Not
+// parallel: the handler is process-wide.
+func TestGlobalErrorHandler(t *testing.T) {
+	e, _ := newTestExporter(t, Config{})
+	gotel.Handle(errors.New("sdk trouble"))
+	if st := e.Stats(); st.SDKErrors != 1 || st.LastError != "sdk trouble" {
+		t.Errorf("stats %+v", st)
+	}
+}
