@@ -146,3 +146,20 @@ func TestNextDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestMisuseDoesNotPanic feeds buffers that break the contract (shrunk,
+// replaced, a lowered limit mid-message): results may be wrong, but Next
+// must not panic.
+func TestMisuseDoesNotPanic(t *testing.T) {
+	var f Framer
+	var r Result
+	for _, in := range []string{msgInvite[:300], msgInvite[:290], "SIP/2.0 2", msgInvite[:500], msgOK[:40], msgInvite, ""} {
+		f.Next([]byte(in), &r)
+	}
+	f.Next([]byte(msgInvite[:300]), &r)
+	f.MaxMessageBytes = 100
+	f.Next([]byte(msgInvite[:300]), &r)
+	if r.Kind != Error || r.Err != ErrTooLarge {
+		t.Fatalf("lowered limit: %v %v", r.Kind, r.Err)
+	}
+}

@@ -91,8 +91,14 @@ func (f *Framer) maxBytes() int {
 func (f *Framer) Next(buf []byte, r *Result) {
 	*r = Result{}
 	s := &f.s
-	if s.phase != phaseIdle && s.pos > len(buf) {
-		// The caller dropped bytes without consuming an item: start over.
+	limit := f.maxBytes()
+	win := buf
+	if len(win) > limit {
+		win = win[:limit]
+	}
+	if s.pos > len(win) || s.lfFrom > len(win) {
+		// The caller dropped bytes without consuming an item, or lowered
+		// MaxMessageBytes mid-message: start over.
 		f.Reset()
 	}
 	if s.phase == phaseIdle {
@@ -104,11 +110,6 @@ func (f *Framer) Next(buf []byte, r *Result) {
 			return
 		}
 		s.phase = phaseLine
-	}
-	limit := f.maxBytes()
-	win := buf
-	if len(win) > limit {
-		win = win[:limit]
 	}
 	switch s.phase {
 	case phaseLine:
