@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,13 +76,29 @@ func parseYAML(data []byte, name string, base *Config) (*Config, error) {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlParserProblems are the problems of yaml.v3's parser (not its
+// scanner). For them yaml.v3 reports the 0-based line of the construct the
+// problem is in (a flow sequence, a block mapping) or of the problem, so
+// one is added.
+var yamlParserProblems = []string{
+	"did not find expected <stream-start>", "did not find expected <document start>",
+	"found undefined tag handle", "did not find expected node content",
+	"did not find expected '-' indicator", "did not find expected key",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"found duplicate %YAML directive", "found incompatible YAML document",
+	"found duplicate %TAG directive",
+}
+
 // yamlError turns a yaml.v3 syntax error into an *Error at its line.
 func yamlError(name string, err error) *Error {
-	msg := err.Error()
-	e := &Error{File: name, Err: ErrSyntax, Msg: strings.TrimPrefix(msg, "yaml: ")}
-	if m := yamlLine.FindStringSubmatch(strings.SplitN(msg, "\n", 2)[0]); m != nil {
+	msg := strings.TrimPrefix(strings.SplitN(err.Error(), "\n", 2)[0], "yaml: ")
+	e := &Error{File: name, Err: ErrSyntax, Msg: msg}
+	if m := yamlLine.FindStringSubmatch("yaml: " + msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = m[2]
+	}
+	if slices.Contains(yamlParserProblems, e.Msg) {
+		e.Line++
 	}
 	return e
 }

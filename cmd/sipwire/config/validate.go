@@ -34,8 +34,8 @@ func (c *Config) validate(p *problems, failed map[string]bool) {
 	if failed["hep_id"] {
 		return
 	}
-	names := c.checkHepNames(p)
-	if !failed["trace_destination"] && c.TraceDestination != "" && !slices.Contains(names, c.TraceDestination) {
+	names, complete := c.checkHepNames(p)
+	if complete && !failed["trace_destination"] && c.TraceDestination != "" && !slices.Contains(names, c.TraceDestination) {
 		c.missingName(p, "trace_destination", "hep_id", c.TraceDestination, names)
 	}
 	if !failed["route"] && !failed["trace_filter_route"] && c.TraceFilterRoute != "" {
@@ -72,12 +72,14 @@ func (c *Config) checkSockets(p *problems) {
 	}
 }
 
-// checkHepNames returns the hep_id names and reports a name used twice.
-func (c *Config) checkHepNames(p *problems) []string {
-	var names []string
+// checkHepNames returns the hep_id names, and whether every hep_id has
+// one, and reports a name used twice.
+func (c *Config) checkHepNames(p *problems) (names []string, complete bool) {
+	complete = true
 	for i, id := range c.HepID {
 		name, _, err := SplitHepID(id)
 		if err != nil {
+			complete = false
 			continue // reported by the field's check
 		}
 		if j := slices.Index(names, name); j >= 0 {
@@ -86,7 +88,7 @@ func (c *Config) checkHepNames(p *problems) []string {
 		}
 		names = append(names, name)
 	}
-	return names
+	return names, complete
 }
 
 // missingName reports a key that names a hep_id or a route that does not
