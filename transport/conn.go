@@ -44,12 +44,13 @@ type Conn struct {
 	listener netip.AddrPort
 	opened   time.Time
 
-	// mu orders the connection's events and guards local, nc and aliases
-	// until the connection is open.
-	mu      sync.Mutex
-	local   netip.AddrPort
-	nc      *net.TCPConn
-	rc      syscall.RawConn
+	// mu orders the connection's events and guards local and nc until the
+	// connection is open.
+	mu    sync.Mutex
+	local netip.AddrPort
+	nc    *net.TCPConn
+	rc    syscall.RawConn
+	// aliases are guarded by the transport's table lock.
 	aliases []netip.AddrPort
 
 	state        atomic.Uint32
@@ -276,10 +277,12 @@ func (c *Conn) Snapshot() ConnSnapshot {
 	if c.listener.IsValid() {
 		s.Listener = c.listener.String()
 	}
+	c.mu.Unlock()
+	c.t.mu.Lock()
 	for _, a := range c.aliases {
 		s.Aliases = append(s.Aliases, a.String())
 	}
-	c.mu.Unlock()
+	c.t.mu.Unlock()
 	s.LastActivity = time.Unix(0, c.lastActivity.Load()).Truncate(time.Microsecond)
 	s.MsgsIn, s.MsgsOut = c.msgsIn.Load(), c.msgsOut.Load()
 	s.BytesIn, s.BytesOut = c.bytesIn.Load(), c.bytesOut.Load()

@@ -253,6 +253,9 @@ func TestOutboundConnectReuseAndClose(t *testing.T) {
 	}
 	wg.Wait()
 	e := client.next()
+	if e.Kind == EventConnectStart { // a loaded machine may take longer than 100 ms
+		e = client.next()
+	}
 	if e.Kind != EventConnected || e.Remote != peer.addr || !e.Local.IsValid() || e.Direction != Outbound {
 		t.Fatalf("first outbound event %+v", e)
 	}
