@@ -10,7 +10,8 @@ import (
 // the same transcript whatever the chunking; each message frames alone to
 // itself; and, under the default limit, agreement with sipgo's stream
 // parser on streams both are meant to accept. An odd sizes[0] selects a
-// small MaxMessageBytes to reach the limits.
+// small MaxMessageBytes to reach the limits. Last, it calls Next on
+// prefixes that break the caller's contract, which must not panic.
 func FuzzFramer(f *testing.F) {
 	for _, st := range streams {
 		f.Add([]byte(st.in), []byte{})
@@ -50,6 +51,16 @@ func FuzzFramer(f *testing.F) {
 			if diff := diffSipgo(t, data); diff != "" {
 				t.Fatalf("sipgo disagrees: %s", diff)
 			}
+		}
+		// Break the contract: prefixes that shrink as well as grow, and a
+		// limit that changes; results must still be well-formed.
+		var mis Framer
+		var r Result
+		for i, sz := range sizes {
+			mis.MaxMessageBytes = limit + i%3*int(sz)
+			buf := data[:min(len(data), int(sz)*(i%5+1))]
+			mis.Next(buf, &r)
+			checkResult(t, buf, &r)
 		}
 	})
 }
