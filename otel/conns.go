@@ -17,9 +17,6 @@ type connSpan struct {
 	lifetime trace.Span
 	// connectStart is the CONNECT_START time of a connect in progress.
 	connectStart time.Time
-	// connectFailed: CONNECT_FAILED came; the CLOSED that follows ends the
-	// entry without a span.
-	connectFailed bool
 	// errType is the first error kind seen, "" for none.
 	errType string
 

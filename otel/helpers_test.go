@@ -45,14 +45,21 @@ func inbound(kind transport.EventKind, id uint64, ms int, reason string) transpo
 		Local: testLocal, Remote: testRemote, Listener: testLocal, Reason: reason}
 }
 
-// outbound returns an event of a dialled connection; CONNECT_START has no
-// local address yet.
+// outbound returns an event of a dialled connection; CONNECT_START and
+// CONNECT_FAILED have no local address.
 func outbound(kind transport.EventKind, id uint64, ms int, reason string) transport.Event {
 	ev := transport.Event{Kind: kind, ConnID: id, Direction: transport.Outbound, Time: at(ms),
 		Local: netip.MustParseAddrPort("127.0.0.1:41000"), Remote: netip.MustParseAddrPort("127.0.0.1:5070"), Reason: reason}
-	if kind == transport.EventConnectStart {
+	if kind == transport.EventConnectStart || kind == transport.EventConnectFailed {
 		ev.Local = netip.AddrPort{}
 	}
+	return ev
+}
+
+// unconnected clears ev's local address, as for the CLOSED of a connect
+// that failed.
+func unconnected(ev transport.Event) transport.Event {
+	ev.Local = netip.AddrPort{}
 	return ev
 }
 

@@ -126,7 +126,7 @@ func (s *spanner) connectStart(ev *transport.Event, t time.Time) {
 
 func (s *spanner) connected(ev *transport.Event, t time.Time) {
 	c := s.conns.get(ev.ConnID)
-	if c != nil && (c.lifetime != nil || c.connectFailed) {
+	if c != nil && c.lifetime != nil {
 		s.st.eventsUnmatched.Add(1)
 		return
 	}
@@ -149,21 +149,14 @@ func (s *spanner) connected(ev *transport.Event, t time.Time) {
 
 func (s *spanner) connectFailed(ev *transport.Event, t time.Time) {
 	c := s.conns.get(ev.ConnID)
-	if c != nil && (c.lifetime != nil || c.connectFailed) {
+	if c != nil && c.lifetime != nil {
 		s.st.eventsUnmatched.Add(1)
 		return
 	}
 	began := t
 	if c != nil {
 		began = c.connectStart
-		c.connectStart = time.Time{}
-	} else if ev.ConnID != 0 {
-		// Keep the id so that the CLOSED which follows makes no span.
-		c = &connSpan{id: ev.ConnID}
-		s.track(c, t)
-	}
-	if c != nil {
-		c.connectFailed = true
+		s.conns.remove(c)
 	}
 	_, connect := s.start(context.Background(), SpanConnect,
 		trace.WithNewRoot(),
@@ -231,10 +224,15 @@ func (s *spanner) midlife(ev *transport.Event, t time.Time) {
 
 func (s *spanner) closed(ev *transport.Event, t time.Time) {
 	c := s.conns.get(ev.ConnID)
-	if c == nil {
-		c = s.partial(ev, t)
-	} else {
+	switch {
+	case c != nil:
 		s.conns.remove(c)
+	case !ev.Local.IsValid():
+		// The connection never opened (the CLOSED after CONNECT_FAILED):
+		// the connect span told it all.
+		return
+	default:
+		c = s.partial(ev, t)
 	}
 	if c.lifetime == nil {
 		if !c.connectStart.IsZero() {

@@ -132,12 +132,19 @@ func TestConnectSpans(t *testing.T) {
 		{"async failure", []transport.Event{
 			outbound(transport.EventConnectStart, 5, 0, "Async connect in progress"),
 			failed(outbound(transport.EventConnectFailed, 5, 250, "Async connect failed")),
-			failed(outbound(transport.EventClosed, 5, 250, "Async connect failed")),
+			unconnected(failed(outbound(transport.EventClosed, 5, 250, "Async connect failed"))),
 		}, 0, false, codes.Error},
 		{"inline failure", []transport.Event{
 			failed(outbound(transport.EventConnectFailed, 6, 250, "connection refused")),
-			failed(outbound(transport.EventClosed, 6, 250, "connection refused")),
+			unconnected(failed(outbound(transport.EventClosed, 6, 250, "connection refused"))),
 		}, 250, false, codes.Error},
+		{"refused by tcp_max_connections", []transport.Event{
+			failed(outbound(transport.EventConnectFailed, 7, 250, "tcp_max_connections reached, connect refused")),
+		}, 250, false, codes.Error},
+		{"closed while connecting", []transport.Event{
+			outbound(transport.EventConnectStart, 8, 0, "Async connect in progress"),
+			unconnected(failed(outbound(transport.EventClosed, 8, 250, "shutting down"))),
+		}, 0, false, codes.Error},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +175,11 @@ func TestConnectSpans(t *testing.T) {
 				if conn.Parent.IsValid() {
 					t.Error("failed connect span has a parent")
 				}
-				wantAttrs(t, "connect", conn.Attributes, map[attribute.Key]any{semconv.ErrorTypeKey: "CONNECT_FAILED"})
+				wantType := "CONNECT_FAILED"
+				if tc.name == "closed while connecting" {
+					wantType = "CLOSED"
+				}
+				wantAttrs(t, "connect", conn.Attributes, map[attribute.Key]any{semconv.ErrorTypeKey: wantType})
 				if st := e.Stats(); st.OpenConnections != 0 || st.EventsUnmatched != 0 || st.PartialConnections != 0 {
 					t.Errorf("stats after a failed connect: %+v", st)
 				}
@@ -365,6 +376,11 @@ func TestShutdownEndsOpenSpans(t *testing.T) {
 	}
 	if err := e.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-e.proc.done:
+	default:
+		t.Error("the export goroutine outlived Shutdown")
 	}
 	life := one(t, mem.GetSpans(), SpanConnection)
 	wantAttrs(t, "lifetime", life.Attributes, map[attribute.Key]any{AttrOpenAtEnd: true})
