@@ -75,17 +75,6 @@ func recvPacket(t testing.TB, ch <-chan []byte) Packet {
 	return Packet{}
 }
 
-// expectNone checks that nothing more arrives once a marker packet sent
-// afterwards has arrived: it sends nothing itself, so callers send the
-// marker and then call this to read up to it.
-func expectMarker(t testing.TB, ch <-chan []byte, marker string) {
-	t.Helper()
-	p := recvPacket(t, ch)
-	if string(p.Payload) != marker {
-		t.Fatalf("got an unexpected packet %q (correlation %q) before marker %q", p.Payload, p.CorrelationID, marker)
-	}
-}
-
 // streamCollector accepts TCP (or TLS) connections on 127.0.0.1 and splits
 // each stream into HEP packets by the length at bytes 4..6.
 type streamCollector struct {

@@ -11,9 +11,9 @@ import (
 
 // Defaults of the tracer's own settings.
 const (
-	DefaultCaptureID       = 1                // proto_hep's hep_capture_id
-	DefaultQueueSize       = 8192             // packets per destination
-	DefaultQueueBytes      = 16 << 20         // bytes per destination
+	DefaultCaptureID       = 1        // proto_hep's hep_capture_id
+	DefaultQueueSize       = 8192     // packets per destination
+	DefaultQueueBytes      = 16 << 20 // bytes per destination
 	DefaultBackoffMin      = 100 * time.Millisecond
 	DefaultBackoffMax      = 30 * time.Second
 	DefaultDialTimeout     = 3 * time.Second

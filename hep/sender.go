@@ -106,12 +106,15 @@ func (s *sender) enqueue(p *packetBuf) {
 }
 
 // next waits for the first packet of a batch. It returns false when the
-// sender is stopping and the queue is empty.
-func (s *sender) next() (*packetBuf, bool) {
+// sender is stopping and the queue is empty, or when dead (a stream
+// connection's close signal; nil for none) is closed first.
+func (s *sender) next(dead <-chan struct{}) (*packetBuf, bool) {
 	select {
 	case p := <-s.q:
 		s.queued.Add(-int64(len(p.b)))
 		return p, true
+	case <-dead:
+		return nil, false
 	case <-s.stop:
 	}
 	select {

@@ -68,20 +68,22 @@ func (s *sender) runStream() {
 			s.cameUp()
 		}
 		if len(batch) == 0 {
-			p, ok := s.next()
+			p, ok := s.next(dead)
 			if !ok {
+				if isClosed(dead) {
+					lost(errors.New("connection closed by the collector"))
+					continue
+				}
 				return
 			}
 			batch = append(batch, p)
 		}
 		batch = s.more(batch)
-		select {
-		case <-dead:
+		if isClosed(dead) {
 			// The collector closed the connection: keep the batch for the
 			// next one instead of writing it into a dying socket.
 			lost(errors.New("connection closed by the collector"))
 			continue
-		default:
 		}
 		vec = vec[:0]
 		for _, p := range batch {
@@ -140,4 +142,13 @@ func watchClose(c net.Conn) chan struct{} {
 		}
 	}()
 	return dead
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
 }

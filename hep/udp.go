@@ -49,7 +49,7 @@ func (s *sender) runDatagrams() {
 		msgs[i].Buffers = bufs[i : i+1 : i+1]
 	}
 	for {
-		p, ok := s.next()
+		p, ok := s.next(nil)
 		if !ok {
 			return
 		}
