@@ -1,0 +1,64 @@
+package forward
+
+import (
+	"sync/atomic"
+
+	"github.com/sipwire/sipwire/transport"
+	"github.com/sipwire/sipwire/transport/framing"
+)
+
+// reply answers the request m on its own connection, counting the reply
+// in kind. A request too broken to answer is dropped and counted; an ACK is
+// never answered.
+func (f *Forwarder) reply(m *transport.Message, code int, reason string, kind *atomic.Uint64) {
+	if equalFold(m.Method, "ack") {
+		f.c.reqACK.Add(1)
+		return
+	}
+	buf := f.getBuf()
+	out := framing.AppendResponse((*buf)[:0], &m.Frame, code, reason)
+	if len(out) == 0 {
+		f.c.reqMalformed.Add(1)
+	} else if m.Conn.Write(out) == nil {
+		f.c.local.Add(1)
+		kind.Add(1)
+	}
+	*buf = out
+	f.putBuf(buf)
+}
+
+// local is the Forwarder with no upstream: 200 to OPTIONS, 501 to every
+// other request but ACK, responses dropped.
+func (f *Forwarder) local(m *transport.Message) {
+	switch {
+	case !m.IsRequest:
+		f.c.respOff.Add(1)
+	case equalFold(m.Method, "options"):
+		f.reply(m, 200, "OK", &f.c.options)
+	default:
+		f.reply(m, 501, "Not Implemented", &f.c.n501)
+	}
+}
+
+// laterFailure returns the notify callback of a request sent over a new
+// connection: if the connect or the queued write fails after ServeSIP
+// returned, the sender gets a 503 made from a copy of the request's header
+// block. It allocates, which only a new connection costs.
+func (f *Forwarder) laterFailure(m *transport.Message) func(error) {
+	if equalFold(m.Method, "ack") {
+		return f.ackFailed
+	}
+	fr := responseFrame(&m.Frame)
+	c := m.Conn
+	return func(error) {
+		f.c.sendErrors.Add(1)
+		buf := f.getBuf()
+		out := framing.AppendResponse((*buf)[:0], &fr, 503, "Service Unavailable")
+		if len(out) > 0 && c.Write(out) == nil {
+			f.c.local.Add(1)
+			f.c.unavailable.Add(1)
+		}
+		*buf = out
+		f.putBuf(buf)
+	}
+}
