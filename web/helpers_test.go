@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,14 +47,17 @@ type fixtureOpt func(*Config, *Deps)
 func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	t.Helper()
 	tr := transport.New(transport.Options{}, transport.HandlerFunc(echoOptions))
+	cfg := Config{Listen: "127.0.0.1:0", Token: testToken}
+	deps := Deps{Transport: tr, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o(&cfg, &deps)
+	}
+	if tap, ok := deps.Pcap.(transport.MessageTap); ok {
+		tr.AddMessageTap(tap)
+	}
 	sip, err := tr.Listen("tcp:127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
-	}
-	cfg := Config{Listen: "127.0.0.1:0", Token: testToken}
-	deps := Deps{Transport: tr}
-	for _, o := range opts {
-		o(&cfg, &deps)
 	}
 	srv, err := New(cfg, deps)
 	if err != nil {
@@ -265,3 +270,6 @@ func httpGet(t *testing.T, url string) string {
 	}
 	return string(b)
 }
+
+func strconvI(n int) string    { return strconv.Itoa(n) }
+func strconvU(n uint64) string { return strconv.FormatUint(n, 10) }
