@@ -3,6 +3,7 @@ package framing
 import (
 	"bytes"
 	"strconv"
+	"strings"
 )
 
 // headerIter walks the logical headers of a complete header block.
@@ -96,10 +97,14 @@ func AppendResponse(dst []byte, f *Frame, code int, reason string) []byte {
 	dst = append(dst, "SIP/2.0 "...)
 	dst = strconv.AppendInt(dst, int64(code), 10)
 	dst = append(dst, ' ')
-	for i := range len(reason) {
-		if c := reason[i]; c != '\r' && c != '\n' {
-			dst = append(dst, c)
+	if strings.ContainsAny(reason, "\r\n") {
+		for i := range len(reason) {
+			if c := reason[i]; c != '\r' && c != '\n' {
+				dst = append(dst, c)
+			}
 		}
+	} else {
+		dst = append(dst, reason...)
 	}
 	dst = append(dst, "\r\n"...)
 	it = newHeaderIter(block)
@@ -130,6 +135,9 @@ func appendHeader(dst []byte, prefix string, value []byte) []byte {
 // appendUnfolded appends v with every run of line breaks and the whitespace
 // around them replaced by one space.
 func appendUnfolded(dst, v []byte) []byte {
+	if bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 {
+		return append(dst, v...)
+	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c != '\r' && c != '\n' {
