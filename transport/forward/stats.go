@@ -56,7 +56,7 @@ type DroppedResponses struct {
 
 type counters struct {
 	requests, responses                      atomic.Uint64
-	local, options, hops, unavailable, n501 atomic.Uint64
+	local, options, hops, unavailable, n501  atomic.Uint64
 	rejected, sendErrors                     atomic.Uint64
 	reqMalformed, reqACK                     atomic.Uint64
 	respNotOurs, respNoRoute, respSendFailed atomic.Uint64
