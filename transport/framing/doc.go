@@ -6,5 +6,11 @@
 //
 // A Framer is fed the unconsumed bytes of one connection's stream and reports,
 // for the first item in them, one of: a complete message, a keep-alive, bytes
-// to skip, a need for more bytes, or an error. It never allocates.
+// to skip, a need for more bytes, or an error. It never allocates, and it
+// resumes where it stopped, so a message trickling in byte by byte costs
+// linear time. The start line is checked as it arrives: a peer speaking
+// another protocol is refused after a few bytes.
+//
+// AppendResponse and ErrorStatus form the response sent to a request that
+// cannot be framed (400, 513) or that is answered locally.
 package framing
