@@ -90,6 +90,10 @@ func TestNext(t *testing.T) {
 		{"line without colon is ignored", "SIP/2.0 200 OK\r\nbogus\r\nl: 0\r\n\r\n", 0, want{kind: Message, n: all, frame: true}},
 		{"Via quoted comma", "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP a;x=\"p,q\" , SIP/2.0/TCP b\r\nl: 0\r\n\r\n", 0,
 			want{kind: Message, n: all, via: `SIP/2.0/TCP a;x="p,q"`, frame: true}},
+		{"Via escaped quote", "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP a;x=\"p\\\",q\",SIP/2.0/TCP b\r\nl: 0\r\n\r\n", 0,
+			want{kind: Message, n: all, via: `SIP/2.0/TCP a;x="p\",q"`, frame: true}},
+		{"Via quoted comma only", "SIP/2.0 200 OK\r\nv: SIP/2.0/TCP a;x=\"p,q\"\r\nl: 0\r\n\r\n", 0,
+			want{kind: Message, n: all, via: `SIP/2.0/TCP a;x="p,q"`, frame: true}},
 		{"exactly the limit", "SIP/2.0 200 OK\r\nl: 2\r\n\r\nab", 26, want{kind: Message, n: all, body: "ab", frame: true}},
 
 		// Incomplete.
@@ -211,5 +215,13 @@ func checkFrame(t *testing.T, fr Frame, w want) {
 	}
 	if fr.Data != nil && cap(fr.Data) != len(fr.Data) {
 		t.Errorf("Data capacity %d exceeds its length %d", cap(fr.Data), len(fr.Data))
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[Kind]string{NeedMore: "need-more", Message: "message", Ping: "ping", Whitespace: "whitespace", Error: "error", Kind(99): "unknown"} {
+		if got := k.String(); got != want {
+			t.Errorf("Kind(%d).String() = %q, want %q", k, got, want)
+		}
 	}
 }

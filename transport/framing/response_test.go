@@ -236,3 +236,43 @@ func TestErrorResponse(t *testing.T) {
 		t.Fatalf("response:\n%s", resp)
 	}
 }
+
+// TestParam covers the From/To parameter parsing behind the To tag.
+func TestParam(t *testing.T) {
+	tests := []struct {
+		v, tag string
+		ok     bool
+	}{
+		{`<sip:a@x>;tag=1`, "1", true},
+		{`sip:a@x;tag=2;lr`, "2", true},
+		{`sip:a@x`, "", false},
+		{`"A \"q;tag=no\"" <sip:a@x;tag=no>;x=1; Tag = 3 `, "3", true},
+		{`"A, <b>" <sip:a@x>`, "", false},
+		{`<sip:a@x;tag=no`, "", false},
+		{`<sip:a@x>;tag`, "", true},
+	}
+	for _, tc := range tests {
+		got, ok := param([]byte(tc.v), "tag")
+		if string(got) != tc.tag || ok != tc.ok {
+			t.Errorf("param(%q) = %q %v, want %q %v", tc.v, got, ok, tc.tag, tc.ok)
+		}
+	}
+}
+
+// TestHeaderIterOddLines checks lines AppendResponse skips: a continuation
+// right after the start line and a line without a colon.
+func TestHeaderIterOddLines(t *testing.T) {
+	block := []byte("OPTIONS sip:a SIP/2.0\r\n  stray\r\nnocolon\r\nCall-ID: c\r\n\r\n")
+	it := newHeaderIter(block)
+	name, value, ok := it.next()
+	if !ok || string(name) != "Call-ID" || string(value) != "c" {
+		t.Fatalf("got %q %q %v", name, value, ok)
+	}
+	if _, _, ok := it.next(); ok {
+		t.Fatal("header after the blank line")
+	}
+	it = newHeaderIter([]byte("OPTIONS sip:a SIP/2.0\r\nCall-ID: unterminated"))
+	if name, _, ok := it.next(); !ok || string(name) != "Call-ID" {
+		t.Fatalf("unterminated block: %q %v", name, ok)
+	}
+}
