@@ -1,0 +1,164 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// EnvArtifacts names the directory where the browser test saves its
+// screenshot; without it the screenshot goes to the test's temporary
+// directory.
+const EnvArtifacts = "SIPWIRE_ARTIFACTS"
+
+// browser starts headless Chromium for the test, or skips it.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+			t.Skip("chromium not installed (Debian package chromium); skipping the dashboard browser test")
+		}
+		path = "/usr/bin/chromium"
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("no-proxy-server", true),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
+	return ctx
+}
+
+// waitJS polls a JavaScript predicate in the page until it is true.
+func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// TestDashboardInBrowser drives the dashboard in headless Chromium: it shows
+// the trace state, refuses to switch it without the token, switches it with
+// the token typed in, follows a change made elsewhere, and shows the
+// ACCEPTED event of a real TCP connection to the transport live, in the
+// event log and the connection table.
+func TestDashboardInBrowser(t *testing.T) {
+	ctx := browser(t)
+	f := newFixture(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.base+"/")); err != nil {
+		t.Fatalf("open dashboard: %v", err)
+	}
+	waitJS(t, ctx, "trace state off", `document.getElementById("trace-state").dataset.state === "off"`)
+	waitJS(t, ctx, "the event stream", `document.getElementById("live").classList.contains("on")`)
+
+	// Without the token the switch is refused and the page says why.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("trace-toggle"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the token notice", `(() => { const n = document.getElementById("notice");
+		return !n.classList.contains("hidden") && n.textContent.includes("token"); })()`)
+	if f.tr.Tracing() {
+		t.Fatal("tracing switched without the token")
+	}
+
+	// With the token typed in, the toggle switches tracing on.
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("token"), testToken),
+		chromedp.Click(chromedp.ID("token-save")),
+		chromedp.Click(chromedp.ID("trace-toggle")),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "trace state on", `document.getElementById("trace-state").dataset.state === "on"`)
+	for range 500 {
+		if f.tr.Tracing() {
+			break
+		}
+		waitABit()
+	}
+	if !f.tr.Tracing() {
+		t.Fatal("the dashboard shows on but the transport is not tracing")
+	}
+	if tok, err := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem("sipwire.token")`)); err != nil || tok != testToken {
+		t.Errorf("token in sessionStorage = %q, %v", tok, err)
+	}
+
+	// A change made through the API elsewhere shows up.
+	if w := f.do("PUT", "/api/v1/trace", `{"trace":"off"}`, bearer...); w.Code != 200 {
+		t.Fatal(w.Body)
+	}
+	waitJS(t, ctx, "trace state off again", `document.getElementById("trace-state").dataset.state === "off"`)
+	if w := f.do("PUT", "/api/v1/trace", `{"trace":"on"}`, bearer...); w.Code != 200 {
+		t.Fatal(w.Body)
+	}
+	waitJS(t, ctx, "trace state on again", `document.getElementById("trace-state").dataset.state === "on"`)
+
+	// A real SIP connection: its ACCEPTED event appears live, and the
+	// connection in the table.
+	c := f.sipClient("browser-1")
+	remote := c.LocalAddr().String()
+	waitJS(t, ctx, "the ACCEPTED event in the log", fmt.Sprintf(
+		`[...document.querySelectorAll('#event-log tbody tr[data-kind="ACCEPTED"]')].some(r => r.textContent.includes(%q))`, remote))
+	waitJS(t, ctx, "the connection in the table", fmt.Sprintf(
+		`[...document.querySelectorAll('#conn-table tbody tr')].some(r => r.textContent.includes(%q) && r.textContent.includes("open"))`, remote))
+	waitJS(t, ctx, "the counters", `document.getElementById("c-open").textContent === "1"`)
+
+	// The kind filter hides it; the address filter shows it again.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.getElementById("f-kind");
+		s.value = "CLOSED"; s.dispatchEvent(new Event("change")); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the kind filter", `document.querySelectorAll('#event-log tbody tr[data-kind="ACCEPTED"]').length === 0`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const s = document.getElementById("f-kind");
+		s.value = ""; s.dispatchEvent(new Event("change"));
+		const a = document.getElementById("f-addr"); a.value = %q; a.dispatchEvent(new Event("input")); return true; })()`, remote))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the address filter", `document.querySelectorAll('#event-log tbody tr').length === 1`)
+
+	dir := os.Getenv(EnvArtifacts)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const a = document.getElementById("f-addr");
+		a.value = ""; a.dispatchEvent(new Event("input")); return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	shot := filepath.Join(dir, "dashboard.png")
+	if err := os.WriteFile(shot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dashboard screenshot: %s", shot)
+}
