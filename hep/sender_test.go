@@ -27,7 +27,8 @@ import (
 func sipMessage(callID, tag string, bodyLen int) []byte {
 	body := strings.Repeat("b", bodyLen)
 	return []byte(fmt.Sprintf("MESSAGE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.2:40001;branch=z9hG4bK%s\r\n"+
-		"Call-ID: %s\r\nCSeq: 1 MESSAGE\r\nX-Tag: %s\r\nContent-Length: %d\r\n\r\n%s", tag, callID, tag, bodyLen, body))
+		"Max-Forwards: 70\r\nFrom: <sip:alice@127.0.0.2>;tag=%s\r\nTo: <sip:bob@127.0.0.1>\r\n"+
+		"Call-ID: %s\r\nCSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s", tag, tag, callID, bodyLen, body))
 }
 
 func tapped(callID, tag string, bodyLen int) *transport.TracedMessage {
