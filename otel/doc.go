@@ -34,7 +34,9 @@
 //     span of zero length. A successful connect span is a child of the
 //     lifetime span (it starts before its parent, by the connect time); a
 //     failed one is the root of its own trace, with status Error and
-//     error.type CONNECT_FAILED.
+//     error.type CONNECT_FAILED, and no lifetime span follows (the CLOSED
+//     of a connection that never got a local address makes no span). A
+//     connect cut short by CLOSED (shutdown) ends its span there.
 //   - "sip.tcp.accept_refused", a SERVER span of zero length with status
 //     Error for a connection refused beyond tcp_max_connections.
 //
