@@ -90,3 +90,23 @@ func TestGlobalErrorHandler(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// Spans the sampler drops are not counted as started or ended, so the
+// accounting holds under OTEL_TRACES_SAMPLER too. Not parallel: it sets
+// the environment.
+func TestSamplerOff(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
+	e, mem := newTestExporter(t, Config{})
+	play(t, e, mem,
+		inbound(transport.EventAccepted, 1, 0, ""),
+		inbound(transport.EventClosed, 1, 1, ""),
+		failed(inbound(transport.EventAcceptRefused, 2, 2, "")),
+	)
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st := e.Stats()
+	if st.EventsReceived != 3 || st.SpansStarted != 0 || st.SpansEnded != 0 || len(mem.GetSpans()) != 0 {
+		t.Errorf("stats %+v, %d spans exported", st, len(mem.GetSpans()))
+	}
+}

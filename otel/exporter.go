@@ -62,20 +62,13 @@ func New(ctx context.Context, cfg Config) (*Exporter, error) {
 // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES variables still apply. It
 // too installs the global error handler.
 func NewWithSpanExporter(ctx context.Context, cfg Config, exp sdktrace.SpanExporter) (*Exporter, error) {
-	cfg.Endpoint, cfg.Protocol = "127.0.0.1:1", ""
-	s, err := resolve(cfg, func(k string) string {
-		switch k {
-		case "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT",
-			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL",
-			"OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER":
-			return ""
-		}
-		return os.Getenv(k)
-	})
-	if err != nil {
+	s := settings{enabled: true, serviceName: cfg.ServiceName}
+	if s.serviceName == "" {
+		s.serviceName = DefaultServiceName
+	}
+	if err := s.resolveBounds(cfg, firstEnv(os.Getenv)); err != nil {
 		return nil, err
 	}
-	s.protocol, s.endpoint = "", ""
 	return newExporter(ctx, s, exp)
 }
 

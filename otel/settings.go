@@ -35,14 +35,7 @@ type settings struct {
 // resolve applies the environment (read through getenv) and the defaults to
 // cfg.
 func resolve(cfg Config, getenv func(string) string) (settings, error) {
-	env := func(keys ...string) string {
-		for _, k := range keys {
-			if v := strings.TrimSpace(getenv(k)); v != "" {
-				return v
-			}
-		}
-		return ""
-	}
+	env := firstEnv(getenv)
 	s := settings{serviceName: cfg.ServiceName, insecure: cfg.Insecure}
 	if s.serviceName == "" {
 		s.serviceName = DefaultServiceName
@@ -109,26 +102,48 @@ func resolve(cfg Config, getenv func(string) string) (settings, error) {
 		}
 	}
 
-	var err error
-	if s.queueSize, err = envInt(env("OTEL_BSP_MAX_QUEUE_SIZE"), cfg.QueueSize, DefaultQueueSize); err != nil {
+	if err := s.resolveBounds(cfg, env); err != nil {
 		return s, err
 	}
+	s.enabled = true
+	return s, nil
+}
+
+// resolveBounds sets the queue and table bounds from the OTEL_BSP_*
+// variables (read through env), cfg and the defaults.
+func (s *settings) resolveBounds(cfg Config, env func(...string) string) error {
+	var err error
+	if s.queueSize, err = envInt(env("OTEL_BSP_MAX_QUEUE_SIZE"), cfg.QueueSize, DefaultQueueSize); err != nil {
+		return err
+	}
 	if s.batchSize, err = envInt(env("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), cfg.BatchSize, DefaultBatchSize); err != nil {
-		return s, err
+		return err
 	}
 	s.batchSize = min(s.batchSize, s.queueSize)
 	if s.batchTimeout, err = envMillis(env("OTEL_BSP_SCHEDULE_DELAY"), cfg.BatchTimeout, DefaultBatchTimeout); err != nil {
-		return s, err
+		return err
 	}
 	if s.exportTimeout, err = envMillis(env("OTEL_BSP_EXPORT_TIMEOUT"), cfg.ExportTimeout, DefaultExportTimeout); err != nil {
-		return s, err
+		return err
 	}
 	s.maxOpen = cfg.MaxOpenConnections
 	if s.maxOpen <= 0 {
 		s.maxOpen = DefaultMaxOpenConnections
 	}
-	s.enabled = true
-	return s, nil
+	return nil
+}
+
+// firstEnv returns a function that gives the value of the first of its
+// variables that is set and not blank.
+func firstEnv(getenv func(string) string) func(...string) string {
+	return func(keys ...string) string {
+		for _, k := range keys {
+			if v := strings.TrimSpace(getenv(k)); v != "" {
+				return v
+			}
+		}
+		return ""
+	}
 }
 
 // normalizeEndpoint checks a Config.Endpoint and, for an http/protobuf URL

@@ -54,16 +54,21 @@ func spanKind(d transport.Direction) trace.SpanKind {
 	return trace.SpanKindServer
 }
 
-// start starts a span (counted).
+// start starts a span, counted when it is recorded (sampled).
 func (s *spanner) start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	s.st.spansStarted.Add(1)
-	return s.tracer.Start(ctx, name, opts...)
+	ctx, sp := s.tracer.Start(ctx, name, opts...)
+	if sp.IsRecording() {
+		s.st.spansStarted.Add(1)
+	}
+	return ctx, sp
 }
 
-// end ends a span at t (counted).
+// end ends a span at t, counted when it is recorded (sampled).
 func (s *spanner) end(sp trace.Span, t time.Time) {
+	if sp.IsRecording() {
+		s.st.spansEnded.Add(1)
+	}
 	sp.End(trace.WithTimestamp(t))
-	s.st.spansEnded.Add(1)
 }
 
 // track adds c to the table, ending whatever it evicts.

@@ -30,7 +30,9 @@ type Stats struct {
 	// OpenConnections is the number of connections with a span in progress.
 	OpenConnections int `json:"open_connections"`
 
-	// SpansStarted and SpansEnded count spans of every kind.
+	// SpansStarted and SpansEnded count spans of every kind that the
+	// sampler kept (all of them unless OTEL_TRACES_SAMPLER says otherwise;
+	// the spans of one connection share the lifetime span's decision).
 	SpansStarted uint64 `json:"spans_started"`
 	SpansEnded   uint64 `json:"spans_ended"`
 	// SpansExported counts spans in batches the receiver accepted.
