@@ -3,7 +3,6 @@ package hep
 import (
 	"encoding/binary"
 	"fmt"
-	"net/netip"
 	"slices"
 )
 
@@ -41,8 +40,7 @@ func AppendPacket(dst []byte, p *Packet) ([]byte, error) {
 // to the returned buffer and calls ClosePacket with the returned Mark; this
 // builds a packet whose payload is formatted in place, without a copy.
 func OpenPacket(dst []byte, p *Packet) ([]byte, Mark, error) {
-	src, srcPort := p.Src.Addr(), p.Src.Port()
-	dstA, dstPort := p.Dst.Addr(), p.Dst.Port()
+	src, dstA := p.Src.Addr(), p.Dst.Addr()
 	if !src.IsValid() || !dstA.IsValid() {
 		return dst, Mark{}, fmt.Errorf("%w: source or destination address missing", ErrFamily)
 	}
@@ -51,37 +49,41 @@ func OpenPacket(dst []byte, p *Packet) ([]byte, Mark, error) {
 			return dst, Mark{}, fmt.Errorf("%w: chunk of %d bytes", ErrTooLarge, len(b))
 		}
 	}
-	v4 := src.Unmap().Is4() && dstA.Unmap().Is4()
+	v4 := isIPv4Pair(p)
 	start := len(dst)
-	b := append(dst, 'H', 'E', 'P', '3', 0, 0)
+	n := metaLen(p, v4)
+	b := slices.Grow(dst, n)[:start+n]
+	w := b[start:]
+	copy(w, "HEP3")
+	o := HeaderLen
 	if v4 {
-		b = appendU8(b, ChunkFamily, FamilyIPv4)
+		o = putU8(w, o, ChunkFamily, FamilyIPv4)
+		o = putU8(w, o, ChunkIPProtocol, p.IPProtocol)
+		a, d := src.Unmap().As4(), dstA.Unmap().As4()
+		o = putBytes(w, o, ChunkIPv4Src, a[:])
+		o = putBytes(w, o, ChunkIPv4Dst, d[:])
 	} else {
-		b = appendU8(b, ChunkFamily, FamilyIPv6)
+		o = putU8(w, o, ChunkFamily, FamilyIPv6)
+		o = putU8(w, o, ChunkIPProtocol, p.IPProtocol)
+		a, d := src.As16(), dstA.As16()
+		o = putBytes(w, o, ChunkIPv6Src, a[:])
+		o = putBytes(w, o, ChunkIPv6Dst, d[:])
 	}
-	b = appendU8(b, ChunkIPProtocol, p.IPProtocol)
-	if v4 {
-		b = appendAddr4(b, ChunkIPv4Src, src)
-		b = appendAddr4(b, ChunkIPv4Dst, dstA)
-	} else {
-		b = appendAddr16(b, ChunkIPv6Src, src)
-		b = appendAddr16(b, ChunkIPv6Dst, dstA)
-	}
-	b = appendU16(b, ChunkSrcPort, srcPort)
-	b = appendU16(b, ChunkDstPort, dstPort)
-	b = appendU32(b, ChunkTimeSec, p.TimeSec)
-	b = appendU32(b, ChunkTimeUsec, p.TimeUsec)
-	b = appendU8(b, ChunkProtoType, uint8(p.ProtoType))
-	b = appendU32(b, ChunkCaptureID, p.CaptureID)
-	b = appendBytes(b, ChunkAuthKey, p.AuthKey)
-	b = appendBytes(b, ChunkCorrelationID, p.CorrelationID)
+	o = putU16(w, o, ChunkSrcPort, p.Src.Port())
+	o = putU16(w, o, ChunkDstPort, p.Dst.Port())
+	o = putU32(w, o, ChunkTimeSec, p.TimeSec)
+	o = putU32(w, o, ChunkTimeUsec, p.TimeUsec)
+	o = putU8(w, o, ChunkProtoType, uint8(p.ProtoType))
+	o = putU32(w, o, ChunkCaptureID, p.CaptureID)
+	o = putBytes(w, o, ChunkAuthKey, p.AuthKey)
+	o = putBytes(w, o, ChunkCorrelationID, p.CorrelationID)
 	if p.VLAN != 0 {
-		b = appendU16(b, ChunkVLAN, p.VLAN)
+		o = putU16(w, o, ChunkVLAN, p.VLAN)
 	}
-	b = appendBytes(b, ChunkNodeName, p.NodeName)
-	b = appendBytes(b, ChunkCompressedPayload, p.CompressedPayload)
-	m := Mark{start: start, payload: len(b)}
-	b = appendChunkHeader(b, ChunkPayload, 0)
+	o = putBytes(w, o, ChunkNodeName, p.NodeName)
+	o = putBytes(w, o, ChunkCompressedPayload, p.CompressedPayload)
+	m := Mark{start: start, payload: start + o}
+	putChunkHeader(w[o:], ChunkPayload, 0)
 	return b, m, nil
 }
 
@@ -103,17 +105,25 @@ func ClosePacket(b []byte, m Mark) error {
 // EncodedLen returns the length of p encoded by AppendPacket (it may exceed
 // MaxPacketLen, which AppendPacket refuses).
 func EncodedLen(p *Packet) int {
+	return metaLen(p, isIPv4Pair(p)) + len(p.Payload)
+}
+
+// isIPv4Pair reports whether p is encoded with IPv4 address chunks.
+func isIPv4Pair(p *Packet) bool {
+	return p.Src.Addr().Unmap().Is4() && p.Dst.Addr().Unmap().Is4()
+}
+
+// metaLen is the encoded length of p without the payload's bytes.
+func metaLen(p *Packet, v4 bool) int {
 	const fixed = HeaderLen +
 		2*(ChunkHeaderLen+1) + // family, IP protocol
 		2*(ChunkHeaderLen+2) + // ports
 		3*(ChunkHeaderLen+4) + // timestamp, capture id
 		ChunkHeaderLen + 1 + // proto type
 		ChunkHeaderLen // payload chunk header
-	n := fixed + len(p.Payload)
-	if p.Src.Addr().Unmap().Is4() && p.Dst.Addr().Unmap().Is4() {
-		n += 2 * (ChunkHeaderLen + 4)
-	} else {
-		n += 2 * (ChunkHeaderLen + 16)
+	n := fixed + 2*(ChunkHeaderLen+16)
+	if v4 {
+		n = fixed + 2*(ChunkHeaderLen+4)
 	}
 	for _, b := range [...][]byte{p.AuthKey, p.CorrelationID, p.NodeName, p.CompressedPayload} {
 		if len(b) > 0 {
@@ -126,37 +136,37 @@ func EncodedLen(p *Packet) int {
 	return n
 }
 
-func appendChunkHeader(b []byte, t ChunkType, valueLen int) []byte {
-	b = binary.BigEndian.AppendUint16(b, 0)
-	b = binary.BigEndian.AppendUint16(b, uint16(t))
-	return binary.BigEndian.AppendUint16(b, uint16(ChunkHeaderLen+valueLen))
+// putChunkHeader writes a generic chunk header at the start of w.
+func putChunkHeader(w []byte, t ChunkType, valueLen int) {
+	_ = w[5]
+	w[0], w[1] = 0, 0
+	binary.BigEndian.PutUint16(w[2:], uint16(t))
+	binary.BigEndian.PutUint16(w[4:], uint16(ChunkHeaderLen+valueLen))
 }
 
-func appendU8(b []byte, t ChunkType, v uint8) []byte {
-	return append(appendChunkHeader(b, t, 1), v)
+func putU8(w []byte, o int, t ChunkType, v uint8) int {
+	putChunkHeader(w[o:], t, 1)
+	w[o+ChunkHeaderLen] = v
+	return o + ChunkHeaderLen + 1
 }
 
-func appendU16(b []byte, t ChunkType, v uint16) []byte {
-	return binary.BigEndian.AppendUint16(appendChunkHeader(b, t, 2), v)
+func putU16(w []byte, o int, t ChunkType, v uint16) int {
+	putChunkHeader(w[o:], t, 2)
+	binary.BigEndian.PutUint16(w[o+ChunkHeaderLen:], v)
+	return o + ChunkHeaderLen + 2
 }
 
-func appendU32(b []byte, t ChunkType, v uint32) []byte {
-	return binary.BigEndian.AppendUint32(appendChunkHeader(b, t, 4), v)
+func putU32(w []byte, o int, t ChunkType, v uint32) int {
+	putChunkHeader(w[o:], t, 4)
+	binary.BigEndian.PutUint32(w[o+ChunkHeaderLen:], v)
+	return o + ChunkHeaderLen + 4
 }
 
-func appendAddr4(b []byte, t ChunkType, a netip.Addr) []byte {
-	v := a.Unmap().As4()
-	return append(appendChunkHeader(b, t, 4), v[:]...)
-}
-
-func appendAddr16(b []byte, t ChunkType, a netip.Addr) []byte {
-	v := a.As16()
-	return append(appendChunkHeader(b, t, 16), v[:]...)
-}
-
-func appendBytes(b []byte, t ChunkType, v []byte) []byte {
+// putBytes writes a byte chunk, or nothing when v is empty.
+func putBytes(w []byte, o int, t ChunkType, v []byte) int {
 	if len(v) == 0 {
-		return b
+		return o
 	}
-	return append(appendChunkHeader(b, t, len(v)), v...)
+	putChunkHeader(w[o:], t, len(v))
+	return o + ChunkHeaderLen + copy(w[o+ChunkHeaderLen:], v)
 }
