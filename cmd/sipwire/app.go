@@ -61,9 +61,6 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	}
 	a.handler = h
 	a.tr = transport.New(opts, h)
-	if err := h.attach(a.tr); err != nil {
-		return nil, err
-	}
 	if a.hep, err = newHEP(cfg, log); err != nil {
 		return nil, err
 	}
@@ -192,6 +189,9 @@ func (a *app) start(ctx context.Context, webListen string) error {
 		}
 		a.listeners = append(a.listeners, ap)
 		a.log.Info("listening", "socket", "tcp:"+ap.String())
+	}
+	if err := a.handler.attach(a.tr); err != nil {
+		return fmt.Errorf("forward: %w", err)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/sipwire/sipwire/web/client"
 )
 
 // defaultAPI is where the subcommands find a local sipwire's REST API.
@@ -18,6 +20,8 @@ func runClient(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "healthcheck":
 		return healthcheck(args[1:], stdout, stderr)
+	case "trace", "conns", "events":
+		return client.RunCLI(args, stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "sipwire: unknown command %q (commands: trace, conns, events, healthcheck)\n", args[0])
 	return 2

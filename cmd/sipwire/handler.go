@@ -1,11 +1,11 @@
 package main
 
 import (
-	"sync/atomic"
+	"fmt"
 
 	"github.com/sipwire/sipwire/cmd/sipwire/config"
 	"github.com/sipwire/sipwire/transport"
-	"github.com/sipwire/sipwire/transport/framing"
+	"github.com/sipwire/sipwire/transport/forward"
 )
 
 // callIDObserver learns which Call-IDs a connection carried (the event
@@ -15,34 +15,34 @@ type callIDObserver interface {
 }
 
 // handler is the transport's Handler: it tells the event history each
-// message's Call-ID, then hands the message on.
+// message's Call-ID, then hands the message to the forwarder (which, with no
+// upstream, answers OPTIONS with 200 and other requests with 501).
 type handler struct {
 	callIDs callIDObserver
-
-	dropped atomic.Uint64
+	fwd     *forward.Forwarder
 }
 
 func newHandler(cfg *config.Config) (*handler, error) {
-	return &handler{}, nil
+	fwd, err := forward.New(forward.Config{
+		Upstream:    cfg.Forward.URI,
+		RecordRoute: cfg.Forward.RecordRoute,
+		DefaultPort: cfg.TCPPort,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("forward.uri: %w", err)
+	}
+	return &handler{fwd: fwd}, nil
 }
 
-func (h *handler) attach(t *transport.Transport) error { return nil }
+// attach gives the forwarder its transport once the listeners are up (it
+// advertises the first one).
+func (h *handler) attach(t *transport.Transport) error { return h.fwd.Attach(t) }
 
 func (h *handler) ServeSIP(m *transport.Message) {
 	if h.callIDs != nil && m.CallID != nil {
 		h.callIDs.ObserveCallID(m.Conn.ID(), m.CallID)
 	}
-	if !m.IsRequest {
-		h.dropped.Add(1)
-		return
-	}
-	code, phrase := 501, "Not Implemented"
-	if string(m.Method) == "OPTIONS" {
-		code, phrase = 200, "OK"
-	}
-	m.Conn.Write(framing.AppendResponse(nil, &m.Frame, code, phrase))
+	h.fwd.ServeSIP(m)
 }
 
-func (h *handler) stats() any {
-	return map[string]uint64{"responses_dropped": h.dropped.Load()}
-}
+func (h *handler) stats() any { return h.fwd.Stats() }

@@ -210,11 +210,13 @@ func TestBinaryDropsUnexpectedResponses(t *testing.T) {
 	}
 	var stats struct {
 		Exporters struct {
-			Forward map[string]uint64 `json:"forward"`
+			Forward struct {
+				DroppedResponses map[string]uint64 `json:"dropped_responses"`
+			} `json:"forward"`
 		} `json:"exporters"`
 	}
 	in.getJSON(t, "/api/v1/stats", &stats)
-	if stats.Exporters.Forward["responses_dropped"] != 1 {
+	if stats.Exporters.Forward.DroppedResponses["forwarding_off"] != 1 {
 		t.Fatalf("stats %+v", stats)
 	}
 }
