@@ -18,12 +18,11 @@ const (
 // Subscription is one consumer's bounded queue of events. Events that find
 // the queue full are dropped and counted; the connection never waits.
 type Subscription struct {
-	name      string
-	gate      Gate
-	ch        chan Event
-	offered   atomic.Uint64
-	dropped   atomic.Uint64
-	cancelled atomic.Bool
+	name    string
+	gate    Gate
+	ch      chan Event
+	offered atomic.Uint64
+	dropped atomic.Uint64
 }
 
 // Name is the name given to Subscribe.
