@@ -29,6 +29,7 @@ const (
 	AttrPartial      = attribute.Key("sipwire.connection.partial")
 	AttrEvicted      = attribute.Key("sipwire.connection.evicted")
 	AttrOpenAtEnd    = attribute.Key("sipwire.connection.open_at_shutdown")
+	AttrTracingOff   = attribute.Key("sipwire.connection.tracing_off")
 	AttrLinkType     = attribute.Key("sipwire.link.type")
 )
 

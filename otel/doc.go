@@ -42,7 +42,9 @@
 //
 // When tracing is turned on while a connection is open, its first event here
 // is not an open event: the lifetime span then starts at that event, with
-// sipwire.connection.partial=true and no open span.
+// sipwire.connection.partial=true and no open span. When tracing is turned
+// off, Exporter.TracingOff ends the lifetime spans in progress at once
+// (sipwire.connection.tracing_off=true), since their CLOSED will not come.
 //
 // # Bounds and drops
 //

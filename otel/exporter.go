@@ -191,12 +191,30 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	e.closed = true
-	e.sp.endAll(time.Now())
+	e.sp.endAll(time.Now(), AttrOpenAtEnd.Bool(true))
 	e.mu.Unlock()
 	if err := e.tp.Shutdown(ctx); err != nil {
 		return fmt.Errorf("otel: shutdown: %w", err)
 	}
 	return nil
+}
+
+// TracingOff ends the spans of every connection in progress now, with
+// sipwire.connection.tracing_off=true. Call it when tracing is switched off:
+// the transport then stops sending events, so the CLOSED of these
+// connections would never come and their spans would stay open until
+// Shutdown. If tracing comes back on, a connection still open starts a new,
+// partial lifetime span at its next event. Events already queued when it is
+// called are handled after it and may start such partial spans.
+func (e *Exporter) TracingOff() {
+	if !e.Enabled() {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed {
+		e.sp.endAll(time.Now(), AttrTracingOff.Bool(true))
+	}
 }
 
 // Stats returns a snapshot of e's counters.

@@ -263,11 +263,11 @@ func (s *spanner) closed(ev *transport.Event, t time.Time) {
 	s.end(c.lifetime, t)
 }
 
-// endAll ends every span in progress at t, marked as still open at shutdown.
-func (s *spanner) endAll(t time.Time) {
+// endAll ends every span in progress at t, marked with why.
+func (s *spanner) endAll(t time.Time, why attribute.KeyValue) {
 	s.conns.drain(func(c *connSpan) {
 		if c.lifetime != nil {
-			c.lifetime.SetAttributes(AttrOpenAtEnd.Bool(true))
+			c.lifetime.SetAttributes(why)
 			s.end(c.lifetime, t)
 		}
 	})

@@ -434,3 +434,29 @@ func TestDisabledExporter(t *testing.T) {
 		}
 	}
 }
+
+// TracingOff ends the spans in progress; the connection's next event, once
+// tracing is back, starts a partial span.
+func TestTracingOff(t *testing.T) {
+	t.Parallel()
+	e, mem := newTestExporter(t, Config{})
+	play(t, e, mem, inbound(transport.EventAccepted, 1, 0, ""), inbound(transport.EventAccepted, 2, 0, ""))
+	e.TracingOff()
+	spans := play(t, e, mem, inbound(transport.EventClosed, 2, 900, "EOF received"))
+	lifes := byName(spans, SpanConnection)
+	if len(lifes) != 3 {
+		t.Fatalf("spans %v, want 2 lifetime spans ended by TracingOff and a partial one", names(spans))
+	}
+	var off, partial int
+	for _, s := range lifes {
+		if v, _ := attr(s.Attributes, AttrTracingOff); v.AsBool() {
+			off++
+		}
+		if v, _ := attr(s.Attributes, AttrPartial); v.AsBool() {
+			partial++
+		}
+	}
+	if off != 2 || partial != 1 || e.Stats().OpenConnections != 0 {
+		t.Errorf("%d ended by TracingOff, %d partial, stats %+v", off, partial, e.Stats())
+	}
+}
