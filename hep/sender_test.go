@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/netip"
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -445,4 +447,50 @@ func TestNoGoroutineLeak(t *testing.T) {
 	col.close()
 	u.conn.Close()
 	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before+1 })
+}
+
+// countingHandler counts the log records it receives, by level.
+type countingHandler struct {
+	mu     sync.Mutex
+	counts map[slog.Level]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.counts[r.Level]++
+	return nil
+}
+func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
+func (h *countingHandler) count(l slog.Level) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.counts[l]
+}
+
+// TestCollectorDownDoesNotFloodTheLog: many failed connects and thousands
+// of dropped packets give one warning; the collector coming back gives one
+// notice.
+func TestCollectorDownDoesNotFloodTheLog(t *testing.T) {
+	port := freePort(t)
+	h := &countingHandler{counts: map[slog.Level]int{}}
+	tr := newTestTracer(t, Config{
+		Destinations: []Destination{streamDest("down", port, TCP)}, Logger: slog.New(h),
+		BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond,
+	})
+	for range 5000 {
+		tr.TapMessage(tapped("x", "x", 0))
+	}
+	waitFor(t, "many failed connects", func() bool { return tr.Stats()[0].ConnectFailures >= 20 })
+	if n := h.count(slog.LevelWarn); n != 1 {
+		t.Errorf("%d warnings for one outage, want 1", n)
+	}
+	newStreamCollector(t, fmt.Sprintf("127.0.0.1:%d", port), nil)
+	waitFor(t, "the sender to connect", func() bool { return tr.Stats()[0].Connected })
+	waitFor(t, "the recovery notice", func() bool { return h.count(slog.LevelInfo) == 1 })
+	if n := h.count(slog.LevelWarn); n != 1 {
+		t.Errorf("%d warnings, want 1", n)
+	}
 }
