@@ -8,8 +8,8 @@ import (
 	"github.com/sipwire/sipwire/transport"
 )
 
-// FuzzEventSequence plays any sequence of events, in any order, for a few
-// connection ids, and checks the bounds and the accounting: the table stays
+// FuzzEventSequence plays any sequence of events (and TracingOff calls), in
+// any order, for a few connection ids, and checks the bounds and the accounting: the table stays
 // within its bound, and after Shutdown every span started has ended and
 // every span ended is exported or counted as lost.
 func FuzzEventSequence(f *testing.F) {
@@ -21,8 +21,12 @@ func FuzzEventSequence(f *testing.F) {
 		e, mem := newTestExporter(t, Config{MaxOpenConnections: bound, QueueSize: 16, BatchSize: 4})
 		for i := 0; i+1 < len(data); i += 2 {
 			k, b := data[i], data[i+1]
+			if k%18 == 17 {
+				e.TracingOff()
+				continue
+			}
 			ev := transport.Event{
-				Kind:   transport.EventKind(k % 17),
+				Kind:   transport.EventKind(k % 18),
 				ConnID: uint64(b % 8),
 				Time:   at(i),
 				Remote: netip.MustParseAddrPort("127.0.0.1:40000"),
