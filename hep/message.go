@@ -1,6 +1,8 @@
 package hep
 
 import (
+	"time"
+
 	"github.com/sipwire/sipwire/transport"
 )
 
@@ -39,12 +41,16 @@ func (t *Tracer) appendMessage(dst []byte, m *transport.TracedMessage) ([]byte, 
 	if m.Direction == transport.Sent {
 		src, to = to, src
 	}
+	ts := m.Time
+	if ts.IsZero() {
+		ts = time.Now()
+	}
 	p := Packet{
 		IPProtocol:    IPProtoTCP,
 		Src:           src,
 		Dst:           to,
-		TimeSec:       uint32(m.Time.Unix()),
-		TimeUsec:      uint32(m.Time.Nanosecond() / 1000),
+		TimeSec:       uint32(ts.Unix()),
+		TimeUsec:      uint32(ts.Nanosecond() / 1000),
 		ProtoType:     ProtoSIP,
 		CaptureID:     t.captureID,
 		AuthKey:       t.authKey,

@@ -36,6 +36,8 @@ func (s *sender) runStream() {
 		s.wentDown(err)
 	}
 	defer func() {
+		// A batch held back for a new connection is lost when stopping.
+		s.failed(dropNotConnected, batch)
 		if conn != nil {
 			conn.Close()
 		}
