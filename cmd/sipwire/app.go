@@ -206,7 +206,7 @@ func (a *app) consume(run func()) {
 
 func (a *app) startWeb(ctx context.Context, listen string) error {
 	deps := web.Deps{
-		Transport: a.tr,
+		Transport: tracingSwitch{a.tr, a.otel},
 		Stats:     a.stats,
 		Config:    func() any { return a.cfg.Redacted() },
 		Pcap:      a.pcap,
@@ -287,7 +287,7 @@ func (a *app) reload(cfg *config.Config) error {
 		return err
 	}
 	a.tr.SetTraceFilter(filter)
-	a.tr.SetTracing(cfg.TraceOn)
+	tracingSwitch{a.tr, a.otel}.SetTracing(cfg.TraceOn)
 	return nil
 }
 
@@ -301,5 +301,20 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) {
 	case <-done:
 	case <-ctx.Done():
 	case <-time.After(10 * time.Second):
+	}
+}
+
+// tracingSwitch is the transport as the web API sees it: switching tracing
+// off also ends the OpenTelemetry spans of open connections, whose CLOSED
+// events the exporter will no longer see.
+type tracingSwitch struct {
+	*transport.Transport
+	otel *otel.Exporter
+}
+
+func (s tracingSwitch) SetTracing(on bool) {
+	s.Transport.SetTracing(on)
+	if !on {
+		s.otel.TracingOff()
 	}
 }
