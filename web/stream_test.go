@@ -115,3 +115,16 @@ func TestShutdownEndsOpenStreams(t *testing.T) {
 		t.Fatal("stream still open after Shutdown")
 	}
 }
+
+// TestStreamOutlivesWriteTimeout: the stream lifts the server's write
+// timeout for its own response.
+func TestStreamOutlivesWriteTimeout(t *testing.T) {
+	f := newFixture(t, func(c *Config, _ *Deps) { c.WriteTimeout = 50 * time.Millisecond })
+	s := openStream(t, f.base+"/api/v1/events/stream")
+	s.next()
+	time.Sleep(300 * time.Millisecond) // well past the write timeout
+	want := f.srv.Ring().Add(Event{Kind: "ACCEPTED", Status: "SUCCESS"})
+	if ev := s.next(); ev.id != strconv.FormatUint(want.Seq, 10) {
+		t.Fatalf("event after the write timeout = %+v", ev)
+	}
+}
