@@ -8,8 +8,9 @@ import (
 
 // Addresses are stored as an IP blob (4 bytes for IPv4, 16 for IPv6; an
 // IPv4-mapped IPv6 address is stored as IPv4) and a port, one pair per side,
-// with an index on (ip, ts) and one on (ip, port, ts) per side: "IP" and
-// "IP:port" on either side are both index lookups. IPv6 zones are not kept.
+// with an index on (ip, ts) per side: "IP" and "IP:port" on either side are
+// index lookups; for "IP:port" the port is checked on the IP's rows, newest
+// first, until the page is full. IPv6 zones are not kept.
 
 // ipBlob returns the stored form of a's IP, or nil (NULL) when a is unset.
 func ipBlob(a netip.AddrPort) []byte {

@@ -25,7 +25,7 @@ func TestQueryPlans(t *testing.T) {
 		{Filter{ConnID: 5, Kinds: []transport.EventKind{transport.EventClosed}, Addr: "10.1.2.3"}, []string{"events_conn (run=? AND conn_id=?)"}},
 		{Filter{ConnID: 5, Cursor: cursor}, []string{"events_conn (run=? AND conn_id=? AND ts<?)"}},
 		{Filter{Addr: "10.1.2.3", Kinds: []transport.EventKind{transport.EventClosed}, Status: &failure}, []string{"events_lip (lip=?)", "events_rip (rip=?)"}},
-		{Filter{Addr: "10.1.2.3:5060", Since: time.Now()}, []string{"events_lport (lip=? AND lport=? AND ts>?)", "events_rport (rip=? AND rport=? AND ts>?)"}},
+		{Filter{Addr: "10.1.2.3:5060", Since: time.Now()}, []string{"events_lip (lip=? AND ts>?)", "events_rip (rip=? AND ts>?)"}},
 		{Filter{Kinds: []transport.EventKind{transport.EventAccepted, transport.EventClosed}, Run: 1}, []string{"events_kind (kind=?)"}},
 		{Filter{CallID: "x"}, []string{"conn_callids USING PRIMARY KEY (call_id=?)", "events_conn (run=? AND conn_id=?)"}},
 	} {

@@ -28,7 +28,8 @@ type Store struct {
 	run   int64
 	kinds kindCodes
 
-	insEvent  *sql.Stmt
+	insEvent  *sql.Stmt // one row
+	insEvents *sql.Stmt // insertRows rows
 	insCallID *sql.Stmt
 
 	q      queue
@@ -113,7 +114,10 @@ func (s *Store) open(ctx context.Context) error {
 	if s.run, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
-	if s.insEvent, err = s.wdb.PrepareContext(ctx, insertEventSQL); err != nil {
+	if s.insEvent, err = s.wdb.PrepareContext(ctx, insertSQL(1)); err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
+	if s.insEvents, err = s.wdb.PrepareContext(ctx, insertSQL(insertRows)); err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
 	}
 	if s.insCallID, err = s.wdb.PrepareContext(ctx, insertCallIDSQL); err != nil {
@@ -243,7 +247,7 @@ func (s *Store) shutdown() {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insEvent, s.insCallID} {
+	for _, st := range []*sql.Stmt{s.insEvent, s.insEvents, s.insCallID} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -3,15 +3,22 @@ package history
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sipwire/sipwire/transport"
 )
 
+// insertRows is the number of events one INSERT statement carries: one
+// statement per row costs more in database/sql and the driver than SQLite
+// spends inserting the row.
+const insertRows = 64
+
 const (
 	insertEventSQL = `INSERT INTO events
-	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason) VALUES `
+	eventValues = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	eventParams = 12
 	insertCallIDSQL = `INSERT OR IGNORE INTO conn_callids (call_id, run, conn_id, ts) VALUES (?, ?, ?, ?)`
 	addCountSQL     = `UPDATE counters SET value = value + ? WHERE name = 'events'`
 )
@@ -75,22 +82,25 @@ func (s *Store) writeBatch(ctx context.Context, evs []transport.Event, cids []ca
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	var oldest int64
 	if len(evs) > 0 {
-		st := tx.StmtContext(ctx, s.insEvent)
-		for i := range evs {
-			e := &evs[i]
-			ts := e.Time.UnixMicro()
-			if i == 0 || ts < oldest {
-				oldest = ts
+		many, one := tx.StmtContext(ctx, s.insEvents), tx.StmtContext(ctx, s.insEvent)
+		args := make([]any, 0, insertRows*eventParams)
+		for i := 0; i < len(evs); {
+			st, n := many, insertRows
+			if len(evs)-i < insertRows {
+				st, n = one, 1
 			}
-			var listener any
-			if e.Listener.IsValid() {
-				listener = e.Listener.String()
+			args = args[:0]
+			for _, e := range evs[i : i+n] {
+				ts := e.Time.UnixMicro()
+				if oldest == 0 || ts < oldest {
+					oldest = ts
+				}
+				args = s.appendEventArgs(args, &e, ts)
 			}
-			if _, err := st.ExecContext(ctx, ts, s.run, int64(e.ConnID), s.kinds.codeOf(e.Kind),
-				statusValue(e.Status), directionValue(e.Direction), ipBlob(e.Local), portValue(e.Local),
-				ipBlob(e.Remote), portValue(e.Remote), listener, e.Reason); err != nil {
-				return fmt.Errorf("history: insert event: %w", classify(err))
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("history: insert events: %w", classify(err))
 			}
+			i += n
 		}
 		if _, err := tx.ExecContext(ctx, addCountSQL, len(evs)); err != nil {
 			return fmt.Errorf("history: count events: %w", classify(err))
@@ -116,6 +126,22 @@ func (s *Store) writeBatch(ctx context.Context, evs []transport.Event, cids []ca
 	s.callIDsWritten.Add(uint64(len(cids)))
 	s.batches.Add(1)
 	return nil
+}
+
+// appendEventArgs appends the eventParams column values of e.
+func (s *Store) appendEventArgs(args []any, e *transport.Event, ts int64) []any {
+	var listener any
+	if e.Listener.IsValid() {
+		listener = e.Listener.String()
+	}
+	return append(args, ts, s.run, int64(e.ConnID), s.kinds.codeOf(e.Kind),
+		statusValue(e.Status), directionValue(e.Direction), ipBlob(e.Local), portValue(e.Local),
+		ipBlob(e.Remote), portValue(e.Remote), listener, e.Reason)
+}
+
+// insertSQL is the INSERT statement of n events.
+func insertSQL(n int) string {
+	return insertEventSQL + strings.TrimSuffix(strings.Repeat(eventValues+", ", n), ", ")
 }
 
 // statusValue and directionValue are the stored forms (0/1), independent of
