@@ -17,8 +17,8 @@ const insertRows = 64
 const (
 	insertEventSQL = `INSERT INTO events
 	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason) VALUES `
-	eventValues = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	eventParams = 12
+	eventValues     = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	eventParams     = 12
 	insertCallIDSQL = `INSERT OR IGNORE INTO conn_callids (call_id, run, conn_id, ts) VALUES (?, ?, ?, ?)`
 	addCountSQL     = `UPDATE counters SET value = value + ? WHERE name = 'events'`
 )
