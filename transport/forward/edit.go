@@ -116,3 +116,44 @@ func responseFrame(f *framing.Frame) framing.Frame {
 	hdr := append([]byte(nil), f.Data[:f.HeaderLen]...)
 	return framing.Frame{Data: hdr, HeaderLen: len(hdr), IsRequest: true, Method: hdr[:len(f.Method)]}
 }
+
+// edit appends the forwarded request to out (§16.6): our Via on top (with
+// Record-Route and Max-Forwards when they are added), Max-Forwards
+// decremented, received and rport in the sender's Via, our Route entry
+// removed.
+func (f *Forwarder) edit(a *attachment, r *req, hop *nextHop, out []byte) []byte {
+	m, hb, h, v := r.m, r.hb, &r.h, &r.v
+	ed := &r.ed
+	b := builder{a: a, cid: m.Conn.ID(), addMF: !r.hasMF}
+	b.branch = branchHash(hb, v, h, r.uri, m.CallID, m.CSeq)
+	if r.hasMF {
+		b.mf = r.mf - 1
+		ed.add(h.maxFwd.vlo, h.maxFwd.vhi-h.maxFwd.vlo, editMaxFwd)
+	}
+	if f.cfg.RecordRoute && recordRoutes(m.Method) {
+		b.rr = true
+		switch {
+		case !hop.toClient:
+			b.rrCID = m.Conn.ID()
+		case hop.conn != nil:
+			b.rrCID = hop.conn.ID()
+		}
+	}
+	top := h.via.line
+	if b.rr && h.recordRoute.present() && h.recordRoute.line < top {
+		top = h.recordRoute.line
+	}
+	ed.add(top, 0, editTop)
+	src := m.Conn.Remote()
+	b.src = src.Addr().AppendTo(b.srcBuf[:0])
+	received := !v.hasReceived && !equalFoldBytes(v.host.of(hb), b.src)
+	if v.hasRport && v.rport.empty() {
+		b.rport, b.rportEq = src.Port(), v.rportEq
+		ed.add(v.rportAt, 0, editRport)
+		received = !v.hasReceived // RFC 3581 §4: even when it equals sent-by
+	}
+	if received {
+		ed.add(v.end, 0, editReceived)
+	}
+	return b.build(out, m.Data, ed)
+}

@@ -7,20 +7,6 @@ import (
 	"github.com/sipwire/sipwire/transport"
 )
 
-// recordRoutes reports whether sipwire record-routes requests of method:
-// the methods that may create a dialog.
-func recordRoutes(method []byte) bool {
-	switch len(method) {
-	case 5:
-		return equalFold(method, "refer")
-	case 6:
-		return equalFold(method, "invite") || equalFold(method, "notify")
-	case 9:
-		return equalFold(method, "subscribe")
-	}
-	return false
-}
-
 // request forwards a request statelessly, or answers it.
 func (f *Forwarder) request(m *transport.Message) {
 	if !f.upstream.IsValid() {
@@ -39,17 +25,19 @@ func (f *Forwarder) request(m *transport.Message) {
 	case hop.code != 0:
 		f.reply(m, hop.code, hop.reason, hop.kind)
 	case len(out) > 0:
-		f.sendRequest(m, a, hop.conn, hop.dst, out)
+		f.sendRequest(m, a, &hop, out)
 	}
 	*buf = out
 	f.putBuf(buf)
 }
 
-// nextHop is where rewrite sends a request: over conn when set, else to
-// dst; or, when code is set, the local reply that answers it instead.
+// nextHop is where a request goes: over conn when set, else to dst; or,
+// when code is set, the local reply that answers it instead.
 type nextHop struct {
-	conn   *transport.Conn
-	dst    netip.AddrPort
+	conn     *transport.Conn
+	dst      netip.AddrPort
+	toClient bool // from the upstream toward a client
+
 	code   int
 	reason string
 	kind   *atomic.Uint64 // the counter of the reply
@@ -59,149 +47,118 @@ func (h *nextHop) answer(code int, reason string, kind *atomic.Uint64) {
 	h.code, h.reason, h.kind = code, reason, kind
 }
 
+// req is what the forwarder reads of a request, as offsets into its header
+// block hb.
+type req struct {
+	m     *transport.Message
+	hb    []byte
+	h     headers
+	v     via    // the top Via
+	uri   span   // the Request-URI
+	ru    sipURI // the Request-URI, when ruOK
+	ruOK  bool
+	mf    uint64 // Max-Forwards, when hasMF
+	hasMF bool
+
+	popped    sipURI // our top Route entry, removed, when hasPopped
+	hasPopped bool
+	rest      sipURI // the top Route entry after ours, when hasRest
+	hasRest   bool
+	ed        edits
+}
+
 // rewrite decides what becomes of the request m: it appends the forwarded
-// request to out and sets hop to its next hop, or sets hop to a local reply.
+// request to out and sets hop to its next hop, or sets hop to a local
+// reply.
 func (f *Forwarder) rewrite(m *transport.Message, a *attachment, out []byte, hop *nextHop) []byte {
-	data := m.Data
-	hb := data[:m.HeaderLen]
-	var h headers
-	scanHeaders(hb, &h)
-	var v via
-	if !h.via.present() || !parseVia(hb, h.via.vlo, h.via.vhi, &v) {
-		hop.answer(400, "Bad Via", &f.c.rejected)
+	var r req
+	if !f.read(m, a, &r, hop) {
 		return out
 	}
+	if !f.route(a, &r, hop) {
+		return out
+	}
+	if r.v.alias && !hop.toClient {
+		if d, ok := addrPort(r.hb, r.v.host, r.v.port, f.defPort); ok {
+			a.t.AddAlias(m.Conn.ID(), d)
+		}
+	}
+	return f.edit(a, &r, hop, out)
+}
 
-	// Max-Forwards (§16.3 step 3).
-	var mf uint64
-	hasMF := h.maxFwd.present()
-	if hasMF {
+// read parses the request and handles what needs no next hop: Max-Forwards
+// (§16.3 step 3), our Route entry (§16.4), OPTIONS to sipwire itself. It
+// returns false when hop holds the answer.
+func (f *Forwarder) read(m *transport.Message, a *attachment, r *req, hop *nextHop) bool {
+	r.m = m
+	r.hb = m.Data[:m.HeaderLen]
+	hb := r.hb
+	scanHeaders(hb, &r.h)
+	if !r.h.via.present() || !parseVia(hb, r.h.via.vlo, r.h.via.vhi, &r.v) {
+		hop.answer(400, "Bad Via", &f.c.rejected)
+		return false
+	}
+	if r.hasMF = r.h.maxFwd.present(); r.hasMF {
 		var ok bool
-		if mf, ok = parseUint(hb, h.maxFwd.vlo, h.maxFwd.vhi); !ok {
+		if r.mf, ok = parseUint(hb, r.h.maxFwd.vlo, r.h.maxFwd.vhi); !ok {
 			hop.answer(400, "Bad Max-Forwards", &f.c.rejected)
-			return out
+			return false
 		}
 	}
 	isOPTIONS := equalFold(m.Method, "options")
-	if hasMF && mf == 0 {
+	if r.hasMF && r.mf == 0 {
 		if isOPTIONS {
 			hop.answer(200, "OK", &f.c.options)
 		} else {
 			hop.answer(483, "Too Many Hops", &f.c.hops)
 		}
-		return out
+		return false
 	}
-
-	uri := span{lo: len(m.Method) + 1}
-	uri.hi = indexIn(hb, uri.lo, len(hb), ' ')
-	var ru sipURI
-	ruOK := uri.hi > uri.lo && parseSIPURI(hb, uri.lo, uri.hi, &ru)
-
-	// Route (§16.4): a top entry naming us goes.
-	var ed edits
-	var popped, rest sipURI
-	hasPopped, hasRest := false, false
-	if h.route.present() {
-		u, next, ok := firstRoute(hb, h.route.vlo, h.route.vhi)
-		if !ok || !parseSIPURI(hb, u.lo, u.hi, &popped) {
-			hop.answer(400, "Bad Route", &f.c.rejected)
-			return out
-		}
-		if a.names(hb, popped.host, popped.port, f.defPort) {
-			hasPopped = true
-			if next != 0 {
-				ed.add(h.route.vlo, next-h.route.vlo, editDelete)
-				hasRest = routeURI(hb, next, h.route.vhi, &rest)
-			} else {
-				ed.add(h.route.line, h.route.end-h.route.line, editDelete)
-				hasRest = h.route2.present() && routeURI(hb, h.route2.vlo, h.route2.vhi, &rest)
-			}
-		} else {
-			rest, hasRest = popped, true
-		}
+	r.uri = span{lo: len(m.Method) + 1}
+	if r.uri.hi = indexIn(hb, r.uri.lo, len(hb), ' '); r.uri.hi < r.uri.lo {
+		hop.answer(400, "Bad Request-URI", &f.c.rejected)
+		return false
 	}
-	if hasRest && a.names(hb, rest.host, rest.port, f.defPort) {
+	r.ruOK = parseSIPURI(hb, r.uri.lo, r.uri.hi, &r.ru)
+	if !f.readRoute(a, r) {
+		hop.answer(400, "Bad Route", &f.c.rejected)
+		return false
+	}
+	if r.hasRest && a.names(hb, r.rest.host, r.rest.port, f.defPort) {
 		hop.answer(482, "Loop Detected", &f.c.rejected)
-		return out
+		return false
 	}
-	if isOPTIONS && !hasRest && ruOK && !ru.hasUser && a.names(hb, ru.host, ru.port, f.defPort) {
+	if isOPTIONS && !r.hasRest && r.ruOK && !r.ru.hasUser && a.names(hb, r.ru.host, r.ru.port, f.defPort) {
 		hop.answer(200, "OK", &f.c.options)
-		return out
+		return false
 	}
+	return true
+}
 
-	// The next hop. A request goes toward a client when it comes from the
-	// upstream, or when the removed Route names, by its cid, another open
-	// connection (the client's, whose dialog it belongs to). A cid naming a
-	// closed connection is the client's own after a reconnect.
-	var client *transport.Conn
-	if hasPopped && popped.hasCID && popped.cid != m.Conn.ID() {
-		client = a.t.Conn(popped.cid)
+// readRoute removes the top Route entry when it names us (loose routing,
+// §16.4) and finds the entry after it; false means a malformed Route.
+func (f *Forwarder) readRoute(a *attachment, r *req) bool {
+	h, hb := &r.h, r.hb
+	if !h.route.present() {
+		return true
 	}
-	toClient := client != nil || f.fromUpstream(m, hb, &v)
-	var conn *transport.Conn
-	var dst netip.AddrPort
-	switch {
-	case hasRest:
-		if d, ok := addrPort(hb, rest.host, rest.port, f.defPort); ok {
-			dst = d
-		} else if !toClient {
-			dst = f.upstream
-		}
-	case toClient:
-		conn = client
-		if ruOK {
-			if d, ok := addrPort(hb, ru.host, ru.port, f.defPort); ok && d != a.adv {
-				dst = d
-			}
-		}
-	default:
-		dst = f.upstream
+	u, next, ok := firstRoute(hb, h.route.vlo, h.route.vhi)
+	if !ok || !parseSIPURI(hb, u.lo, u.hi, &r.popped) {
+		return false
 	}
-	if conn == nil && !dst.IsValid() {
-		hop.answer(404, "Not Found", &f.c.rejected)
-		return out
+	if !a.names(hb, r.popped.host, r.popped.port, f.defPort) {
+		r.rest, r.hasRest = r.popped, true
+		return true
 	}
-	if v.alias && !toClient {
-		if d, ok := addrPort(hb, v.host, v.port, f.defPort); ok {
-			a.t.AddAlias(m.Conn.ID(), d)
-		}
+	r.hasPopped = true
+	if next != 0 {
+		r.ed.add(h.route.vlo, next-h.route.vlo, editDelete)
+		r.hasRest = routeURI(hb, next, h.route.vhi, &r.rest)
+	} else {
+		r.ed.add(h.route.line, h.route.end-h.route.line, editDelete)
+		r.hasRest = h.route2.present() && routeURI(hb, h.route2.vlo, h.route2.vhi, &r.rest)
 	}
-
-	// The edits (§16.6).
-	b := builder{a: a, cid: m.Conn.ID(), addMF: !hasMF}
-	b.branch = branchHash(hb, &v, &h, uri, m.CallID, m.CSeq)
-	if hasMF {
-		b.mf = mf - 1
-		ed.add(h.maxFwd.vlo, h.maxFwd.vhi-h.maxFwd.vlo, editMaxFwd)
-	}
-	if f.cfg.RecordRoute && recordRoutes(m.Method) {
-		b.rr = true
-		switch {
-		case !toClient:
-			b.rrCID = m.Conn.ID()
-		case conn != nil:
-			b.rrCID = conn.ID()
-		}
-	}
-	top := h.via.line
-	if b.rr && h.recordRoute.present() && h.recordRoute.line < top {
-		top = h.recordRoute.line
-	}
-	ed.add(top, 0, editTop)
-	src := m.Conn.Remote()
-	b.src = src.Addr().AppendTo(b.srcBuf[:0])
-	received := !v.hasReceived && !equalFoldBytes(v.host.of(hb), b.src)
-	if v.hasRport && v.rport.empty() {
-		b.rport, b.rportEq = src.Port(), v.rportEq
-		ed.add(v.rportAt, 0, editRport)
-		received = !v.hasReceived // RFC 3581 §4: even when it equals sent-by
-	}
-	if received {
-		ed.add(v.end, 0, editReceived)
-	}
-
-	hop.conn, hop.dst = conn, dst
-	return b.build(out, data, &ed)
+	return true
 }
 
 // routeURI parses the URI of the first entry of the Route value b[lo:hi].
@@ -210,30 +167,13 @@ func routeURI(b []byte, lo, hi int, u *sipURI) bool {
 	return ok && parseSIPURI(b, s.lo, s.hi, u)
 }
 
-// fromUpstream reports whether the request m comes from the upstream: its
-// connection's peer is the upstream, or has the upstream's IP and a top Via
-// naming the upstream.
-func (f *Forwarder) fromUpstream(m *transport.Message, b []byte, v *via) bool {
-	r := m.Conn.Remote()
-	if r == f.upstream {
-		return true
-	}
-	if r.Addr() != f.upstream.Addr() {
-		return false
-	}
-	port := v.port
-	if port == 0 {
-		port = f.defPort
-	}
-	return port == f.upstream.Port() && equalFoldBytes(v.host.of(b), f.upHost)
-}
-
-// sendRequest sends a forwarded request over conn, or an open connection to
-// dst, or else through Send (which may connect); a request that cannot be
-// sent is answered with 503.
-func (f *Forwarder) sendRequest(m *transport.Message, a *attachment, conn *transport.Conn, dst netip.AddrPort, out []byte) {
+// sendRequest sends a forwarded request over hop.conn, or an open
+// connection to hop.dst, or else through Send (which may connect); a
+// request that cannot be sent is answered with 503.
+func (f *Forwarder) sendRequest(m *transport.Message, a *attachment, hop *nextHop, out []byte) {
+	conn := hop.conn
 	if conn == nil {
-		if c := a.t.ConnByRemote(dst); c != nil && c.State() == transport.StateOpen {
+		if c := a.t.ConnByRemote(hop.dst); c != nil && c.State() == transport.StateOpen {
 			conn = c
 		}
 	}
@@ -242,13 +182,13 @@ func (f *Forwarder) sendRequest(m *transport.Message, a *attachment, conn *trans
 			f.c.requests.Add(1)
 			return
 		}
-		if !dst.IsValid() {
+		if !hop.dst.IsValid() {
 			f.c.sendErrors.Add(1)
 			f.reply(m, 503, "Service Unavailable", &f.c.unavailable)
 			return
 		}
 	}
-	if err := a.t.Send(dst, out, f.laterFailure(m)); err != nil {
+	if err := a.t.Send(hop.dst, out, f.laterFailure(m)); err != nil {
 		f.c.sendErrors.Add(1)
 		f.reply(m, 503, "Service Unavailable", &f.c.unavailable)
 		return
