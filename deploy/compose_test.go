@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path"
@@ -203,6 +204,23 @@ func (c composeFile) sipwireConfig(t *testing.T) map[string]any {
 	return readYAML(t, boundFile(t, svc, cfgPath))
 }
 
+// sipwireSockets returns the SIP sockets of the compose sipwire service: its
+// -listen flags, which replace the config's socket list, or that list.
+func (c composeFile) sipwireSockets(t *testing.T) []string {
+	t.Helper()
+	args := commandArgs(c.service(t, "sipwire"))
+	var listen []string
+	for i, a := range args {
+		if a == "-listen" && i+1 < len(args) {
+			listen = append(listen, args[i+1])
+		}
+	}
+	if len(listen) > 0 {
+		return listen
+	}
+	return stringList(digList(c.sipwireConfig(t), "socket"))
+}
+
 // composeServiceKeys are the service attributes of the Compose specification.
 var composeServiceKeys = []string{
 	"annotations", "attach", "blkio_config", "build", "cap_add", "cap_drop", "cgroup", "cgroup_parent",
@@ -314,7 +332,7 @@ func TestComposePortsOnLoopback(t *testing.T) {
 	cfg := c.sipwireConfig(t)
 	_, webPort := hostPort(t, "web.listen", digString(cfg, "web", "listen"))
 	want := []string{fmt.Sprintf("%d/tcp", webPort)}
-	for _, s := range stringList(digList(cfg, "socket")) {
+	for _, s := range c.sipwireSockets(t) {
 		want = append(want, fmt.Sprintf("%d/tcp", socketPort(t, s)))
 	}
 	for _, w := range want {
@@ -483,8 +501,7 @@ func TestComposeSIPpProfileCallsThroughSipwire(t *testing.T) {
 	// The uac calls sipwire's SIP port...
 	target := uac[len(uac)-1]
 	host, port := hostPort(t, "sipp-uac target", target)
-	cfg := c.sipwireConfig(t)
-	sipPort := socketPort(t, stringList(digList(cfg, "socket"))[0])
+	sipPort := socketPort(t, c.sipwireSockets(t)[0])
 	if host != "sipwire" || port != sipPort {
 		t.Errorf("sipp-uac calls %s, want sipwire:%d", target, sipPort)
 	}
@@ -539,5 +556,30 @@ func TestComposeSipwireContainer(t *testing.T) {
 	}
 	if digString(svc, "stop_grace_period") == "" {
 		t.Error("sipwire has no stop_grace_period: docker stops it after 10 s, cutting the drain short")
+	}
+}
+
+func TestComposeSipwireAdvertisesItsAddress(t *testing.T) {
+	c := loadCompose(t)
+	// sipwire's Via and Record-Route carry the address of its first specific
+	// socket: with only wildcard sockets it has none to advertise.
+	sockets := c.sipwireSockets(t)
+	addr, _, _ := strings.Cut(strings.TrimPrefix(sockets[0], "tcp:"), ":")
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || ip.IsUnspecified() || ip.IsLoopback() {
+		t.Fatalf("sipwire's first socket %q: want the container's own address (%v)", sockets[0], err)
+	}
+	fixed := digString(c.Services["sipwire"], "networks", "default", "ipv4_address")
+	if fixed != ip.String() {
+		t.Errorf("sipwire listens on %s but its fixed address is %q", ip, fixed)
+	}
+	var inSubnet bool
+	for _, cfg := range digList(c.Doc, "networks", "default", "ipam", "config") {
+		if prefix, err := netip.ParsePrefix(digString(cfg, "subnet")); err == nil && prefix.Contains(ip) {
+			inSubnet = true
+		}
+	}
+	if !inSubnet {
+		t.Errorf("sipwire's address %s is in no subnet of the default network", ip)
 	}
 }

@@ -56,8 +56,14 @@ func TestDeployFlagValuesParse(t *testing.T) {
 	if _, err := config.ParseSocket(strings.ReplaceAll(listen, "$(POD_IP)", "10.1.2.3")); err != nil {
 		t.Errorf("Deployment -listen %q: %v", listen, err)
 	}
-	// docker-compose.yml's -forward, at its default.
-	forward := flagValue(commandArgs(loadCompose(t).service(t, "sipwire")), "-forward")
+	// docker-compose.yml's -listen and -forward (at its default).
+	compose := loadCompose(t)
+	for _, s := range compose.sipwireSockets(t) {
+		if _, err := config.ParseSocket(s); err != nil {
+			t.Errorf("docker-compose.yml -listen %q: %v", s, err)
+		}
+	}
+	forward := flagValue(commandArgs(compose.service(t, "sipwire")), "-forward")
 	if err := config.CheckForwardURI(forward); err != nil {
 		t.Errorf("docker-compose.yml -forward %q: %v", forward, err)
 	}
