@@ -89,6 +89,9 @@ func formatValue(v float64) string {
 	case math.IsNaN(v):
 		return "NaN"
 	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
@@ -99,25 +102,48 @@ func metricName(s string) string {
 	return strings.Trim(strings.ToLower(nonMetricChars.ReplaceAllString(s, "_")), "_")
 }
 
-// gaugeWords mark a stats field as a gauge (a level, not a count of events).
-var gaugeWords = []string{"len", "cap", "capacity", "depth", "open", "size", "connected", "enabled", "active", "pending", "current", "last", "up", "max", "min", "bytes_held", "queued", "inflight"}
+// Words of a stats field's path (its JSON keys joined by "_") that decide
+// its type: a count word anywhere makes a counter ("drops_not_connected");
+// otherwise a level word anywhere, or a last word that names a level, makes
+// a gauge ("queue_bytes", "open_connections", "queue_cap").
+var (
+	countWords     = []string{"drops", "dropped", "total", "count", "sent", "received", "errors", "failures", "reconnects", "evicted", "exported", "written", "flushed", "retries"}
+	levelWords     = []string{"queue", "open", "inflight", "pending", "active"}
+	lastLevelWords = []string{"len", "length", "cap", "capacity", "depth", "size", "connected", "enabled", "up", "max", "min", "queued", "forwarding", "clients", "current"}
+)
 
-func isGaugeKey(key string) bool {
-	for w := range strings.SplitSeq(key, "_") {
-		if slices.Contains(gaugeWords, w) {
+func isGaugePath(path string) bool {
+	words := strings.Split(path, "_")
+	for _, w := range words {
+		if slices.Contains(countWords, w) {
+			return false
+		}
+	}
+	for _, w := range words {
+		if slices.Contains(levelWords, w) {
 			return true
 		}
 	}
-	return false
+	return slices.Contains(lastLevelWords, words[len(words)-1])
+}
+
+// labelName turns an array's key into a label name: "destinations" ->
+// "destination".
+func labelName(key string) string {
+	if len(key) > 3 && strings.HasSuffix(key, "s") && !strings.HasSuffix(key, "ss") {
+		return key[:len(key)-1]
+	}
+	return key
 }
 
 // FlattenMetrics derives samples from a JSON-marshalable stats value: every
 // number and boolean becomes a sample named prefix_path (path = the JSON
-// keys joined by "_"); a field whose name has a level word (len, cap, size,
-// open, depth, queued, pending, connected, ...) is a gauge, any other a
-// counter with the suffix _total; booleans are gauges of 0 or 1. The
-// elements of an array of objects are told apart by a label taken from
-// their "name" field (or their index).
+// keys joined by "_"). A path with no count word (drops, sent, errors,
+// failures, ...) but a level word (queue, open, pending, ...) or a last word
+// naming a level (len, cap, size, connected, ...) is a gauge; any other
+// number is a counter with the suffix _total; booleans are gauges of 0 or 1. The elements of an array of objects are told apart by a label named
+// after the array (singular) with their "name" field (or their index) as
+// value. Exporters that need exact names and help texts give Deps.Metrics.
 func FlattenMetrics(prefix string, v any) []Metric {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -130,11 +156,13 @@ func FlattenMetrics(prefix string, v any) []Metric {
 		return nil
 	}
 	var out []Metric
-	flatten(&out, metricName(prefix), "", tree, nil)
+	flatten(&out, metricName(prefix), "", "", tree, nil)
 	return out
 }
 
-func flatten(out *[]Metric, name, key string, v any, labels []Label) {
+// flatten walks v; name is the metric name so far, path the keys below the
+// prefix, key the last one.
+func flatten(out *[]Metric, name, path, key string, v any, labels []Label) {
 	switch x := v.(type) {
 	case map[string]any:
 		keys := make([]string, 0, len(x))
@@ -147,7 +175,7 @@ func flatten(out *[]Metric, name, key string, v any, labels []Label) {
 				continue
 			}
 			mk := metricName(k)
-			flatten(out, name+"_"+mk, mk, x[k], labels)
+			flatten(out, name+"_"+mk, strings.TrimPrefix(path+"_"+mk, "_"), mk, x[k], labels)
 		}
 	case []any:
 		for i, el := range x {
@@ -157,7 +185,7 @@ func flatten(out *[]Metric, name, key string, v any, labels []Label) {
 					id = n
 				}
 			}
-			flatten(out, name, key, el, append(slices.Clip(labels), Label{Name: key, Value: id}))
+			flatten(out, name, path, key, el, append(slices.Clip(labels), Label{Name: labelName(key), Value: id}))
 		}
 	case json.Number:
 		f, err := x.Float64()
@@ -165,7 +193,7 @@ func flatten(out *[]Metric, name, key string, v any, labels []Label) {
 			return
 		}
 		m := Metric{Name: name, Type: Counter, Labels: labels, Value: f}
-		if isGaugeKey(key) {
+		if isGaugePath(path) {
 			m.Type = Gauge
 		} else if !strings.HasSuffix(m.Name, "_total") {
 			m.Name += "_total"

@@ -134,7 +134,7 @@ func TestMetrics(t *testing.T) {
 		"sipwire_hep_dropped_total":                                                "3",
 		"sipwire_hep_queue_len":                                                    "5",
 		"sipwire_hep_connected":                                                    "1",
-		`sipwire_hep_errors_count_total{errors="timeout"}`:                         "2",
+		`sipwire_hep_errors_count_total{error="timeout"}`:                          "2",
 	}
 	for k, v := range want {
 		if samples[k] != v {

@@ -1,0 +1,91 @@
+package web
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestFlattenMetricsTypes(t *testing.T) {
+	v := map[string]any{
+		"queue_bytes": 10, "queue_bytes_cap": 20, "queue_len": 1, "drops_not_connected": 2, "bytes_sent": 3,
+		"connected": true, "enabled": false, "max_size": 4, "reconnects": 5, "events": 6, "open": 7,
+		"destinations": []map[string]any{{"name": "homer", "sent_total": 8}},
+		"peers":        []map[string]any{{"errors": 1}, {"errors": 2}},
+	}
+	want := map[string]string{
+		"sipwire_x_queue_bytes":               "gauge",
+		"sipwire_x_queue_bytes_cap":           "gauge",
+		"sipwire_x_queue_len":                 "gauge",
+		"sipwire_x_drops_not_connected_total": "counter",
+		"sipwire_x_bytes_sent_total":          "counter",
+		"sipwire_x_connected":                 "gauge",
+		"sipwire_x_enabled":                   "gauge",
+		"sipwire_x_max_size":                  "gauge",
+		"sipwire_x_reconnects_total":          "counter",
+		"sipwire_x_events_total":              "counter",
+		"sipwire_x_open":                      "gauge",
+		"sipwire_x_destinations_sent_total":   "counter",
+		"sipwire_x_peers_errors_total":        "counter",
+	}
+	got := map[string]string{}
+	for _, m := range FlattenMetrics("sipwire_x", v) {
+		got[m.Name] = string(m.Type)
+		switch m.Name {
+		case "sipwire_x_destinations_sent_total":
+			if len(m.Labels) != 1 || m.Labels[0] != (Label{"destination", "homer"}) {
+				t.Errorf("labels %v", m.Labels)
+			}
+		case "sipwire_x_peers_errors_total":
+			if len(m.Labels) != 1 || m.Labels[0].Name != "peer" {
+				t.Errorf("labels %v", m.Labels)
+			}
+		}
+	}
+	for name, typ := range want {
+		if got[name] != typ {
+			t.Errorf("%s: %q, want %q", name, got[name], typ)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %v", got)
+	}
+	if FlattenMetrics("x", func() {}) != nil {
+		t.Error("an unmarshalable value gave samples")
+	}
+}
+
+func TestWriteMetricsFormatsValues(t *testing.T) {
+	var b bytes.Buffer
+	err := writeMetrics(&b, []Metric{
+		{Name: "a", Help: "h", Type: Gauge, Value: 8388608},
+		{Name: "b", Help: "h", Type: Gauge, Value: 0.25},
+		{Name: "c", Help: "h", Type: Gauge, Value: 1e300},
+	})
+	want := "# HELP a h\n# TYPE a gauge\na 8388608\n# HELP b h\n# TYPE b gauge\nb 0.25\n# HELP c h\n# TYPE c gauge\nc 1e+300\n"
+	if err != nil || b.String() != want {
+		t.Errorf("got %q, %v", b.String(), err)
+	}
+}
+
+func TestFlattenMetricsNestedPaths(t *testing.T) {
+	v := map[string]any{
+		"drops":            map[string]any{"not_connected": 1, "queue_full": 2},
+		"queue":            map[string]any{"bytes": 3},
+		"open_connections": 4,
+	}
+	want := map[string]MetricType{
+		"x_drops_not_connected_total": Counter,
+		"x_drops_queue_full_total":    Counter,
+		"x_queue_bytes":               Gauge,
+		"x_open_connections":          Gauge,
+	}
+	ms := FlattenMetrics("x", v)
+	if len(ms) != len(want) {
+		t.Fatalf("samples %+v", ms)
+	}
+	for _, m := range ms {
+		if want[m.Name] != m.Type {
+			t.Errorf("%s is %s", m.Name, m.Type)
+		}
+	}
+}
