@@ -19,6 +19,7 @@ const (
 	DefaultDialTimeout     = 3 * time.Second
 	DefaultWriteTimeout    = 5 * time.Second
 	DefaultLogInterval     = time.Minute
+	DefaultBatchDelay      = time.Millisecond
 	DefaultCallIDsPerConn  = 16
 	DefaultMaxTrackedConns = 4096
 )
@@ -128,6 +129,11 @@ type Config struct {
 	BackoffMax time.Duration
 	// DialTimeout bounds a connect. Zero means 3 s.
 	DialTimeout time.Duration
+	// BatchDelay is how long a sender waits for more packets after the
+	// first of a batch, so that one send call (sendmmsg, or one TCP write)
+	// carries many packets under load. Zero means 1 ms; negative means no
+	// wait (one call per packet when traffic is light).
+	BatchDelay time.Duration
 	// WriteTimeout bounds one write to a TCP/TLS collector; a write that
 	// times out drops its packets and reconnects. Zero means 5 s.
 	WriteTimeout time.Duration
@@ -187,7 +193,11 @@ func (c *Config) senderOptions() (senderOptions, error) {
 		dialTimeout:  orDuration(c.DialTimeout, DefaultDialTimeout),
 		writeTimeout: orDuration(c.WriteTimeout, DefaultWriteTimeout),
 		logInterval:  orDuration(c.LogInterval, DefaultLogInterval),
+		batchDelay:   c.BatchDelay,
 		logger:       c.logger(),
+	}
+	if o.batchDelay == 0 {
+		o.batchDelay = DefaultBatchDelay
 	}
 	if o.backoffMax < o.backoffMin {
 		return o, fmt.Errorf("%w: backoff max %v below min %v", ErrConfig, o.backoffMax, o.backoffMin)

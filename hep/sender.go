@@ -22,6 +22,7 @@ type senderOptions struct {
 	dialTimeout  time.Duration
 	writeTimeout time.Duration
 	logInterval  time.Duration
+	batchDelay   time.Duration // <= 0: no wait for more packets
 	tlsConfig    *tls.Config
 	logger       *slog.Logger
 }
@@ -45,6 +46,9 @@ type sender struct {
 	done   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
+
+	// linger times the wait for more packets of a batch (worker only).
+	linger *time.Timer
 
 	mu      sync.Mutex
 	conn    interface{ Close() error } // the socket in use, closed by abort
@@ -126,14 +130,37 @@ func (s *sender) next(dead <-chan struct{}) (*packetBuf, bool) {
 	}
 }
 
-// more appends packets that are already queued to batch, up to maxBatch.
+// more appends packets to batch, up to maxBatch: those already queued,
+// then those that arrive within the batch delay, so that under load one send
+// call carries many packets. It does not wait while the sender is closing.
 func (s *sender) more(batch []*packetBuf) []*packetBuf {
 	for len(batch) < maxBatch {
 		select {
 		case p := <-s.q:
 			s.queued.Add(-int64(len(p.b)))
 			batch = append(batch, p)
+			continue
 		default:
+		}
+		break
+	}
+	if len(batch) >= maxBatch || s.opts.batchDelay <= 0 || s.closing.Load() {
+		return batch
+	}
+	if s.linger == nil {
+		s.linger = time.NewTimer(s.opts.batchDelay)
+	} else {
+		s.linger.Reset(s.opts.batchDelay)
+	}
+	defer s.linger.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case p := <-s.q:
+			s.queued.Add(-int64(len(p.b)))
+			batch = append(batch, p)
+		case <-s.linger.C:
+			return batch
+		case <-s.stop:
 			return batch
 		}
 	}

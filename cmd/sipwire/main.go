@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sipwire/sipwire/cmd/sipwire/config"
+	"github.com/sipwire/sipwire/transport"
 )
 
 // shutdownTimeout bounds a graceful stop: draining connections and
@@ -104,7 +105,7 @@ func loadConfig(path string) (*config.Config, error) {
 func applyFlags(cfg *config.Config, listen []string, webAddr, forwardURI, level, format string) error {
 	if len(listen) > 0 {
 		for _, s := range listen {
-			if _, err := config.ParseSocket(s); err != nil {
+			if _, err := transport.ParseSocket(s, cfg.TCPPort); err != nil {
 				return fmt.Errorf("-listen %s: %w", s, err)
 			}
 		}

@@ -32,7 +32,7 @@ type hepReceiver struct {
 	sip  int
 }
 
-func newHEPReceiver(t *testing.T) *hepReceiver {
+func newHEPReceiver(t testing.TB) *hepReceiver {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -91,7 +91,7 @@ type otlpReceiver struct {
 	spans []map[string]string
 }
 
-func newOTLPReceiver(t *testing.T) *otlpReceiver {
+func newOTLPReceiver(t testing.TB) *otlpReceiver {
 	t.Helper()
 	r := &otlpReceiver{}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -145,6 +145,10 @@ func (r *otlpReceiver) connSpans(id uint64) []map[string]string {
 
 func testConfig(t *testing.T, hepAddr, otlpURL string) *config.Config {
 	t.Helper()
+	return testConfigTB(hepAddr, otlpURL)
+}
+
+func testConfigTB(hepAddr, otlpURL string) *config.Config {
 	cfg := config.Default()
 	cfg.Socket = []string{"tcp:127.0.0.1:0"}
 	cfg.HepID = []string{"[t] " + hepAddr + "; transport=udp; version=3"}
