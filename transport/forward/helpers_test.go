@@ -25,12 +25,12 @@ func sipMsg(body string, lines ...string) string {
 // peer is a raw SIP-over-TCP end of a test connection: a client of the
 // forwarder, or a connection accepted by a fake upstream.
 type peer struct {
-	t    *testing.T
+	t    testing.TB
 	c    net.Conn
 	msgs chan string
 }
 
-func newPeer(t *testing.T, c net.Conn) *peer {
+func newPeer(t testing.TB, c net.Conn) *peer {
 	p := &peer{t: t, c: c, msgs: make(chan string, 256)}
 	t.Cleanup(func() { c.Close() })
 	go p.read()
@@ -62,7 +62,7 @@ func (p *peer) read() {
 	}
 }
 
-func dialPeer(t *testing.T, addr netip.AddrPort) *peer {
+func dialPeer(t testing.TB, addr netip.AddrPort) *peer {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr.String(), wait)
 	if err != nil {
@@ -98,13 +98,13 @@ func (p *peer) local() netip.AddrPort { return p.c.LocalAddr().(*net.TCPAddr).Ad
 // server is a fake SIP server on 127.0.0.1: it hands over every connection
 // it accepts as a peer.
 type server struct {
-	t     *testing.T
+	t     testing.TB
 	l     net.Listener
 	addr  netip.AddrPort
 	conns chan *peer
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t testing.TB) *server {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -139,7 +139,7 @@ func (s *server) accept() *peer {
 // rig is a Forwarder on a transport listening on 127.0.0.1 and a fake
 // upstream.
 type rig struct {
-	t    *testing.T
+	t    testing.TB
 	f    *Forwarder
 	tr   *transport.Transport
 	addr netip.AddrPort
@@ -150,7 +150,7 @@ type rig struct {
 
 // newRig starts a forwarder; cfg.Upstream "up" means the rig's fake
 // upstream.
-func newRig(t *testing.T, cfg Config, opts transport.Options) *rig {
+func newRig(t testing.TB, cfg Config, opts transport.Options) *rig {
 	t.Helper()
 	r := &rig{t: t}
 	if cfg.Upstream == "up" {
@@ -198,11 +198,12 @@ func (r *rig) sync(p *peer) {
 	r.t.Helper()
 	r.syncs++
 	id := "sync-" + strconv.Itoa(r.syncs)
+	self := r.f.att.Load().adv.String()
 	p.send(sipMsg("",
-		"OPTIONS sip:"+r.fwd()+" SIP/2.0",
+		"OPTIONS sip:"+self+" SIP/2.0",
 		"Via: SIP/2.0/TCP 127.0.0.1:5061;branch=z9hG4bK-"+id,
 		"From: <sip:sync@127.0.0.1>;tag="+id,
-		"To: <sip:"+r.fwd()+">",
+		"To: <sip:"+self+">",
 		"Call-ID: "+id,
 		"CSeq: 1 OPTIONS"))
 	for range 64 {
@@ -217,7 +218,7 @@ func (r *rig) sync(p *peer) {
 var branchRE = regexp.MustCompile(`branch=(z9hG4bKsw[0-9a-f]{16});cid=`)
 
 // ourBranch returns the branch of sipwire's Via in a forwarded request.
-func ourBranch(t *testing.T, msg string) string {
+func ourBranch(t testing.TB, msg string) string {
 	t.Helper()
 	m := branchRE.FindStringSubmatch(msg)
 	if m == nil {
@@ -243,7 +244,7 @@ func startLine(msg string) string {
 }
 
 // expectEqual compares two messages line by line.
-func expectEqual(t *testing.T, got, want string) {
+func expectEqual(t testing.TB, got, want string) {
 	t.Helper()
 	if got != want {
 		t.Fatalf("message differs\n--- got:\n%s\n--- want:\n%s", strings.ReplaceAll(got, "\r\n", "\n"), strings.ReplaceAll(want, "\r\n", "\n"))

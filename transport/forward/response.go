@@ -2,6 +2,7 @@ package forward
 
 import (
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/sipwire/sipwire/transport"
 )
@@ -17,40 +18,47 @@ func (f *Forwarder) response(m *transport.Message) {
 		f.c.respOff.Add(1)
 		return
 	}
-	data := m.Data
-	hb := data[:m.HeaderLen]
+	buf := f.getBuf()
+	var v, next via
+	out, drop := f.strip(m.Data, m.HeaderLen, a, (*buf)[:0], &v, &next)
+	if drop != nil {
+		drop.Add(1)
+	} else {
+		f.sendResponse(a, m.Data[:m.HeaderLen], &v, &next, out)
+	}
+	*buf = out
+	f.putBuf(buf)
+}
+
+// strip appends to out the response data (header block data[:hlen])
+// without its top via-parm, which must be ours, and parses that via-parm
+// into v and the next one into next. When the response cannot be
+// forwarded it returns the counter of the reason instead.
+func (f *Forwarder) strip(data []byte, hlen int, a *attachment, out []byte, v, next *via) ([]byte, *atomic.Uint64) {
+	hb := data[:hlen]
 	var h headers
 	scanHeaders(hb, &h)
-	var v via
-	if !h.via.present() || !parseVia(hb, h.via.vlo, h.via.vhi, &v) {
-		f.c.respMalformed.Add(1)
-		return
+	if !h.via.present() || !parseVia(hb, h.via.vlo, h.via.vhi, v) {
+		return out, &f.c.respMalformed
 	}
 	br := v.branch.of(hb)
 	if !a.names(hb, v.host, v.port, f.defPort) || len(br) < len(branchPrefix) || string(br[:len(branchPrefix)]) != branchPrefix {
-		f.c.respNotOurs.Add(1)
-		return
+		return out, &f.c.respNotOurs
 	}
 	var cut span
-	var next via
 	hasNext := false
 	if v.next != 0 {
 		cut = span{h.via.vlo, v.next}
-		hasNext = parseVia(hb, v.next, h.via.vhi, &next)
+		hasNext = parseVia(hb, v.next, h.via.vhi, next)
 	} else {
 		cut = span{h.via.line, h.via.end}
-		hasNext = h.via2.present() && parseVia(hb, h.via2.vlo, h.via2.vhi, &next)
+		hasNext = h.via2.present() && parseVia(hb, h.via2.vlo, h.via2.vhi, next)
 	}
 	if !hasNext {
-		f.c.respNoRoute.Add(1)
-		return
+		return out, &f.c.respNoRoute
 	}
-	buf := f.getBuf()
-	out := append((*buf)[:0], data[:cut.lo]...)
-	out = append(out, data[cut.hi:]...)
-	f.sendResponse(a, hb, &v, &next, out)
-	*buf = out
-	f.putBuf(buf)
+	out = append(out, data[:cut.lo]...)
+	return append(out, data[cut.hi:]...), nil
 }
 
 // sendResponse sends a response over the connection named by our Via's
