@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/sipwire/sipwire/cmd/sipwire/config"
+	"github.com/sipwire/sipwire/transport"
 )
 
 // deployConfig is one sipwire.yaml shipped in the deployment files.
@@ -53,13 +54,13 @@ func TestDeployConfigsParse(t *testing.T) {
 func TestDeployFlagValuesParse(t *testing.T) {
 	// The Deployment's -listen, with the pod IP that Kubernetes substitutes.
 	listen := flagValue(stringList(digList(loadManifests(t).container(t), "args")), "-listen")
-	if _, err := config.ParseSocket(strings.ReplaceAll(listen, "$(POD_IP)", "10.1.2.3")); err != nil {
+	if _, err := transport.ParseSocket(strings.ReplaceAll(listen, "$(POD_IP)", "10.1.2.3"), 5060); err != nil {
 		t.Errorf("Deployment -listen %q: %v", listen, err)
 	}
 	// docker-compose.yml's -listen and -forward (at its default).
 	compose := loadCompose(t)
 	for _, s := range compose.sipwireSockets(t) {
-		if _, err := config.ParseSocket(s); err != nil {
+		if _, err := transport.ParseSocket(s, 5060); err != nil {
 			t.Errorf("docker-compose.yml -listen %q: %v", s, err)
 		}
 	}

@@ -233,7 +233,7 @@ func TestTraceFleetFlipsEveryPod(t *testing.T) {
 	if out, code := run("", "on"); code != 1 || !strings.Contains(out, "no running pod") {
 		t.Errorf("with no pod: exit %d, want 1\n%s", code, out)
 	}
-	for _, args := range [][]string{{}, {"toggle"}, {"on", "-m", "ssh"}} {
+	for _, args := range [][]string{{}, {"toggle"}, {"on", "-m", "ssh"}, {"on", "extra"}, {"on", "-x"}} {
 		if out, code := run("", args...); code != 2 {
 			t.Errorf("trace-fleet %s: exit %d, want 2 (usage)\n%s", strconv.Quote(strings.Join(args, " ")), code, out)
 		}

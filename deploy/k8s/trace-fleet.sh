@@ -48,6 +48,8 @@ while getopts ":n:l:c:m:" opt; do
 	*) usage ;;
 	esac
 done
+shift $((OPTIND - 1))
+[[ $# -eq 0 ]] || usage
 case "$mode" in
 exec | port-forward) ;;
 *) usage ;;
@@ -65,7 +67,7 @@ if [[ "$action" != status ]]; then
 	state_args+=("$action")
 fi
 
-# Running pods only: a pending or terminating pod has no API to talk to.
+# Running pods only: a pending pod has no API to talk to yet.
 mapfile -t pods < <("${kubectl_cmd[@]}" get pods --selector "$selector" \
 	--field-selector status.phase=Running \
 	--output 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}')
