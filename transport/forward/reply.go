@@ -19,9 +19,13 @@ func (f *Forwarder) reply(m *transport.Message, code int, reason string, kind *a
 	out := framing.AppendResponse((*buf)[:0], &m.Frame, code, reason)
 	if len(out) == 0 {
 		f.c.reqMalformed.Add(1)
-	} else if m.Conn.Write(out) == nil {
+	} else {
+		// Counted before it goes out, so that whoever reads it sees it
+		// counted; a connection that fails the write is the transport's to
+		// count.
 		f.c.local.Add(1)
 		kind.Add(1)
+		m.Conn.Write(out)
 	}
 	*buf = out
 	f.putBuf(buf)
@@ -54,9 +58,10 @@ func (f *Forwarder) laterFailure(m *transport.Message) func(error) {
 		f.c.sendErrors.Add(1)
 		buf := f.getBuf()
 		out := framing.AppendResponse((*buf)[:0], &fr, 503, "Service Unavailable")
-		if len(out) > 0 && c.Write(out) == nil {
+		if len(out) > 0 {
 			f.c.local.Add(1)
 			f.c.unavailable.Add(1)
+			c.Write(out)
 		}
 		*buf = out
 		f.putBuf(buf)

@@ -62,10 +62,17 @@ func (run sippRun) do(t *testing.T, sipp string) {
 		t.Errorf("uac: %v, uas: %v\nforwarder stats: %+v\n--- uac output (tail):\n%s\n--- uas output (tail):\n%s",
 			uacErr, uasErr, r.f.Stats(), tail(uac.out.Bytes()), tail(uas.out.Bytes()))
 	}
-	s := r.f.Stats()
-	t.Logf("%d calls: %+v", run.calls, s)
 	// Every call is INVITE, ACK, BYE one way and 180, 200, 200 the other.
+	// The forwarder counts a message once written: wait (bounded) for the
+	// last count.
 	n := uint64(3 * run.calls)
+	deadline := time.Now().Add(wait)
+	s := r.f.Stats()
+	for (s.RequestsForwarded < n || s.ResponsesForwarded < n) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		s = r.f.Stats()
+	}
+	t.Logf("%d calls: %+v", run.calls, s)
 	if s.RequestsForwarded != n || s.ResponsesForwarded != n || s.DroppedResponses != (DroppedResponses{}) || s.SendErrors != 0 {
 		t.Errorf("forwarder stats: %+v, want %d requests and responses forwarded", s, n)
 	}
