@@ -21,6 +21,16 @@ var (
 	errUnbalanced          = errors.New(`"{" without its matching "}"`)
 )
 
+// scanError is a scanner problem at the line where the unfinished comment,
+// string or block starts.
+type scanError struct {
+	line int
+	err  error
+}
+
+func (e *scanError) Error() string { return e.err.Error() }
+func (e *scanError) Unwrap() error { return e.err }
+
 func newCfgScanner(src string) *cfgScanner {
 	return &cfgScanner{src: strings.TrimPrefix(src, "\uFEFF"), line: 1}
 }
@@ -57,8 +67,9 @@ func (s *cfgScanner) comment() (bool, error) {
 	case s.hasPrefix("/*"):
 		i := strings.Index(s.src[s.pos+2:], "*/")
 		if i < 0 {
+			line := s.line
 			s.advance(len(s.src))
-			return true, errUnterminatedComment
+			return true, &scanError{line: line, err: errUnterminatedComment}
 		}
 		s.advance(i + 4)
 		return true, nil
@@ -118,7 +129,7 @@ func (s *cfgScanner) token() string {
 // quoted reads a string in double or single quotes at pos and returns it
 // unescaped.
 func (s *cfgScanner) quoted() (string, error) {
-	q := s.peek()
+	q, line := s.peek(), s.line
 	var b strings.Builder
 	s.advance(1)
 	for !s.eof() {
@@ -145,7 +156,7 @@ func (s *cfgScanner) quoted() (string, error) {
 			s.advance(1)
 		}
 	}
-	return "", errUnterminatedString
+	return "", &scanError{line: line, err: errUnterminatedString}
 }
 
 // skipQuoted moves past a quoted string at pos without keeping it.
@@ -217,7 +228,7 @@ func (s *cfgScanner) block() (body string, line int, err error) {
 			s.advance(1)
 		}
 	}
-	return "", line, errUnbalanced
+	return "", line, &scanError{line: line, err: errUnbalanced}
 }
 
 // skipStatement skips what is left of an unknown statement: the rest of the

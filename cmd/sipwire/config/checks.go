@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// Socket is a listener read from a socket spec.
-type Socket struct {
+// socketAddr is a listener read from a socket spec.
+type socketAddr struct {
 	Addr netip.Addr
 	Port int // -1 when the spec names none (tcp_port applies)
 }
@@ -29,44 +29,44 @@ var errNotTCP = errors.New("only tcp sockets are served (sipwire is a SIP-over-T
 // ParseSocket reads a socket spec "tcp:IP[:port]" (IPv6 in brackets, as in
 // "tcp:[::1]:5070"). Host and interface names are refused: they are not
 // resolved.
-func ParseSocket(spec string) (Socket, error) {
+func parseSocket(spec string) (socketAddr, error) {
 	proto, rest, ok := strings.Cut(spec, ":")
 	switch {
 	case !ok:
-		return Socket{}, errors.New(`must be "tcp:IP[:port]"`)
+		return socketAddr{}, errors.New(`must be "tcp:IP[:port]"`)
 	case otherProtos[strings.ToLower(proto)]:
-		return Socket{}, errNotTCP
+		return socketAddr{}, errNotTCP
 	case !strings.EqualFold(proto, "tcp"):
-		return Socket{}, errors.New(`must be "tcp:IP[:port]"`)
+		return socketAddr{}, errors.New(`must be "tcp:IP[:port]"`)
 	}
 	host, port := rest, ""
 	if strings.HasPrefix(rest, "[") {
 		end := strings.IndexByte(rest, ']')
 		if end < 0 {
-			return Socket{}, errors.New(`an IPv6 address needs its closing "]"`)
+			return socketAddr{}, errors.New(`an IPv6 address needs its closing "]"`)
 		}
 		host, port = rest[1:end], rest[end+1:]
 		if port != "" {
 			p, ok := strings.CutPrefix(port, ":")
 			if !ok {
-				return Socket{}, errors.New(`must be "tcp:[IPv6]:port"`)
+				return socketAddr{}, errors.New(`must be "tcp:[IPv6]:port"`)
 			}
 			port = p
 		}
 	} else if strings.Count(rest, ":") > 1 {
-		return Socket{}, errors.New(`an IPv6 address needs brackets, as in "tcp:[::1]:5060"`)
+		return socketAddr{}, errors.New(`an IPv6 address needs brackets, as in "tcp:[::1]:5060"`)
 	} else if h, p, ok := strings.Cut(rest, ":"); ok {
 		host, port = h, p
 	}
 	addr, err := netip.ParseAddr(host)
 	if err != nil {
-		return Socket{}, fmt.Errorf("%q is not an IP address (host and interface names are not resolved)", host)
+		return socketAddr{}, fmt.Errorf("%q is not an IP address (host and interface names are not resolved)", host)
 	}
-	s := Socket{Addr: addr, Port: -1}
+	s := socketAddr{Addr: addr, Port: -1}
 	if port != "" || strings.HasSuffix(rest, ":") {
 		n, err := strconv.Atoi(port)
 		if err != nil || n < 0 || n > 65535 {
-			return Socket{}, fmt.Errorf("port %q must be between 0 and 65535", port)
+			return socketAddr{}, fmt.Errorf("port %q must be between 0 and 65535", port)
 		}
 		s.Port = n
 	}
@@ -74,13 +74,14 @@ func ParseSocket(spec string) (Socket, error) {
 }
 
 func checkSocket(spec string) string {
-	return errText(func(s string) error { _, err := ParseSocket(s); return err })(spec)
+	return errText(func(s string) error { _, err := parseSocket(s); return err })(spec)
 }
 
-// SplitHepID splits a proto_hep hep_id "[name] host[:port]; transport=...;
-// version=..." into its name and the rest, trimmed. Only the name is
-// checked here; the hep package parses the rest.
-func SplitHepID(s string) (name, dest string, err error) {
+// splitHepID splits a proto_hep hep_id "[name] host[:port]; transport=...;
+// version=..." into its name and the rest, trimmed. Only the name and a
+// non-empty destination are checked here; the hep package parses the rest
+// (report its errors with Config.KeyError("hep_id[i]", err)).
+func splitHepID(s string) (name, dest string, err error) {
 	t := strings.TrimSpace(s)
 	if !strings.HasPrefix(t, "[") {
 		return "", "", errors.New(`must start with "[name]"`)
@@ -104,7 +105,7 @@ func SplitHepID(s string) (name, dest string, err error) {
 }
 
 func checkHepID(s string) string {
-	_, _, err := SplitHepID(s)
+	_, _, err := splitHepID(s)
 	if err != nil {
 		return err.Error()
 	}

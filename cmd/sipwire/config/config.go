@@ -299,6 +299,13 @@ func (c *Config) KeyError(key string, err error) error {
 // Clone returns a deep copy of c.
 func (c *Config) Clone() *Config {
 	d := *c
+	if c.src != nil {
+		src := *c.src
+		src.lines = maps.Clone(c.src.lines)
+		src.routeLines = maps.Clone(c.src.routeLines)
+		src.warnings = slices.Clone(c.src.warnings)
+		d.src = &src
+	}
 	d.Socket = slices.Clone(c.Socket)
 	d.HepID = slices.Clone(c.HepID)
 	d.Route = maps.Clone(c.Route)

@@ -87,3 +87,15 @@ func TestDefaultMatchesTransport(t *testing.T) {
 		t.Errorf("history = %+v", c.History)
 	}
 }
+
+// Each Default is a copy of its own.
+func TestDefaultIsACopy(t *testing.T) {
+	a := Default()
+	a.Socket[0] = "tcp:10.0.0.1"
+	a.Route["tcp_filter"] = "exit;"
+	a.src.lines["tcp_port"] = 99
+	b := Default()
+	if b.Socket[0] != "tcp:127.0.0.1:5060" || b.Route["tcp_filter"] == "exit;" || b.Line("tcp_port") == 99 {
+		t.Errorf("a change to one Default shows in the next: %+v", b)
+	}
+}

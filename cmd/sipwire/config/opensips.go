@@ -1,7 +1,9 @@
 package config
 
 import (
+	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -9,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -73,6 +76,10 @@ func ParseOpenSIPS(data []byte, name string) (*Config, error) {
 
 	im := &importer{c: c, p: &problems{file: name}, failed: map[string]bool{}, set: map[string]int{},
 		fields: fieldMap(c.fields()), routes: map[string]cfgRoute{}}
+	if at := firstInvalidUTF8(data); at >= 0 {
+		im.p.add(1+bytes.Count(data[:at], []byte("\n")), "", ErrSyntax, "not valid UTF-8")
+		return nil, im.p.err()
+	}
 	im.read(newCfgScanner(string(data)))
 	im.finish()
 	c.validate(im.p, im.failed)
@@ -88,6 +95,19 @@ func ParseOpenSIPS(data []byte, name string) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// firstInvalidUTF8 returns the offset of the first byte that is not valid
+// UTF-8, or -1.
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 // importer holds the state of one OpenSIPS import.
@@ -140,7 +160,7 @@ func (im *importer) warn(line int, format string, args ...any) {
 func (im *importer) read(s *cfgScanner) {
 	for {
 		if err := s.skipSpace(); err != nil {
-			im.p.add(s.line, "", ErrSyntax, err.Error())
+			im.scanProblem(s, err)
 			return
 		}
 		if s.eof() {
@@ -156,7 +176,7 @@ func (im *importer) read(s *cfgScanner) {
 			text, err := s.skipStatement()
 			im.p.add(line, "", ErrSyntax, fmt.Sprintf("%s: not an OpenSIPS statement", snippet(text)))
 			if err != nil {
-				im.p.add(s.line, "", ErrSyntax, err.Error())
+				im.scanProblem(s, err)
 				return
 			}
 			continue
@@ -181,10 +201,21 @@ func (im *importer) read(s *cfgScanner) {
 			im.warn(line, "%s: not a sipwire setting, skipped", snippet(w+" "+text))
 		}
 		if err != nil {
-			im.p.add(s.line, "", ErrSyntax, err.Error())
+			im.scanProblem(s, err)
 			return
 		}
 	}
+}
+
+// scanProblem reports a scanner error at the line where the unfinished
+// thing starts.
+func (im *importer) scanProblem(s *cfgScanner, err error) {
+	line := s.line
+	var se *scanError
+	if errors.As(err, &se) {
+		line = se.line
+	}
+	im.p.add(line, "", ErrSyntax, err.Error())
 }
 
 // snippet shortens a statement for a message.
@@ -342,7 +373,7 @@ func (im *importer) hepParam(line int, stmt, param string, value cfgArg) {
 // hepIDWithTransport makes OpenSIPS' default transport explicit in a hep_id
 // that names none: tcp, or udp for HEP versions 1 and 2.
 func hepIDWithTransport(id string) string {
-	_, dest, err := SplitHepID(id)
+	_, dest, err := splitHepID(id)
 	if err != nil {
 		return id // reported by the check of hep_id
 	}
@@ -503,6 +534,7 @@ func (im *importer) finish() {
 	if len(c.Socket) == 0 {
 		if len(im.sockets) > 0 {
 			first := im.sockets[0]
+			im.failed["socket"] = true
 			im.p.add(first.line, "socket", ErrUnsupported,
 				fmt.Sprintf("%q: sipwire serves SIP over tcp only, and this file has no tcp socket", first.spec))
 		} else {

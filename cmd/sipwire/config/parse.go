@@ -145,6 +145,10 @@ func (c *Config) decode(root *yaml.Node, p *problems, failed map[string]bool) {
 			p.add(k.Line, "", ErrType, "keys must be strings, got "+describe(k))
 			continue
 		}
+		if strings.Contains(k.Value, ".") {
+			p.add(k.Line, k.Value, ErrUnknownKey, "unknown key (a section's keys go under the section)")
+			continue
+		}
 		if !isSection[k.Value] {
 			decodeKey(k.Value, k, v)
 			continue

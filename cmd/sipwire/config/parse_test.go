@@ -37,11 +37,12 @@ func wantErr(t *testing.T, err error, want string, sentinel error) {
 }
 
 func TestUnknownKeys(t *testing.T) {
-	_, err := Parse([]byte("tcp_port: 5060\ntcp_max_msg_chunk: 8\nbogus: 1\nweb:\n  listen: off\n  tokn: x\n"), "t.yaml")
+	_, err := Parse([]byte("tcp_port: 5060\ntcp_max_msg_chunk: 8\nbogus: 1\nweb:\n  listen: off\n  tokn: x\nweb.token: y\n"), "t.yaml")
 	wantErr(t, err, strings.Join([]string{
 		"t.yaml:2: tcp_max_msg_chunk: unknown key (did you mean tcp_max_msg_chunks?)",
 		"t.yaml:3: bogus: unknown key",
 		"t.yaml:6: web.tokn: unknown key (did you mean web.token?)",
+		"t.yaml:7: web.token: unknown key (a section's keys go under the section)",
 	}, "\n"), ErrUnknownKey)
 }
 
@@ -427,8 +428,7 @@ func TestJSON(t *testing.T) {
 		t.Errorf("%d top-level keys: %v", len(keys), keys)
 	}
 	// A value Config marshals the same as a pointer.
-	c := *Default()
-	js2, err := json.Marshal(&c)
+	js2, err := json.Marshal(*Default())
 	if err != nil || !bytes.Equal(js, js2) {
 		t.Errorf("pointer json differs: %v", err)
 	}

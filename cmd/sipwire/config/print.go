@@ -163,29 +163,66 @@ func marshalYAML(n *yaml.Node) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeLiteral writes "name: |" and body as a literal block, indented.
+// writeLiteral writes "name: |" and body as a literal block, indented, or
+// as a quoted string when a literal block would not read back the same.
 func writeLiteral(b *strings.Builder, name, body, indent string) {
-	n := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-		{Kind: yaml.ScalarNode, Tag: "!!str", Value: name},
-		{Kind: yaml.ScalarNode, Tag: "!!str", Value: body, Style: yaml.LiteralStyle},
-	}}
-	out, err := marshalYAML(n)
-	if err != nil {
-		fmt.Fprintf(b, "%s%s: %s\n", indent, yamlString(name), strconv.Quote(body))
+	key := yamlString(name)
+	block, ok := literalBlock(body, "")
+	if ok {
+		var back map[string]string
+		ok = yaml.Unmarshal([]byte("k: "+block), &back) == nil && back["k"] == body
+	}
+	if !ok {
+		fmt.Fprintf(b, "%s%s: %s\n", indent, key, yamlString(body))
 		return
 	}
-	for line := range strings.SplitSeq(strings.TrimSuffix(string(out), "\n"), "\n") {
-		if line != "" {
-			b.WriteString(indent)
-		}
-		b.WriteString(line + "\n")
+	block, _ = literalBlock(body, indent)
+	fmt.Fprintf(b, "%s%s: %s", indent, key, block)
+}
+
+// literalBlock renders body as a YAML literal block ("|" and its lines) for
+// a key at indent. ok is false for what a literal block cannot hold.
+func literalBlock(body, indent string) (block string, ok bool) {
+	content := strings.TrimRight(body, "\n")
+	if strings.TrimSpace(content) == "" {
+		return "", false
 	}
+	for _, r := range content {
+		if r < ' ' && r != '\n' && r != '\t' || r == 0x7f || r == '\uFEFF' {
+			return "", false
+		}
+	}
+	header := "|"
+	lines := strings.Split(content, "\n")
+	for _, l := range lines {
+		if l != "" {
+			if l[0] == ' ' || l[0] == '\t' {
+				header += "2" // the first line's own indentation is content
+			}
+			break
+		}
+	}
+	switch trailing := len(body) - len(content); {
+	case trailing == 0:
+		header += "-"
+	case trailing > 1:
+		return "", false // "|+" would also keep the blank line that follows
+	}
+	var bb strings.Builder
+	bb.WriteString(header + "\n")
+	for _, l := range lines {
+		if l != "" {
+			bb.WriteString(indent + "  " + l)
+		}
+		bb.WriteString("\n")
+	}
+	return bb.String(), true
 }
 
 // MarshalJSON writes c as JSON with the keys and units of the file (ms and
-// s as numbers, durations and sizes as strings). It does not redact: serve
-// Redacted().
-func (c *Config) MarshalJSON() ([]byte, error) {
+// s as numbers, 0|1 switches as numbers, durations and sizes as strings).
+// It does not redact: serve Redacted().
+func (c Config) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	current := ""

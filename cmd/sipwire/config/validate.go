@@ -51,9 +51,9 @@ func (c *Config) checkSockets(p *problems) {
 		p.add(c.Line("socket"), "socket", ErrValue, "at least one tcp socket is needed")
 		return
 	}
-	first := map[Socket]int{}
+	first := map[socketAddr]int{}
 	for i, spec := range c.Socket {
-		s, err := ParseSocket(spec)
+		s, err := parseSocket(spec)
 		if err != nil {
 			continue // reported by the field's check
 		}
@@ -77,7 +77,7 @@ func (c *Config) checkSockets(p *problems) {
 func (c *Config) checkHepNames(p *problems) (names []string, complete bool) {
 	complete = true
 	for i, id := range c.HepID {
-		name, _, err := SplitHepID(id)
+		name, _, err := splitHepID(id)
 		if err != nil {
 			complete = false
 			continue // reported by the field's check
