@@ -130,20 +130,14 @@ func (s *sender) next(dead <-chan struct{}) (*packetBuf, bool) {
 	}
 }
 
-// more appends packets to batch, up to maxBatch: those already queued,
-// then those that arrive within the batch delay, so that under load one send
-// call carries many packets. It does not wait while the sender is closing.
+// more appends packets to batch, up to maxBatch: those already queued and,
+// when there is room left, those that arrive within the batch delay, so that
+// under load one send call carries many packets. The worker sleeps through
+// the delay rather than waiting on the queue: a producer's enqueue then never
+// has to wake it, which would cost more than the send. It does not wait
+// while the sender is closing.
 func (s *sender) more(batch []*packetBuf) []*packetBuf {
-	for len(batch) < maxBatch {
-		select {
-		case p := <-s.q:
-			s.queued.Add(-int64(len(p.b)))
-			batch = append(batch, p)
-			continue
-		default:
-		}
-		break
-	}
+	batch = s.drain(batch)
 	if len(batch) >= maxBatch || s.opts.batchDelay <= 0 || s.closing.Load() {
 		return batch
 	}
@@ -152,15 +146,22 @@ func (s *sender) more(batch []*packetBuf) []*packetBuf {
 	} else {
 		s.linger.Reset(s.opts.batchDelay)
 	}
-	defer s.linger.Stop()
+	select {
+	case <-s.linger.C:
+	case <-s.stop:
+		s.linger.Stop()
+	}
+	return s.drain(batch)
+}
+
+// drain appends packets that are already queued to batch, up to maxBatch.
+func (s *sender) drain(batch []*packetBuf) []*packetBuf {
 	for len(batch) < maxBatch {
 		select {
 		case p := <-s.q:
 			s.queued.Add(-int64(len(p.b)))
 			batch = append(batch, p)
-		case <-s.linger.C:
-			return batch
-		case <-s.stop:
+		default:
 			return batch
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,8 +40,8 @@ func BenchmarkTracingCost(b *testing.B) {
 			defer c.Close()
 			r := bufio.NewReader(c)
 			req := []byte(request("OPTIONS", "bench-1"))
-			rounds := func(n int) time.Duration {
-				start := time.Now()
+			rounds := func(n int) (time.Duration, time.Duration) {
+				start, cpu0 := time.Now(), processCPU()
 				for range n {
 					c.Write(req)
 					for {
@@ -53,23 +54,39 @@ func BenchmarkTracingCost(b *testing.B) {
 						}
 					}
 				}
-				return time.Since(start)
+				return time.Since(start), processCPU() - cpu0
 			}
 			const round = 500
-			var off, on time.Duration
+			var off, on, offCPU, onCPU time.Duration
 			var n int
 			b.ResetTimer()
 			for n < b.N {
 				a.tr.SetTracing(false)
-				off += rounds(round)
+				w, c := rounds(round)
+				off, offCPU = off+w, offCPU+c
 				a.tr.SetTracing(true)
-				on += rounds(round)
+				w, c = rounds(round)
+				on, onCPU = on+w, onCPU+c
 				n += 2 * round
 			}
 			total := float64(n / 2)
 			b.ReportMetric(total/off.Seconds(), "off-rt/s")
 			b.ReportMetric(total/on.Seconds(), "on-rt/s")
-			b.ReportMetric(off.Seconds()/on.Seconds(), "on/off")
+			b.ReportMetric(off.Seconds()/on.Seconds(), "wall-on/off")
+			// CPU time of the whole process (client included) per round
+			// trip: steadier than wall time on a shared machine.
+			b.ReportMetric(float64(offCPU.Microseconds())/total, "off-cpu-µs/rt")
+			b.ReportMetric(float64(onCPU.Microseconds())/total, "on-cpu-µs/rt")
+			b.ReportMetric(offCPU.Seconds()/onCPU.Seconds(), "cpu-off/on")
 		})
 	}
+}
+
+// processCPU is the user and system CPU time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
