@@ -14,7 +14,7 @@ func BenchmarkDefault(b *testing.B) {
 }
 
 func BenchmarkParseOpenSIPS(b *testing.B) {
-	data := []byte(strings.Join(realisticCfg, "\n"))
+	data := []byte(strings.Join(realisticCfg(b), "\n"))
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := ParseOpenSIPS(data, "opensips.cfg"); err != nil {

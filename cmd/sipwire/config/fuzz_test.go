@@ -47,7 +47,7 @@ func checkParsed(t *testing.T, data []byte, c *Config, err error) {
 }
 
 func FuzzParseOpenSIPS(f *testing.F) {
-	f.Add(strings.Join(realisticCfg, "\n"))
+	f.Add(strings.Join(realisticCfg(f), "\n"))
 	f.Add("socket=tcp:127.0.0.1:5080 as 192.0.2.1:5060\nmodparam(\"proto_hep\", \"hep_id\", \"[v2] 10.0.0.2:9060; version=2\")\n" +
 		"modparam(\"proto_tcp\", \"trace_destination\", \"v2\")\nmodparam(\"proto_tcp\", \"trace_filter_route\", \"f\")\n" +
 		"route[f] { if ($si == \"1.2.3.4\") { route(g); } exit; }\nroute[g] { drop; }\n")

@@ -221,8 +221,8 @@ func (im *importer) scanProblem(s *cfgScanner, err error) {
 // snippet shortens a statement for a message.
 func snippet(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 60 {
-		return s[:57] + "..."
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:57]) + "..."
 	}
 	return s
 }
