@@ -309,15 +309,14 @@ func (t *Transport) raise(c *Conn, kind EventKind, status Status, reason string)
 		Reason:    reason,
 	}
 	t.stats.events.Add(1)
-	traced := false
+	// The verdict is decided at the first event while tracing is on, even
+	// with no traced subscriber, so that the connection table shows it.
+	traced := c.traceable()
 	t.subsMu.RLock()
 	defer t.subsMu.RUnlock()
 	for _, s := range t.subs {
-		if s.gate == TracedEvents {
-			if !traced && !c.traceable() {
-				continue
-			}
-			traced = true
+		if s.gate == TracedEvents && !traced {
+			continue
 		}
 		s.offer(&e)
 	}

@@ -78,29 +78,29 @@ func RunCLIContext(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "sipwire: unknown command %q (commands: %s)\n", name, strings.Join(Commands, ", "))
 		return ExitUsage
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	positional, err := parseInterspersed(fs, args[1:])
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return ExitOK
 		}
 		return ExitUsage
 	}
 	c := New(*api, os.Getenv(web.EnvToken))
-	var err error
 	switch name {
 	case "trace":
-		err = runTrace(ctx, c, fs.Args(), stdout, *asJSON)
+		err = runTrace(ctx, c, positional, stdout, *asJSON)
 		if errors.Is(err, errUsage) {
 			fs.Usage()
 			return ExitUsage
 		}
 	case "conns":
-		if fs.NArg() > 0 {
+		if len(positional) > 0 {
 			fs.Usage()
 			return ExitUsage
 		}
 		err = runConns(ctx, c, stdout, *asJSON)
 	case "events":
-		if fs.NArg() > 0 || *n < 0 || *n > web.MaxEventsLimit {
+		if len(positional) > 0 || *n < 0 || *n > web.MaxEventsLimit {
 			fs.Usage()
 			return ExitUsage
 		}
@@ -122,6 +122,23 @@ func RunCLIContext(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 var errUsage = errors.New("usage")
+
+// parseInterspersed parses flags wherever they stand among the arguments,
+// so that "sipwire trace on -api URL" works as well as
+// "sipwire trace -api URL on"; it returns the positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
 
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {

@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"flag"
 	"net"
 	"strings"
 	"testing"
@@ -120,5 +121,14 @@ func TestRunCLIEvents(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("events -f did not stop")
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	api := fs.String("api", "", "")
+	pos, err := parseInterspersed(fs, []string{"on", "-api", "http://127.0.0.1:1"})
+	if err != nil || len(pos) != 1 || pos[0] != "on" || *api != "http://127.0.0.1:1" {
+		t.Fatalf("pos %q api %q err %v", pos, *api, err)
 	}
 }
