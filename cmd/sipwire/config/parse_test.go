@@ -327,6 +327,7 @@ route:
   plain: drop;
   "x.y:z": "# only a comment"
   empty: ""
+  zz_last: "drop;\n\n"
 hep:
   auth_key: "it's: a \"secret\""
   capture_node: ""
