@@ -56,22 +56,31 @@ func (s *Store) enforce(ctx context.Context) error {
 	defer s.retMu.Unlock()
 	if r := s.cfg.retention(); r > 0 {
 		cutoff := time.Now().Add(-r).UnixMicro()
-		if err := s.deleteWhile(ctx, func() (bool, error) { return true, nil }, cutoff); err != nil {
+		all := func() (bool, error) { return true, nil }
+		if err := s.deleteWhile(ctx, all, cutoff, func() int64 { return retentionChunk }); err != nil {
 			return err
 		}
 	}
 	if max := s.cfg.maxSize(); max > 0 {
-		over, err := s.usedBytes(ctx)
+		used, err := s.usedBytes(ctx)
 		if err != nil {
 			return err
 		}
-		if over > max {
+		if used > max {
+			// Delete the share of events by which the store is over the
+			// low-water mark, once per pass. Re-measuring after each chunk
+			// would over-delete: pages of the (ip, time) indexes hold
+			// entries of every age, and stay in use until new entries
+			// fill them again.
 			target := int64(float64(max) * sizeLowWater)
-			more := func() (bool, error) {
-				used, err := s.usedBytes(ctx)
-				return used > target, err
+			left := s.stored.Load()*(used-target)/used + 1
+			more := func() (bool, error) { return left > 0, nil }
+			chunk := func() int64 {
+				c := min(left, retentionChunk)
+				left -= c
+				return c
 			}
-			if err := s.deleteWhile(ctx, more, 0); err != nil {
+			if err := s.deleteWhile(ctx, more, 0, chunk); err != nil {
 				return err
 			}
 		}
@@ -86,9 +95,9 @@ func (s *Store) enforce(ctx context.Context) error {
 }
 
 // deleteWhile deletes the oldest events (those before cutoff when it is not
-// zero), a chunk per transaction, while more says so, then the Call-IDs
-// older than the oldest event left.
-func (s *Store) deleteWhile(ctx context.Context, more func() (bool, error), cutoff int64) error {
+// zero), a chunk of chunk() events per transaction, while more says so, then
+// the Call-IDs older than the oldest event left.
+func (s *Store) deleteWhile(ctx context.Context, more func() (bool, error), cutoff int64, chunk func() int64) error {
 	for {
 		if err := s.stopped(ctx); err != nil {
 			return err
@@ -100,7 +109,7 @@ func (s *Store) deleteWhile(ctx context.Context, more func() (bool, error), cuto
 		if !again {
 			break
 		}
-		n, err := s.deleteChunk(ctx, cutoff)
+		n, err := s.deleteChunk(ctx, cutoff, chunk())
 		if err != nil {
 			return err
 		}
@@ -114,19 +123,19 @@ func (s *Store) deleteWhile(ctx context.Context, more func() (bool, error), cuto
 	return s.deleteOldCallIDs(ctx)
 }
 
-// deleteChunk deletes up to retentionChunk of the oldest events (before
-// cutoff when it is not zero) and returns how many it deleted.
-func (s *Store) deleteChunk(ctx context.Context, cutoff int64) (int64, error) {
+// deleteChunk deletes up to limit of the oldest events (before cutoff when
+// it is not zero) and returns how many it deleted.
+func (s *Store) deleteChunk(ctx context.Context, cutoff, limit int64) (int64, error) {
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("history: retention: %w", classify(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	q := `DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY ts LIMIT ?)`
-	args := []any{retentionChunk}
+	args := []any{limit}
 	if cutoff != 0 {
 		q = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE ts < ? ORDER BY ts LIMIT ?)`
-		args = []any{cutoff, retentionChunk}
+		args = []any{cutoff, limit}
 	}
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
