@@ -49,7 +49,7 @@ type app struct {
 // newApp builds everything the config asks for; nothing listens yet.
 func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log}
-	opts := transportOptions(cfg)
+	opts := cfg.TransportOptions()
 	filter, err := traceFilter(cfg)
 	if err != nil {
 		return nil, err
@@ -87,7 +87,8 @@ func traceFilter(cfg *config.Config) (func(transport.ConnInfo) bool, error) {
 		return nil, nil
 	}
 	body, line := cfg.RouteSource(name)
-	r, err := route.ParseBody(name, body, line)
+	r, err := route.ParseBody(name, body, line-1) // ParseBody wants the line before the body
+
 	if err != nil {
 		return nil, fmt.Errorf("%s: trace_filter_route %q: %w", cfg.Source(), name, err)
 	}

@@ -70,6 +70,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sipwire: %v\n", err)
 		return 2
 	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "sipwire: after the command-line flags: %v\n", err)
+		return 2
+	}
 	if *printConfig {
 		if err := cfg.Print(stdout, true); err != nil {
 			fmt.Fprintf(stderr, "sipwire: %v\n", err)
