@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -360,4 +361,23 @@ func TestSchemaVersion(t *testing.T) {
 	if v != len(migrations) || mode != "wal" {
 		t.Fatalf("user_version %d, journal_mode %s; want %d, wal", v, mode, len(migrations))
 	}
+}
+
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	cfg := testConfig(t)
+	s, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan transport.Event, 8)
+	s.Consume(ch)
+	ch <- genEvents(1)[0]
+	if _, err := s.Query(context.Background(), Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the store's goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
