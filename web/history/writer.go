@@ -48,6 +48,10 @@ func (s *Store) writer() {
 // returns the first error. Events of a failed batch are lost and counted.
 func (s *Store) flush() error {
 	evs, cids := s.q.take(s.spare[:0], s.spareC[:0])
+	if len(evs) == 0 && len(cids) == 0 {
+		s.spare, s.spareC = evs, cids
+		return nil
+	}
 	ctx := context.Background()
 	var first error
 	bs := s.cfg.batchSize()
@@ -90,12 +94,12 @@ func (s *Store) writeBatch(ctx context.Context, evs []transport.Event, cids []ca
 				st, n = one, 1
 			}
 			args = args[:0]
-			for _, e := range evs[i : i+n] {
-				ts := e.Time.UnixMicro()
+			for j := i; j < i+n; j++ {
+				ts := evs[j].Time.UnixMicro()
 				if oldest == 0 || ts < oldest {
 					oldest = ts
 				}
-				args = s.appendEventArgs(args, &e, ts)
+				args = s.appendEventArgs(args, &evs[j], ts)
 			}
 			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("history: insert events: %w", classify(err))
