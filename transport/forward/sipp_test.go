@@ -54,13 +54,13 @@ func (run sippRun) do(t *testing.T, sipp string) {
 		"-max_socket", "1000", "-timeout", "50s", "-timeout_error", "-nostdin"}
 	uas := startSIPp(ctx, t, sipp, append(append(append([]string{}, run.uas...), "-p", uasPort), common...))
 	waitListening(t, "127.0.0.1:"+uasPort)
-	uacArgs := append(append([]string{}, run.uac...), "-p", freePort(t), "-r", strconv.Itoa(run.rate), "-l", "100")
+	uacArgs := append(append([]string{}, run.uac...), "-p", freePort(t), "-r", strconv.Itoa(run.rate), "-l", strconv.Itoa(max(100, run.rate)))
 	uac := startSIPp(ctx, t, sipp, append(append(uacArgs, common...), r.fwd()))
 	uacErr := uac.wait()
 	uasErr := uas.wait()
 	if uacErr != nil || uasErr != nil {
-		t.Errorf("uac: %v, uas: %v\nforwarder stats: %+v\n--- uac output (tail):\n%s\n--- uas output (tail):\n%s",
-			uacErr, uasErr, r.f.Stats(), tail(uac.out.Bytes()), tail(uas.out.Bytes()))
+		t.Errorf("uac: %v, uas: %v\nforwarder stats: %+v\ntransport stats: %+v\n--- uac output (tail):\n%s\n--- uas output (tail):\n%s",
+			uacErr, uasErr, r.f.Stats(), r.tr.Stats(), tail(uac.out.Bytes()), tail(uas.out.Bytes()))
 	}
 	// Every call is INVITE, ACK, BYE one way and 180, 200, 200 the other.
 	// The forwarder counts a message once written: wait (bounded) for the
