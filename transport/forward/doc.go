@@ -32,9 +32,10 @@
 // the client connection named by the removed Route's cid or the
 // Request-URI's address (an open connection to it, or one of its RFC 5923
 // aliases, is reused; otherwise one is opened); else the upstream. A request
-// comes from the upstream when its connection's peer is the upstream
-// address, or the peer's IP is the upstream's and its top Via names the
-// upstream address. When sending fails (the upstream unreachable, also when
+// goes toward a client when its connection's peer is the upstream address,
+// or the peer's IP is the upstream's and its top Via names the upstream
+// address, or the removed Route's cid names another open connection. When
+// sending fails (the upstream unreachable, also when
 // a background connect fails later), a non-ACK request is answered with 503.
 //
 // Requests addressed to sipwire itself: an OPTIONS whose Request-URI names
