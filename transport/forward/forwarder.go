@@ -2,6 +2,7 @@ package forward
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -78,12 +79,7 @@ func New(cfg Config) (*Forwarder, error) {
 func (f *Forwarder) Attach(t *transport.Transport) error {
 	adv := f.cfg.Advertise
 	if !adv.IsValid() {
-		for _, l := range t.Listeners() {
-			if !l.Addr().IsUnspecified() {
-				adv = l
-				break
-			}
-		}
+		adv = f.advertiseFrom(t.Listeners())
 	}
 	if !adv.IsValid() || adv.Addr().IsUnspecified() || adv.Port() == 0 {
 		return ErrNoAdvertise
@@ -104,6 +100,34 @@ func (f *Forwarder) Attach(t *transport.Transport) error {
 		return ErrAttached
 	}
 	return nil
+}
+
+// advertiseFrom picks the address to advertise among the listeners: the
+// first with a specific address; else, for a wildcard listener (tcp:0.0.0.0,
+// as in a container), the local address the kernel would use to reach the
+// upstream (found by connecting a UDP socket, which sends nothing), or the
+// loopback address of the listener's family when there is no upstream.
+func (f *Forwarder) advertiseFrom(listeners []netip.AddrPort) netip.AddrPort {
+	for _, l := range listeners {
+		if !l.Addr().IsUnspecified() {
+			return l
+		}
+	}
+	if len(listeners) == 0 {
+		return netip.AddrPort{}
+	}
+	l := listeners[0]
+	if f.upstream.IsValid() {
+		if c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(f.upstream)); err == nil {
+			local := c.LocalAddr().(*net.UDPAddr).AddrPort()
+			c.Close()
+			return netip.AddrPortFrom(local.Addr().Unmap(), l.Port())
+		}
+	}
+	if l.Addr().Is4() {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), l.Port())
+	}
+	return netip.AddrPortFrom(netip.IPv6Loopback(), l.Port())
 }
 
 // ServeSIP handles one message read by the transport.
