@@ -65,7 +65,7 @@ func TestWriteQueueFullByChunks(t *testing.T) {
 	}
 	got := h.untilClosed()
 	if len(got) != 3 || got[0] != "CONNECTED/SUCCESS/Successfully connected" ||
-		!strings.HasPrefix(got[1], "WRITE_QUEUE_FULL/FAILURE/Write queue full: transport: write queue full (tcp_async_max_postponed_chunks): 4 writes queued") ||
+		!strings.HasPrefix(got[1], "WRITE_QUEUE_FULL/FAILURE/Write queue full: transport: write queue full (tcp_async_max_postponed_chunks): 4 chunks queued") ||
 		got[1][len("WRITE_QUEUE_FULL"):] != got[2][len("CLOSED"):] {
 		t.Fatalf("events %q", got)
 	}
@@ -209,5 +209,31 @@ func TestSubscriptionDropsAreCounted(t *testing.T) {
 	}
 	if received != 1 || sub.Offered() != 6 || sub.Dropped() != 5 {
 		t.Fatalf("received %d offered %d dropped %d", received, sub.Offered(), sub.Dropped())
+	}
+}
+
+// Small writes behind a slow reader are packed into chunks: a peer that
+// reads slowly is not dropped for a few small messages, but a peer that
+// never reads still hits the bounds.
+func TestSmallQueuedWritesArePacked(t *testing.T) {
+	dst := silentPeer(t)
+	h := newHarness(t, Options{MaxPostponedChunks: 2, MaxPostponedAge: time.Minute}, nil)
+	msg := bytes.Repeat([]byte("s"), 500)
+	var last ConnSnapshot
+	var err error
+	for range 100000 {
+		if err = h.tr.Send(dst, msg, nil); err != nil {
+			break
+		}
+		if cs := h.tr.Connections(); len(cs) == 1 {
+			last = cs[0]
+		}
+	}
+	if !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("error %v", err)
+	}
+	// Two chunks held far more than two 500-byte writes.
+	if last.QueuedWrites != 2 || last.QueuedBytes < chunkPackBytes/2 {
+		t.Fatalf("last queue before the limit fired: %d chunks, %d bytes", last.QueuedWrites, last.QueuedBytes)
 	}
 }

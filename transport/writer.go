@@ -10,13 +10,20 @@ import (
 	"time"
 )
 
-// queuedWrite is a write waiting in a connection's queue (postponed, in
-// OpenSIPS' words): a copy of the bytes, when it was queued, and whom to tell
-// if it never goes out.
+// chunkPackBytes bounds a queued chunk into which later writes are packed.
+const chunkPackBytes = 16 << 10
+
+// queuedWrite is a chunk waiting in a connection's queue (postponed, in
+// OpenSIPS' words): a copy of the bytes, when its first write was queued,
+// and whom to tell if it never goes out. Writes that queue behind a chunk
+// that is not being written yet are packed into it up to chunkPackBytes, so
+// a peer that reads a little slowly costs few chunks and the flusher few
+// system calls.
 type queuedWrite struct {
-	data   []byte
-	at     time.Time
-	notify func(error)
+	data    []byte
+	at      time.Time
+	notify  func(error)
+	notifyN []func(error) // further writes packed into the chunk
 }
 
 // writer is a connection's write side. With tcp_async=1 a write goes out
@@ -182,14 +189,27 @@ func (w *writer) failLocked(kind EventKind, reason string, err error) error {
 
 func (w *writer) enqueueLocked(b []byte, notify func(error), now time.Time) error {
 	opts := &w.c.t.opts
-	if len(w.queue) >= opts.maxPostponedChunks() {
-		return fmt.Errorf("%w: %d writes queued", ErrQueueFull, len(w.queue))
-	}
 	if w.bytes+len(b) > opts.maxPostponedBytes() {
 		return fmt.Errorf("%w: %d bytes queued, bound %d", ErrQueueBytes, w.bytes+len(b), opts.maxPostponedBytes())
 	}
-	w.queue = append(w.queue, queuedWrite{data: append([]byte(nil), b...), at: now, notify: notify})
+	// The head chunk may be in the flusher's hands: pack only into a tail
+	// that is not.
+	if n := len(w.queue); n > 0 && (n > 1 || !w.flushing) && len(w.queue[n-1].data)+len(b) <= chunkPackBytes {
+		tail := &w.queue[n-1]
+		tail.data = append(tail.data, b...)
+		if notify != nil {
+			tail.notifyN = append(tail.notifyN, notify)
+		}
+		w.bytes += len(b)
+		return nil
+	}
+	if len(w.queue) >= opts.maxPostponedChunks() {
+		return fmt.Errorf("%w: %d chunks queued", ErrQueueFull, len(w.queue))
+	}
 	w.bytes += len(b)
+	data := make([]byte, len(b), max(len(b), min(4*len(b), chunkPackBytes)))
+	copy(data, b)
+	w.queue = append(w.queue, queuedWrite{data: data, at: now, notify: notify})
 	w.startFlushLocked()
 	return nil
 }
@@ -269,6 +289,9 @@ func (w *writer) fail(err error) {
 	w.queue, w.bytes = nil, 0
 	w.mu.Unlock()
 	for _, x := range q {
+		for _, f := range x.notifyN {
+			f(err)
+		}
 		if x.notify != nil {
 			x.notify(err)
 		}
