@@ -31,11 +31,20 @@ func (t *Transport) Send(dst netip.AddrPort, data []byte, notify func(error)) er
 	if err != nil {
 		return err
 	}
-	if !created {
+	if !created && c.State() != StateConnecting {
+		traced := c.tracingSent()
 		if err := c.w.write(data, notify); err != nil {
 			return err
 		}
-		c.countSent(data)
+		c.countSent(data, traced)
+		return nil
+	}
+	if !created {
+		// Queued behind a connect: traced or not once it is decided.
+		if err := c.w.write(data, notify); err != nil {
+			return err
+		}
+		c.countSent(data, c.tracingSent())
 		return nil
 	}
 	go c.dial()
@@ -59,7 +68,7 @@ func (t *Transport) Send(dst netip.AddrPort, data []byte, notify func(error)) er
 	if err := c.w.write(data, notify); err != nil {
 		return err
 	}
-	c.countSent(data)
+	c.countSent(data, c.tracingSent())
 	return nil
 }
 

@@ -43,9 +43,6 @@ type MessageTap interface {
 
 // tapSent hands a message we wrote to the taps, with its Call-ID.
 func (c *Conn) tapSent(b []byte) {
-	if !c.tracedNow() {
-		return
-	}
 	var fr framing.Framer
 	fr.MaxMessageBytes = len(b) + 4
 	var r framing.Result

@@ -202,6 +202,12 @@ func TestSubscriptionDropsAreCounted(t *testing.T) {
 		}
 		c.Close()
 	}
+	for range 500 { // until all three are accepted and closed
+		if tr.Stats().Closed == 3 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	tr.Shutdown(context.Background())
 	received := 0
 	for range sub.Events() {

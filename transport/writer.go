@@ -50,17 +50,24 @@ type writer struct {
 // is written or queued; an error means the connection could not take it (and
 // was closed if a limit was hit).
 func (c *Conn) Write(b []byte) error {
+	traced := c.tracingSent()
 	if err := c.w.write(b, nil); err != nil {
 		return err
 	}
-	c.countSent(b)
+	c.countSent(b, traced)
 	return nil
 }
 
-func (c *Conn) countSent(b []byte) {
+// tracingSent decides, before a write, whether the message goes to the
+// taps: the trace switch as it is when the message is sent.
+func (c *Conn) tracingSent() bool {
+	return c.t.taps.Load() != nil && c.tracedNow()
+}
+
+func (c *Conn) countSent(b []byte, traced bool) {
 	c.msgsOut.Add(1)
 	c.t.stats.messagesOut.Add(1)
-	if c.t.taps.Load() != nil {
+	if traced {
 		c.tapSent(b)
 	}
 }
