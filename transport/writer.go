@@ -11,7 +11,7 @@ import (
 )
 
 // chunkPackBytes bounds a queued chunk into which later writes are packed.
-const chunkPackBytes = 16 << 10
+const chunkPackBytes = 32 << 10
 
 // queuedWrite is a chunk waiting in a connection's queue (postponed, in
 // OpenSIPS' words): a copy of the bytes, when its first write was queued,
