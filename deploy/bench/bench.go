@@ -1,0 +1,202 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// options are the benchmark's settings (flags of main).
+type options struct {
+	Rounds       int           // fixed-rate runs per forwarder and mode; the median is reported
+	CPUDuration  time.Duration // length of a fixed-rate run
+	StepDuration time.Duration // length of a ramp step
+	RateT1       int           // fixed rate of the t1 CPU runs
+	RateTN       int           // fixed rate of the tn CPU runs
+	RampT1       []int         // ramp rates, t1
+	RampTN       []int         // ramp rates, tn
+	IdleConns    int           // idle connections opened for the memory figure; 0: skip
+	Forwarders   []string      // keys of forwarderSpecs to run
+	SkipRamp     bool
+}
+
+// bench is one run of the benchmark.
+type bench struct {
+	opts        options
+	benchDir    string // deploy/bench: configs
+	workDir     string // logs, SIPp statistics, history files
+	sipwireBin  string
+	kamailioBin string
+	sippBin     string
+	log         io.Writer
+
+	hep  *hepCounter
+	otlp *otlpReceiver
+
+	mu       sync.Mutex
+	children map[*child]bool
+
+	idle  map[string]idleResult
+	steps []stepResult
+}
+
+// logf writes a progress line.
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.log, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// start starts a child process and tracks it until the benchmark ends.
+func (b *bench) start(dir, name, bin string, args ...string) (*child, error) {
+	c, err := startChild(dir, name, bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	for old := range b.children {
+		if old.exited() {
+			delete(b.children, old)
+		}
+	}
+	b.children[c] = true
+	b.mu.Unlock()
+	return c, nil
+}
+
+// killAll kills every child still running (on SIGINT/SIGTERM).
+func (b *bench) killAll() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for c := range b.children {
+		if !c.exited() {
+			_ = syscall.Kill(-c.pid(), syscall.SIGKILL)
+		}
+	}
+}
+
+// specs returns the selected forwarders in table order.
+func (b *bench) specs() []forwarderSpec {
+	var out []forwarderSpec
+	for _, s := range forwarderSpecs() {
+		for _, k := range b.opts.Forwarders {
+			if k == s.Key {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// run runs every phase: idle memory, CPU per call, ramps.
+func (b *bench) run() {
+	if b.opts.IdleConns > 0 {
+		for _, s := range b.specs() {
+			b.runIdle(s)
+		}
+	}
+	for round := 1; round <= b.opts.Rounds; round++ {
+		for _, mode := range []string{"t1", "tn"} {
+			for _, s := range b.specs() {
+				rate := b.opts.RateT1
+				if mode == "tn" {
+					rate = b.opts.RateTN
+				}
+				// A run spoilt by the shared machine (calls failed, or SIPp
+				// could not keep the rate) is tried once more; both are
+				// reported, the median takes valid runs only.
+				for try := 0; try < 2; try++ {
+					var r stepResult
+					b.withForwarder(s, fmt.Sprintf("%s-%s-cpu-r%d-%d", s.Key, mode, round, try), func(f *forwarder) {
+						r = b.runStep(f, stepSpec{Phase: phaseCPU, Mode: mode, Rate: rate, Duration: b.opts.CPUDuration, Round: round})
+						b.steps = append(b.steps, r)
+					})
+					if r.valid() {
+						break
+					}
+				}
+			}
+		}
+	}
+	if b.opts.SkipRamp {
+		return
+	}
+	for _, s := range b.specs() {
+		if !s.Ramp {
+			continue
+		}
+		for _, mode := range []string{"t1", "tn"} {
+			rates := b.opts.RampT1
+			if mode == "tn" {
+				rates = b.opts.RampTN
+			}
+			b.withForwarder(s, fmt.Sprintf("%s-%s-ramp", s.Key, mode), func(f *forwarder) {
+				for _, rate := range rates {
+					r := b.runStep(f, stepSpec{Phase: phaseRamp, Mode: mode, Rate: rate, Duration: b.opts.StepDuration, Round: 1})
+					b.steps = append(b.steps, r)
+					if !r.passed() || !r.reached() || f.proc.exited() {
+						return
+					}
+				}
+			})
+		}
+	}
+}
+
+// withForwarder starts s, runs fn with it, and stops it.
+func (b *bench) withForwarder(s forwarderSpec, name string, fn func(*forwarder)) {
+	f, err := b.startForwarder(s, filepath.Join(b.workDir, name))
+	if err != nil {
+		b.logf("%s: %v", s.Key, err)
+		b.steps = append(b.steps, stepResult{Forwarder: s.Key, Err: err.Error()})
+		return
+	}
+	defer f.stop()
+	fn(f)
+}
+
+// idleResult is the memory figure of one forwarder.
+type idleResult struct {
+	Conns         int
+	Before, After int64 // PSS of all the forwarder's processes, bytes
+	PerConn       float64
+	Err           string
+}
+
+// runIdle opens IdleConns idle connections to a fresh forwarder and
+// measures how much its resident memory (PSS) grows.
+func (b *bench) runIdle(s forwarderSpec) {
+	b.withForwarder(s, s.Key+"-idle", func(f *forwarder) {
+		res := idleResult{Conns: b.opts.IdleConns}
+		defer func() { b.idle[s.Key] = res }()
+		time.Sleep(2 * time.Second)
+		var err error
+		if res.Before, err = pssBytes(f.pids()); err != nil {
+			res.Err = err.Error()
+			return
+		}
+		conns := make([]net.Conn, 0, res.Conns)
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for range res.Conns {
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", forwarderPort), 5*time.Second)
+			if err != nil {
+				res.Err = fmt.Sprintf("after %d connections: %v", len(conns), err)
+				return
+			}
+			conns = append(conns, c)
+		}
+		time.Sleep(3 * time.Second)
+		if res.After, err = pssBytes(f.pids()); err != nil {
+			res.Err = err.Error()
+			return
+		}
+		res.PerConn = float64(res.After-res.Before) / float64(res.Conns)
+		b.logf("%s idle: %d connections, PSS %d -> %d KiB, %.0f bytes per connection", s.Key, res.Conns, res.Before>>10, res.After>>10, res.PerConn)
+	})
+}

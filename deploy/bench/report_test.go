@@ -1,0 +1,67 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 12345.6: "12,346", 1234567: "1,234,567"} {
+		if got := thousands(in); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// step builds a finished step of key in mode with calls successful calls
+// of which failed failed, costing cpu of forwarder time.
+func step(key, phase, mode string, rate, ok, failed int, cpu time.Duration) stepResult {
+	exit := 0
+	if failed > 0 {
+		exit = 1
+	}
+	return stepResult{Forwarder: key, stepSpec: stepSpec{Phase: phase, Mode: mode, Rate: rate, Duration: time.Second, Round: 1},
+		Stats:   sippStats{Successful: ok, Failed: failed, Elapsed: time.Duration(float64(ok) / float64(rate) * float64(time.Second))},
+		UACExit: exit, FwdCPU: cpu, Wall: time.Second}
+}
+
+func TestFigures(t *testing.T) {
+	b := &bench{opts: options{Forwarders: []string{"b", "d"}}, idle: map[string]idleResult{}}
+	b.steps = []stepResult{
+		step("b", phaseCPU, "t1", 4000, 4000, 0, 400*time.Millisecond), // 100 µs
+		step("b", phaseCPU, "t1", 4000, 4000, 0, 320*time.Millisecond), // 80 µs
+		step("b", phaseCPU, "t1", 4000, 4000, 0, 360*time.Millisecond), // 90 µs
+		step("d", phaseCPU, "t1", 4000, 4000, 0, 480*time.Millisecond), // 120 µs
+		step("b", phaseRamp, "t1", 8000, 8000, 0, time.Second),
+		step("b", phaseRamp, "t1", 10000, 10000, 0, time.Second),
+		step("b", phaseRamp, "t1", 12000, 11900, 100, time.Second),
+		step("d", phaseRamp, "t1", 4000, 4000, 0, time.Second),
+		step("d", phaseRamp, "t1", 6000, 4000, 0, time.Second), // SIPp reached only 4,000/s
+	}
+	b.steps[8].Stats.Successful = 6000
+	b.steps[8].Stats.Elapsed = 1500 * time.Millisecond
+	f := b.cpuFigure("b", "t1")
+	if f.Runs != 3 || f.Median != 90 || f.Min != 80 || f.Max != 100 || !f.AllValid {
+		t.Errorf("cpu figure %+v", f)
+	}
+	if r, s := ratio(f, b.cpuFigure("d", "t1")); s != "0.75×" || verdict(r, s) != "met" {
+		t.Errorf("ratio %v %q", r, s)
+	}
+	mb := b.maxRate("b", "t1")
+	if mb.Best == nil || mb.Best.Rate != 10000 || mb.StopedAt == nil || mb.StopedAt.Rate != 12000 {
+		t.Fatalf("max rate of b: %+v", mb)
+	}
+	if s := mb.String(); !strings.HasPrefix(s, "10,000") || !strings.Contains(s, "12,000: 100 failed") {
+		t.Errorf("max rate of b: %q", s)
+	}
+	if s := b.maxRate("d", "t1").String(); !strings.HasPrefix(s, "4,000") || !strings.Contains(s, "only 4,000/s achieved") {
+		t.Errorf("max rate of d: %q", s)
+	}
+	rep := b.report(environment{Date: time.Unix(0, 0)})
+	for _, want := range []string{"| (b) / (d) | 0.75× |", "10,000 calls/s t1 with no failed call: **met**"} {
+		if !strings.Contains(rep, want) {
+			t.Errorf("report lacks %q:\n%s", want, rep)
+		}
+	}
+}
