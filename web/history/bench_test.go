@@ -86,6 +86,10 @@ func BenchmarkInsert(b *testing.B) {
 	// On a shared machine the wall-clock rate says more about the other
 	// processes than about the store: the rate per CPU second does not.
 	b.ReportMetric(float64(b.N)/cpu.Seconds(), "events/cpu-s")
+	// The checkpointer keeps the WAL from growing with the load.
+	if fi, err := os.Stat(cfg.Path + "-wal"); err == nil {
+		b.ReportMetric(float64(fi.Size())/(1<<20), "wal-MiB")
+	}
 }
 
 // cpuTime is the CPU time the process has used.

@@ -88,6 +88,7 @@ func (s *Store) enforce(ctx context.Context) error {
 	if err := s.vacuum(ctx); err != nil {
 		return err
 	}
+	s.walGrew()
 	if err := s.refreshStats(ctx); err != nil {
 		return err
 	}

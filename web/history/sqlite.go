@@ -21,6 +21,8 @@ const (
 	readerCacheKiB = 16 << 10
 	// walSizeLimit bounds the WAL file left behind by a checkpoint.
 	walSizeLimit = 64 << 20
+	// walPages is the WAL size (in pages, 64 MiB) at which the writer checkpoints.
+	walPages = 16384
 	// readers bounds the read connections (queries, exports).
 	readers = 4
 )
@@ -29,8 +31,8 @@ const (
 // escaped, so any file name works. Writers get WAL mode, incremental
 // auto-vacuum (so that retention can hand freed pages back to the file
 // system; it only takes effect on a new file), synchronous=NORMAL (a commit
-// survives a crash of the process) and BEGIN IMMEDIATE transactions; readers
-// are query-only.
+// survives a crash of the process), BEGIN IMMEDIATE transactions and no
+// automatic checkpoints; readers are query-only.
 func dsn(path string, busy time.Duration, writer bool) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
@@ -42,6 +44,12 @@ func dsn(path string, busy time.Duration, writer bool) string {
 		q.Set("_txlock", "immediate")
 		q.Add("_pragma", "cache_size(-"+strconv.Itoa(writerCacheKiB)+")")
 		q.Add("_pragma", "journal_size_limit("+strconv.Itoa(walSizeLimit)+")")
+		// Checkpoints run on their own connection (see checkpointer) while
+		// the writer goes on; the writer's own checkpoint at walPages is
+		// the backstop that lets the WAL start over under a steady load
+		// (a checkpoint that runs beside a busy writer never catches up
+		// with it), and finds the pages mostly copied already.
+		q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walPages)+")")
 	} else {
 		q.Set("_query_only", "1")
 		q.Add("_pragma", "cache_size(-"+strconv.Itoa(readerCacheKiB)+")")

@@ -24,6 +24,7 @@ type Store struct {
 	disabled error
 
 	wdb   *sql.DB // one connection: the writer and retention take turns
+	cdb   *sql.DB // one connection: WAL checkpoints
 	rdb   *sql.DB // query-only connections
 	run   int64
 	kinds kindCodes
@@ -41,7 +42,9 @@ type Store struct {
 	consumers sync.WaitGroup
 	sources   []*transport.Subscription
 
-	wake      chan struct{}   // a full batch is waiting
+	wake      chan struct{} // a full batch is waiting
+	ckpt      chan struct{} // the WAL has grown: checkpoint it
+	ckptEnd   chan struct{}
 	flushReq  chan chan error // Flush asks the writer
 	stopping  chan struct{}   // closed by Close: consumers drain and stop
 	stopWrite chan struct{}   // closed when the consumers are done: last flush
@@ -68,6 +71,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg:       cfg,
 		path:      cfg.path(),
 		wake:      make(chan struct{}, 1),
+		ckpt:      make(chan struct{}, 1),
+		ckptEnd:   make(chan struct{}),
 		flushReq:  make(chan chan error),
 		stopping:  make(chan struct{}),
 		stopWrite: make(chan struct{}),
@@ -84,6 +89,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	go s.writer()
 	go s.retention()
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -122,6 +128,12 @@ func (s *Store) open(ctx context.Context) error {
 	}
 	if s.insCallID, err = s.wdb.PrepareContext(ctx, insertCallIDSQL); err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
+	}
+	if s.cdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), true), 1); err != nil {
+		return err
+	}
+	if err := s.cdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("open checkpointer: %w", err)
 	}
 	if s.rdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), false), readers); err != nil {
 		return err
@@ -237,6 +249,7 @@ func (s *Store) shutdown() {
 	close(s.stopWrite)
 	<-s.writerEnd
 	<-s.retEnd
+	<-s.ckptEnd
 	var errs []error
 	if err := s.lastWriteError(); err != nil {
 		errs = append(errs, err)
@@ -252,7 +265,7 @@ func (s *Store) closeDBs() error {
 			errs = append(errs, st.Close())
 		}
 	}
-	for _, db := range []*sql.DB{s.rdb, s.wdb} {
+	for _, db := range []*sql.DB{s.rdb, s.cdb, s.wdb} {
 		if db != nil {
 			errs = append(errs, db.Close())
 		}

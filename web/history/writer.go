@@ -70,6 +70,7 @@ func (s *Store) flush() error {
 		evs, cids = evs[ne:], cids[nc:]
 	}
 	s.spare, s.spareC = evs[:0:cap(evs)], cids[:0:cap(cids)]
+	s.walGrew()
 	if err := s.refreshSize(ctx); err != nil && first == nil {
 		s.setError(err)
 		first = err
@@ -176,4 +177,30 @@ func directionName(v int64) string {
 		return transport.Outbound.String()
 	}
 	return transport.Inbound.String()
+}
+
+// walGrew asks the checkpointer to copy the WAL into the database.
+func (s *Store) walGrew() {
+	select {
+	case s.ckpt <- struct{}{}:
+	default:
+	}
+}
+
+// checkpointer copies the WAL into the database after writes, on its own
+// connection: a PASSIVE checkpoint waits for no one, and the writer's
+// commits never pay for it. It ends after the writer; closing the last
+// connection checkpoints what is left.
+func (s *Store) checkpointer() {
+	defer close(s.ckptEnd)
+	for {
+		select {
+		case <-s.ckpt:
+			if _, err := s.cdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				s.setError(fmt.Errorf("history: checkpoint: %w", classify(err)))
+			}
+		case <-s.writerEnd:
+			return
+		}
+	}
 }
