@@ -37,9 +37,12 @@ type app struct {
 	handler *handler
 	hep     *hep.Tracer
 	otel    *otel.Exporter
-	history *history.Store
-	pcap    *pcap.Ring
-	web     *web.Server
+	history *history.Store // nil when history is off
+	// historyDown is why the history store could not be opened (sipwire
+	// then runs without it).
+	historyDown *history.Store
+	pcap        *pcap.Ring
+	web         *web.Server
 
 	cancel    context.CancelFunc
 	consumers sync.WaitGroup
@@ -74,7 +77,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 	if a.otel, err = otel.New(ctx, otelCfg); err != nil {
 		return nil, fmt.Errorf("opentelemetry: %w", err)
 	}
-	a.history = openHistory(ctx, cfg, log)
+	a.history, a.historyDown = openHistory(ctx, cfg, log)
 	a.pcap = pcap.NewRing(pcapRingBytes)
 	return a, nil
 }
@@ -135,11 +138,12 @@ func newHEP(cfg *config.Config, log *slog.Logger) (*hep.Tracer, error) {
 	return t, nil
 }
 
-// openHistory opens the event history; a store that cannot be opened is
-// logged and sipwire goes on without history rather than refuse SIP traffic.
-func openHistory(ctx context.Context, cfg *config.Config, log *slog.Logger) *history.Store {
+// openHistory opens the event history. A store that cannot be opened is
+// logged and sipwire goes on without history rather than refuse SIP
+// traffic; the second result then says why, for /api/v1/stats.
+func openHistory(ctx context.Context, cfg *config.Config, log *slog.Logger) (*history.Store, *history.Store) {
 	if !cfg.History.Enabled {
-		return nil
+		return nil, nil
 	}
 	s, err := history.Open(ctx, history.Config{
 		Path:          cfg.History.Path,
@@ -150,9 +154,9 @@ func openHistory(ctx context.Context, cfg *config.Config, log *slog.Logger) *his
 	})
 	if err != nil {
 		log.Error("event history disabled: the store cannot be opened; SIP traffic goes on", "path", cfg.History.Path, "err", err)
-		return nil
+		return nil, history.Disabled(err)
 	}
-	return s
+	return s, nil
 }
 
 // start wires the fan-out and starts listening.
@@ -240,8 +244,11 @@ func (a *app) stats() map[string]any {
 		m["hep"] = map[string]any{"totals": a.hep.Counters(), "destinations": a.hep.Stats()}
 	}
 	m["otel"] = a.otel.Stats()
-	if a.history != nil {
+	switch {
+	case a.history != nil:
 		m["history"] = a.history.Stats()
+	case a.historyDown != nil:
+		m["history"] = a.historyDown.Stats()
 	}
 	return m
 }

@@ -259,3 +259,33 @@ func TestBadConfigIsAStartupError(t *testing.T) {
 		t.Fatalf("err %v, output %s", err, out)
 	}
 }
+
+// An unwritable history store is reported and sipwire serves SIP without it.
+func TestBinaryRunsWithoutAnUnwritableHistory(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	os.WriteFile(blocker, []byte("x"), 0o600)
+	cfgPath := filepath.Join(dir, "sipwire.yaml")
+	os.WriteFile(cfgPath, []byte("history:\n  path: "+filepath.Join(blocker, "h.db")+"\n"), 0o600)
+	in := startSipwire(t, "-config", cfgPath)
+	c, r := in.dial(t)
+	c.Write([]byte(request("OPTIONS", "nohist")))
+	if resp := readMsg(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
+		t.Fatalf("%s", resp)
+	}
+	var stats struct {
+		Exporters struct {
+			History struct {
+				Enabled   bool   `json:"enabled"`
+				LastError string `json:"last_error"`
+			} `json:"history"`
+		} `json:"exporters"`
+	}
+	in.getJSON(t, "/api/v1/stats", &stats)
+	if stats.Exporters.History.Enabled || stats.Exporters.History.LastError == "" {
+		t.Fatalf("history stats %+v", stats.Exporters.History)
+	}
+	if !strings.Contains(in.stderr.String(), "event history disabled") {
+		t.Fatalf("no log line about the history:\n%s", in.stderr.String())
+	}
+}
