@@ -71,8 +71,27 @@ func run() error {
 	opts := options{Rounds: *rounds, CPUDuration: *cpuDur, StepDuration: *stepDur, RateT1: *rateT1, RateTN: *rateTN,
 		RampT1: t1, RampTN: tn, IdleConns: *idle, Forwarders: strings.Split(*fwds, ","), SkipRamp: *noRamp}
 	if *quick {
-		opts.Rounds, opts.CPUDuration, opts.StepDuration, opts.IdleConns = 1, 5*time.Second, 5*time.Second, 200
-		opts.RampT1, opts.RampTN = t1[:min(2, len(t1))], tn[:min(2, len(tn))]
+		// Flags given explicitly win over -quick's settings.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["rounds"] {
+			opts.Rounds = 1
+		}
+		if !set["cpu-duration"] {
+			opts.CPUDuration = 5 * time.Second
+		}
+		if !set["step-duration"] {
+			opts.StepDuration = 5 * time.Second
+		}
+		if !set["idle-conns"] {
+			opts.IdleConns = 200
+		}
+		if !set["ramp-t1"] {
+			opts.RampT1 = t1[:min(2, len(t1))]
+		}
+		if !set["ramp-tn"] {
+			opts.RampTN = tn[:min(2, len(tn))]
+		}
 	}
 	b := &bench{opts: opts, log: os.Stderr, children: map[*child]bool{}, idle: map[string]idleResult{}}
 	if b.benchDir, err = filepath.Abs(*benchDir); err != nil {
