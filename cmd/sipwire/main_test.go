@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -51,15 +52,33 @@ func freeAddr(t *testing.T) string {
 type instance struct {
 	sip, web string
 	cmd      *exec.Cmd
-	stderr   *bytes.Buffer
+	stderr   *lockedBuffer
 	dir      string
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startSipwire runs the binary in a temporary directory on free ports,
 // with extra flags, and waits until it answers.
 func startSipwire(t *testing.T, extra ...string) *instance {
 	t.Helper()
-	in := &instance{sip: freeAddr(t), web: freeAddr(t), stderr: &bytes.Buffer{}, dir: t.TempDir()}
+	in := &instance{sip: freeAddr(t), web: freeAddr(t), stderr: &lockedBuffer{}, dir: t.TempDir()}
 	args := append([]string{"-listen", "tcp:" + in.sip, "-web", in.web}, extra...)
 	in.cmd = exec.Command(binary, args...)
 	in.cmd.Dir = in.dir
