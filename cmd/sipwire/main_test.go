@@ -308,3 +308,35 @@ func TestBinaryRunsWithoutAnUnwritableHistory(t *testing.T) {
 		t.Fatalf("no log line about the history:\n%s", in.stderr.String())
 	}
 }
+
+// SIGHUP reloads trace_on (and the filter route) from the config file
+// without dropping connections.
+func TestBinarySIGHUPReloadsTracing(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "sipwire.yaml")
+	os.WriteFile(cfgPath, []byte("trace_on: 0\nhistory: off\n"), 0o600)
+	in := startSipwire(t, "-config", cfgPath)
+	c, r := in.dial(t)
+	var state struct{ Trace string }
+	in.getJSON(t, "/api/v1/trace", &state)
+	if state.Trace != "off" {
+		t.Fatalf("trace %q at start", state.Trace)
+	}
+	os.WriteFile(cfgPath, []byte("trace_on: 1\nhistory: off\n"), 0o600)
+	in.cmd.Process.Signal(syscall.SIGHUP)
+	for range 100 {
+		in.getJSON(t, "/api/v1/trace", &state)
+		if state.Trace == "on" {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if state.Trace != "on" {
+		t.Fatalf("trace %q after SIGHUP", state.Trace)
+	}
+	// The connection opened before the reload still works.
+	c.Write([]byte(request("OPTIONS", "after-hup")))
+	if resp := readMsg(t, r); !strings.Contains(resp, "Call-ID: after-hup\r\n") {
+		t.Fatalf("%s", resp)
+	}
+}
