@@ -30,11 +30,22 @@ type PcapSource interface {
 }
 
 // EventStore is the persistent event history (package web/history) as
-// GET /events?source=history queries it.
+// GET /events?source=history and GET /events/export read it. A query it
+// refuses (a bad cursor, filter or format) fails with an error that wraps
+// ErrBadEventQuery, answered with a 400; any other error is a 503.
 type EventStore interface {
 	// Query returns one page of the events q selects, newest first, and the
 	// cursor of the next page ("" when there is none).
 	Query(ctx context.Context, q EventQuery) ([]Event, string, error)
+	// Export writes every event q selects to w, newest first, in format
+	// ("jsonl" or "csv"); q.Limit bounds their number (zero: all) and
+	// q.Cursor starts after a page. It writes nothing to w before it has
+	// read the first page, so that an error it returns without having
+	// written can still be answered in the error shape.
+	Export(ctx context.Context, q EventQuery, format string, w io.Writer) error
+	// ContentType returns the HTTP content type of an export format, "" for
+	// a format Export does not write.
+	ContentType(format string) string
 }
 
 // Deps are the server's collaborators. Only Transport is required.

@@ -19,6 +19,10 @@ var (
 	ErrNoTransport = errors.New("web: no transport")
 	// ErrListen: the listen address could not be bound.
 	ErrListen = errors.New("web: listen")
+	// ErrBadEventQuery: an EventStore refused a query (a bad cursor, filter
+	// or export format); EventStore errors that wrap it are answered with a
+	// 400 rather than a 503.
+	ErrBadEventQuery = errors.New("web: bad event query")
 )
 
 // apiError is an error with the HTTP status it is answered with.

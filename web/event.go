@@ -23,6 +23,10 @@ type Event struct {
 	Remote    string    `json:"remote,omitempty"`
 	Listener  string    `json:"listener,omitempty"`
 	Reason    string    `json:"reason"`
+	// Run is, for events of the history store, the start of sipwire that
+	// raised the event: connection ids are unique within one run only.
+	// Zero (left out) for events of the ring, which are all of this run.
+	Run int64 `json:"run,omitempty"`
 }
 
 // EventFromTransport converts a transport event; Seq is left zero.
@@ -60,6 +64,10 @@ type EventQuery struct {
 	Status string
 	// ConnID keeps the events of one connection.
 	ConnID uint64
+	// Run (history only) keeps the events of one run of sipwire (Event.Run);
+	// zero keeps every run, except that with ConnID it means the current
+	// run, since connection ids are unique within a run only.
+	Run int64
 	// Addr keeps events whose local, remote or listener address is Addr
 	// (ip:port) or whose IP is Addr (ip).
 	Addr string
@@ -73,8 +81,14 @@ type EventQuery struct {
 	Cursor string
 }
 
+// historyOnly reports whether q has a filter only the history store
+// applies.
+func (q *EventQuery) historyOnly() bool {
+	return q.CallID != "" || q.Cursor != "" || q.Run != 0
+}
+
 // match reports whether e passes the filters of q that the ring applies
-// (all but Limit, Cursor and CallID).
+// (all but Limit, Cursor, CallID and Run).
 func (q *EventQuery) match(e *Event) bool {
 	switch {
 	case e.Seq <= q.SinceSeq:

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -34,8 +35,26 @@ type eventsBody struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// parseEventQuery reads the filters shared by GET /events and the stream.
+// parseEventQuery reads the filters shared by GET /events and the stream,
+// and limit= (1 to MaxEventsLimit, default DefaultEventsLimit).
 func parseEventQuery(c *gin.Context) (EventQuery, error) {
+	q, err := parseEventFilter(c)
+	if err != nil {
+		return q, err
+	}
+	q.Limit = DefaultEventsLimit
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxEventsLimit {
+			return q, errorf(http.StatusBadRequest, "limit must be an integer from 1 to %d", MaxEventsLimit)
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+// parseEventFilter reads every filter of an event query but limit=.
+func parseEventFilter(c *gin.Context) (EventQuery, error) {
 	var q EventQuery
 	if v := c.Query("since"); v != "" {
 		if n, err := strconv.ParseUint(v, 10, 64); err == nil {
@@ -52,6 +71,9 @@ func parseEventQuery(c *gin.Context) (EventQuery, error) {
 			return q, errorf(http.StatusBadRequest, "until=%q is not an RFC 3339 time", v)
 		}
 		q.Until = t
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && q.Until.Before(q.Since) {
+		return q, errorf(http.StatusBadRequest, "until=%s is before since=%s", c.Query("until"), c.Query("since"))
 	}
 	for _, v := range c.QueryArray("kind") {
 		for k := range strings.SplitSeq(v, ",") {
@@ -78,6 +100,13 @@ func parseEventQuery(c *gin.Context) (EventQuery, error) {
 		}
 		q.ConnID = n
 	}
+	if v := c.Query("run"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return q, errorf(http.StatusBadRequest, "run=%q is not a run number (1, 2, ...)", v)
+		}
+		q.Run = n
+	}
 	if v := c.Query("addr"); v != "" {
 		_, errAP := netip.ParseAddrPort(v)
 		_, errA := netip.ParseAddr(strings.Trim(v, "[]"))
@@ -85,14 +114,6 @@ func parseEventQuery(c *gin.Context) (EventQuery, error) {
 			return q, errorf(http.StatusBadRequest, "addr=%q is neither ip nor ip:port", v)
 		}
 		q.Addr = v
-	}
-	q.Limit = DefaultEventsLimit
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > MaxEventsLimit {
-			return q, errorf(http.StatusBadRequest, "limit must be an integer from 1 to %d", MaxEventsLimit)
-		}
-		q.Limit = n
 	}
 	q.CallID = c.Query("call_id")
 	q.Text = c.Query("text")
@@ -109,7 +130,7 @@ func kindNames() string {
 }
 
 // getEvents answers from the ring, or from the history store with
-// source=history (the default when call_id or cursor is given).
+// source=history (the default when call_id, cursor or run is given).
 func (s *Server) getEvents(c *gin.Context) error {
 	q, err := parseEventQuery(c)
 	if err != nil {
@@ -118,14 +139,14 @@ func (s *Server) getEvents(c *gin.Context) error {
 	source := c.Query("source")
 	if source == "" {
 		source = "ring"
-		if q.CallID != "" || q.Cursor != "" {
+		if q.historyOnly() {
 			source = "history"
 		}
 	}
 	switch source {
 	case "ring":
-		if q.CallID != "" || q.Cursor != "" {
-			return errorf(http.StatusBadRequest, "call_id and cursor need source=history")
+		if q.historyOnly() {
+			return errorf(http.StatusBadRequest, "call_id, cursor and run need source=history")
 		}
 		p := s.ring.Query(q)
 		body := eventsBody{Source: "ring", Events: p.Events, More: p.More, OldestSeq: p.Oldest, LastSeq: p.Last}
@@ -139,15 +160,12 @@ func (s *Server) getEvents(c *gin.Context) error {
 		c.JSON(http.StatusOK, body)
 		return nil
 	case "history":
-		if s.deps.Events == nil {
-			return errorf(http.StatusNotFound, "the event history is not enabled (history.enabled in the config)")
-		}
-		if q.SinceSeq > 0 {
-			return errorf(http.StatusBadRequest, "source=history takes since= as an RFC 3339 time")
+		if err := s.historyQuery(&q); err != nil {
+			return err
 		}
 		events, next, err := s.deps.Events.Query(c.Request.Context(), q)
 		if err != nil {
-			return errorf(http.StatusServiceUnavailable, "event history: %v", err)
+			return storeError(err)
 		}
 		if events == nil {
 			events = []Event{}
@@ -156,4 +174,24 @@ func (s *Server) getEvents(c *gin.Context) error {
 		return nil
 	}
 	return errorf(http.StatusBadRequest, `source must be "ring" or "history"`)
+}
+
+// historyQuery checks that the history is on and that q suits it.
+func (s *Server) historyQuery(q *EventQuery) error {
+	if s.deps.Events == nil {
+		return errorf(http.StatusNotFound, "the event history is not enabled (history.enabled in the config)")
+	}
+	if q.SinceSeq > 0 {
+		return errorf(http.StatusBadRequest, "the event history takes since= as an RFC 3339 time")
+	}
+	return nil
+}
+
+// storeError answers an EventStore error: 400 for a query it refused
+// (ErrBadEventQuery), 503 for anything else.
+func storeError(err error) error {
+	if errors.Is(err, ErrBadEventQuery) {
+		return errorf(http.StatusBadRequest, "%v", err)
+	}
+	return errorf(http.StatusServiceUnavailable, "event history: %v", err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -134,6 +135,10 @@ func TestEventsBadParameters(t *testing.T) {
 		{"addr=host.example", "addr"},
 		{"source=disk", "source"},
 		{"source=ring&call_id=abc", "source=history"},
+		{"source=ring&run=2", "source=history"},
+		{"run=0", "run"},
+		{"run=x", "run"},
+		{"since=2025-06-02T00:00:00Z&until=2025-06-01T00:00:00Z", "before"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -142,9 +147,12 @@ func TestEventsBadParameters(t *testing.T) {
 	}
 	wantError(t, f.do(http.MethodGet, "/api/v1/events?source=history", ""), http.StatusNotFound, "not enabled")
 	wantError(t, f.do(http.MethodGet, "/api/v1/events?call_id=x", ""), http.StatusNotFound, "not enabled")
+	wantError(t, f.do(http.MethodGet, "/api/v1/events?run=1", ""), http.StatusNotFound, "not enabled")
+	wantError(t, f.do(http.MethodGet, "/api/v1/events/export?format=csv", ""), http.StatusNotFound, "not enabled")
 }
 
-// store is an EventStore that records the query it got.
+// store is an EventStore that records the query it got: the parsing of
+// every parameter is checked here, the real store in history_test.go.
 type store struct {
 	got    EventQuery
 	events []Event
@@ -157,11 +165,31 @@ func (s *store) Query(_ context.Context, q EventQuery) ([]Event, string, error) 
 	return s.events, s.next, s.err
 }
 
+func (s *store) Export(_ context.Context, q EventQuery, _ string, w io.Writer) error {
+	s.got = q
+	if s.err != nil {
+		return s.err
+	}
+	for _, e := range s.events {
+		if _, err := fmt.Fprintf(w, "%d\n", e.Seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *store) ContentType(format string) string {
+	if format == ExportJSONL || format == ExportCSV {
+		return "text/" + format
+	}
+	return ""
+}
+
 func TestEventsFromHistory(t *testing.T) {
 	st := &store{events: []Event{{Seq: 77, Kind: "CLOSED", Reason: "EOF received"}}, next: "c2"}
 	f := newFixture(t, func(_ *Config, d *Deps) { d.Events = st })
 	since := t0.Format(time.RFC3339)
-	w := f.do(http.MethodGet, "/api/v1/events?call_id=abc&since="+since+"&kind=CLOSED&addr=10.0.0.1&text=eof&limit=5&cursor=c1&conn=9&status=SUCCESS", "")
+	w := f.do(http.MethodGet, "/api/v1/events?call_id=abc&since="+since+"&kind=CLOSED&addr=10.0.0.1&text=eof&limit=5&cursor=c1&conn=9&run=3&status=SUCCESS", "")
 	if w.Code != 200 {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
@@ -169,7 +197,7 @@ func TestEventsFromHistory(t *testing.T) {
 	if b.Source != "history" || len(b.Events) != 1 || b.Events[0].Seq != 77 || b.NextCursor != "c2" || !b.More {
 		t.Errorf("body = %+v", b)
 	}
-	want := EventQuery{Since: t0, Kinds: []string{"CLOSED"}, Status: "SUCCESS", ConnID: 9, Addr: "10.0.0.1", CallID: "abc", Text: "eof", Limit: 5, Cursor: "c1"}
+	want := EventQuery{Since: t0, Kinds: []string{"CLOSED"}, Status: "SUCCESS", ConnID: 9, Run: 3, Addr: "10.0.0.1", CallID: "abc", Text: "eof", Limit: 5, Cursor: "c1"}
 	if fmt.Sprint(st.got) != fmt.Sprint(want) {
 		t.Errorf("query\n got %+v\nwant %+v", st.got, want)
 	}
@@ -180,6 +208,28 @@ func TestEventsFromHistory(t *testing.T) {
 	wantError(t, f.do(http.MethodGet, "/api/v1/events?source=history&since=5", ""), http.StatusBadRequest, "RFC 3339")
 	st.err = errors.New("database is locked")
 	wantError(t, f.do(http.MethodGet, "/api/v1/events?source=history", ""), http.StatusServiceUnavailable, "database is locked")
+	st.err = fmt.Errorf("%w: cursor is not ours", ErrBadEventQuery)
+	wantError(t, f.do(http.MethodGet, "/api/v1/events?cursor=zz", ""), http.StatusBadRequest, "cursor is not ours")
+}
+
+func TestEventsExportParameters(t *testing.T) {
+	st := &store{events: []Event{{Seq: 5}, {Seq: 4}}}
+	f := newFixture(t, func(_ *Config, d *Deps) { d.Events = st })
+	w := f.do(http.MethodGet, "/api/v1/events/export?format=csv&kind=CLOSED&conn=9&run=2&text=eof&limit=0&until="+url.QueryEscape(t0.Format(time.RFC3339)), "")
+	if w.Code != 200 || w.Body.String() != "5\n4\n" || w.Header().Get("Content-Type") != "text/csv" {
+		t.Fatalf("%d %q %q", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+	want := EventQuery{Until: t0, Kinds: []string{"CLOSED"}, ConnID: 9, Run: 2, Text: "eof"}
+	if fmt.Sprint(st.got) != fmt.Sprint(want) {
+		t.Errorf("query\n got %+v\nwant %+v", st.got, want)
+	}
+	if w := f.do(http.MethodGet, "/api/v1/events/export?limit=2500", ""); w.Code != 200 || st.got.Limit != 2500 || w.Header().Get("Content-Type") != "text/jsonl" {
+		t.Errorf("limit=2500 (no page bound on exports): %d limit %d type %q", w.Code, st.got.Limit, w.Header().Get("Content-Type"))
+	}
+	st.err = errors.New("disk I/O error")
+	wantError(t, f.do(http.MethodGet, "/api/v1/events/export", ""), http.StatusServiceUnavailable, "disk I/O error")
+	st.err = fmt.Errorf("%w: bad filter", ErrBadEventQuery)
+	wantError(t, f.do(http.MethodGet, "/api/v1/events/export", ""), http.StatusBadRequest, "bad filter")
 }
 
 func TestEventsRingSeesRealConnection(t *testing.T) {

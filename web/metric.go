@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // MetricType is a Prometheus metric type.
@@ -105,11 +106,12 @@ func metricName(s string) string {
 // Words of a stats field's path (its JSON keys joined by "_") that decide
 // its type: a count word anywhere makes a counter ("drops_not_connected");
 // otherwise a level word anywhere, or a last word that names a level, makes
-// a gauge ("queue_bytes", "open_connections", "queue_cap").
+// a gauge ("queue_bytes", "size_bytes", "open_connections", "queue_cap",
+// "events_stored").
 var (
 	countWords     = []string{"drops", "dropped", "total", "count", "sent", "received", "errors", "failures", "reconnects", "evicted", "exported", "written", "flushed", "retries"}
-	levelWords     = []string{"queue", "open", "inflight", "pending", "active"}
-	lastLevelWords = []string{"len", "length", "cap", "capacity", "depth", "size", "connected", "enabled", "up", "max", "min", "queued", "forwarding", "clients", "current"}
+	levelWords     = []string{"queue", "open", "inflight", "pending", "active", "size"}
+	lastLevelWords = []string{"len", "length", "cap", "capacity", "depth", "connected", "enabled", "up", "max", "min", "queued", "forwarding", "clients", "current", "stored", "run"}
 )
 
 func isGaugePath(path string) bool {
@@ -139,11 +141,15 @@ func labelName(key string) string {
 // FlattenMetrics derives samples from a JSON-marshalable stats value: every
 // number and boolean becomes a sample named prefix_path (path = the JSON
 // keys joined by "_"). A path with no count word (drops, sent, errors,
-// failures, ...) but a level word (queue, open, pending, ...) or a last word
-// naming a level (len, cap, size, connected, ...) is a gauge; any other
-// number is a counter with the suffix _total; booleans are gauges of 0 or 1. The elements of an array of objects are told apart by a label named
-// after the array (singular) with their "name" field (or their index) as
-// value. Exporters that need exact names and help texts give Deps.Metrics.
+// failures, ...) but a level word (queue, open, pending, size, ...) or a
+// last word naming a level (len, cap, connected, stored, ...) is a gauge;
+// any other number is a counter with the suffix _total; booleans are gauges
+// of 0 or 1. A string holding an RFC 3339 time is a gauge of its Unix time
+// in seconds, named prefix_path_timestamp_seconds (prefix_path_seconds when
+// the path ends in "time"); other strings are left out. The elements of an
+// array of objects are told apart by a label named after the array
+// (singular) with their "name" field (or their index) as value. Exporters
+// that need exact names and help texts give Deps.Metrics.
 func FlattenMetrics(prefix string, v any) []Metric {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -200,6 +206,18 @@ func flatten(out *[]Metric, name, path, key string, v any, labels []Label) {
 		}
 		m.Help = "sipwire stats field " + strings.TrimPrefix(name, "sipwire_")
 		*out = append(*out, m)
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, x)
+		if err != nil {
+			return
+		}
+		if strings.HasSuffix(name, "_time") {
+			name += "_seconds"
+		} else {
+			name += "_timestamp_seconds"
+		}
+		*out = append(*out, Metric{Name: name, Help: "sipwire stats field " + strings.TrimPrefix(name, "sipwire_") + " (Unix time)",
+			Type: Gauge, Labels: labels, Value: float64(t.UnixMicro()) / 1e6})
 	case bool:
 		f := 0.0
 		if x {

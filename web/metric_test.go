@@ -2,7 +2,12 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"testing"
+	"time"
+
+	"github.com/sipwire/sipwire/web/history"
 )
 
 func TestFlattenMetricsTypes(t *testing.T) {
@@ -86,6 +91,80 @@ func TestFlattenMetricsNestedPaths(t *testing.T) {
 	for _, m := range ms {
 		if want[m.Name] != m.Type {
 			t.Errorf("%s is %s", m.Name, m.Type)
+		}
+	}
+}
+
+// TestFlattenMetricsHistoryStats checks the names and types /metrics gives
+// the stats of a real history store.
+func TestFlattenMetricsHistoryStats(t *testing.T) {
+	dir := t.TempDir()
+	earlierRun(t, dir, run1Events()...)
+	st, err := history.Open(context.Background(), historyConfig(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close(context.Background())
+	want := map[string]MetricType{
+		"sipwire_history_enabled":                        Gauge,
+		"sipwire_history_run":                            Gauge,
+		"sipwire_history_events_stored":                  Gauge,
+		"sipwire_history_events_written_total":           Counter,
+		"sipwire_history_events_dropped_total":           Counter,
+		"sipwire_history_events_failed_total":            Counter,
+		"sipwire_history_events_expired_total":           Counter,
+		"sipwire_history_queue_depth":                    Gauge,
+		"sipwire_history_queue_cap":                      Gauge,
+		"sipwire_history_callids_written_total":          Counter,
+		"sipwire_history_callids_dropped_total":          Counter,
+		"sipwire_history_size_bytes":                     Gauge,
+		"sipwire_history_oldest_event_timestamp_seconds": Gauge,
+		"sipwire_history_batches_total":                  Counter,
+	}
+	got := map[string]Metric{}
+	for _, m := range FlattenMetrics("sipwire_history", st.Stats()) {
+		got[m.Name] = m
+	}
+	for name, typ := range want {
+		if m, ok := got[name]; !ok || m.Type != typ {
+			t.Errorf("%s: %+v, want type %s", name, m, typ)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("samples %v", got)
+	}
+	if v := got["sipwire_history_events_stored"].Value; v != 2 {
+		t.Errorf("events stored %v, want 2", v)
+	}
+	if v := got["sipwire_history_oldest_event_timestamp_seconds"].Value; v != float64(run1Time.Unix()) {
+		t.Errorf("oldest event %v, want %d", v, run1Time.Unix())
+	}
+	if v := got["sipwire_history_size_bytes"].Value; v <= 0 {
+		t.Errorf("size %v", v)
+	}
+
+	// A store that could not be opened says so.
+	enabled := 1.0
+	for _, m := range FlattenMetrics("sipwire_history", history.Disabled(errors.New("disk full")).Stats()) {
+		if m.Name == "sipwire_history_enabled" {
+			enabled = m.Value
+		}
+	}
+	if enabled != 0 {
+		t.Errorf("a disabled store's sipwire_history_enabled is %v", enabled)
+	}
+}
+
+func TestFlattenMetricsTimes(t *testing.T) {
+	at := time.Date(2025, 6, 1, 12, 0, 0, 500_000_000, time.UTC)
+	ms := FlattenMetrics("x", map[string]any{"last_error_time": at, "oldest": at, "path": "/var/lib/x.db"})
+	want := map[string]float64{"x_last_error_time_seconds": 1748779200.5, "x_oldest_timestamp_seconds": 1748779200.5}
+	if len(ms) != len(want) {
+		t.Fatalf("samples %+v", ms)
+	}
+	for _, m := range ms {
+		if w, ok := want[m.Name]; !ok || m.Value != w || m.Type != Gauge {
+			t.Errorf("%+v", m)
 		}
 	}
 }

@@ -40,6 +40,7 @@ func (s *Server) routes() *gin.Engine {
 	api.DELETE("/connections/:id", auth, handle(s.deleteConnection))
 	api.GET("/events", handle(s.getEvents))
 	api.GET("/events/stream", handle(s.streamEvents))
+	api.GET("/events/export", handle(s.exportEvents))
 	api.GET("/stats", handle(s.getStats))
 	api.GET("/config", handle(s.getConfig))
 	api.GET("/pcap", handle(s.getPcap))
