@@ -75,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *printConfig {
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(stderr, "sipwire: warning: %s\n", w)
+		}
 		if err := cfg.Print(stdout, true); err != nil {
 			fmt.Fprintf(stderr, "sipwire: %v\n", err)
 			return 1

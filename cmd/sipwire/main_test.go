@@ -340,3 +340,57 @@ func TestBinarySIGHUPReloadsTracing(t *testing.T) {
 		t.Fatalf("%s", resp)
 	}
 }
+
+// An OpenSIPS config with the lines a proto_tcp user already has runs as is.
+func TestBinaryRunsAnOpenSIPSConfig(t *testing.T) {
+	dir := t.TempDir()
+	sip := freeAddr(t)
+	cfgPath := filepath.Join(dir, "opensips.cfg")
+	os.WriteFile(cfgPath, []byte(`# an OpenSIPS user's config
+mpath="/usr/lib/x86_64-linux-gnu/opensips/modules/"
+socket=tcp:`+sip+`
+loadmodule "proto_tcp.so"
+loadmodule "proto_hep.so"
+loadmodule "tm.so"
+modparam("proto_tcp", "tcp_max_msg_chunks", 8)
+modparam("proto_hep", "hep_id", "[hep_dest]127.0.0.1:9;transport=udp;version=3")
+modparam("proto_tcp", "trace_destination", "hep_dest")
+modparam("proto_tcp", "trace_on", 1)
+modparam("proto_tcp", "trace_filter_route", "tcp_filter")
+route[tcp_filter] {
+	if ($si == "127.0.0.1" && $socket_in(port) == 5060) exit; else drop;
+}
+`), 0o600)
+	cmd := exec.Command(binary, "-config", cfgPath, "-web", "off", "-print-config")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "tcp_max_msg_chunks: 8") || !strings.Contains(string(out), "trace_filter_route: tcp_filter") {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "tm.so") {
+		t.Fatalf("no warning about tm.so:\n%s", out)
+	}
+	in := &instance{sip: sip, stderr: &lockedBuffer{}, dir: dir}
+	in.cmd = exec.Command(binary, "-config", cfgPath, "-web", "off")
+	in.cmd.Dir = dir
+	in.cmd.Stderr = in.stderr
+	if err := in.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.cmd.Process.Kill(); in.cmd.Wait() })
+	var c net.Conn
+	for range 100 {
+		if c, err = net.Dial("tcp", sip); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if c == nil {
+		t.Fatalf("not listening on %s: %s", sip, in.stderr.String())
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte(request("OPTIONS", "cfg")))
+	if resp := readMsg(t, bufio.NewReader(c)); !strings.HasPrefix(resp, "SIP/2.0 200 OK") {
+		t.Fatalf("%s", resp)
+	}
+}
