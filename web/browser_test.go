@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +143,22 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	waitJS(t, ctx, "the address filter", `document.querySelectorAll('#event-log tbody tr').length === 1`)
 
+	evalJS(t, ctx, `const a = document.getElementById("f-addr"); a.value = ""; a.dispatchEvent(new Event("input"))`)
+	screenshot(t, ctx, "dashboard.png")
+}
+
+// evalJS runs a JavaScript statement in the page.
+func evalJS(t *testing.T, ctx context.Context, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(() => { "+js+"; return true; })()")); err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+}
+
+// screenshot saves the page as name in $SIPWIRE_ARTIFACTS (or the test's
+// temporary directory).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
 	dir := os.Getenv(EnvArtifacts)
 	if dir == "" {
 		dir = t.TempDir()
@@ -148,17 +166,89 @@ func TestDashboardInBrowser(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const a = document.getElementById("f-addr");
-		a.value = ""; a.dispatchEvent(new Event("input")); return true; })()`)); err != nil {
-		t.Fatal(err)
-	}
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	shot := filepath.Join(dir, "dashboard.png")
+	shot := filepath.Join(dir, name)
 	if err := os.WriteFile(shot, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("dashboard screenshot: %s", shot)
+	t.Logf("screenshot: %s", shot)
+}
+
+// TestDashboardHistoryInBrowser drives the event history in headless
+// Chromium, with a real history store: the log switches to the history,
+// filters by connection, exports the filtered events, shows a connection of
+// an earlier run with its run, and opens the whole history of a connection
+// from the connection table.
+func TestDashboardHistoryInBrowser(t *testing.T) {
+	ctx := browser(t)
+	f := newHistoryFixture(t)
+
+	// A connection that came and went, and one that stays open.
+	gone := f.sipClient("history-gone")
+	goneAddr := gone.LocalAddr().String()
+	gone.Close()
+	goneConn := f.waitStored("kind=CLOSED&addr="+url.QueryEscape(goneAddr), 1)[0].ConnID
+	open := f.sipClient("history-open")
+	openAddr := open.LocalAddr().String()
+	openConn := f.waitStored("addr="+url.QueryEscape(openAddr), 1)[0].ConnID
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(f.base+"/")); err != nil {
+		t.Fatalf("open dashboard: %v", err)
+	}
+	waitJS(t, ctx, "the History switch", `!document.getElementById("src-history").disabled`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("src-history"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "stored events in the log", `document.getElementById("events-panel").classList.contains("history") &&
+		document.querySelectorAll('#event-log tbody tr').length >= 3`)
+
+	// Filter by connection: exactly its two events, newest first.
+	evalJS(t, ctx, fmt.Sprintf(`const c = document.getElementById("f-conn"); c.value = "%d"; c.dispatchEvent(new Event("input"))`, goneConn))
+	waitJS(t, ctx, "the connection's events", fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll('#event-log tbody tr')];
+		return rows.length === 2 && rows.every(r => r.dataset.conn === "%d" && r.textContent.includes(%q)) &&
+			rows[0].dataset.kind === "CLOSED" && rows[1].dataset.kind === "ACCEPTED"; })()`, goneConn, goneAddr))
+
+	// The export link carries the filter.
+	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("export-csv").href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := strings.Count(strings.TrimSpace(httpGet(t, href)), "\n"); rows != 2 {
+		t.Errorf("the CSV export of %s has %d events, want 2", href, rows)
+	}
+
+	// A day's range shows run 1's connection, marked with its run; its
+	// connection id opens run 1's connection, not this run's.
+	evalJS(t, ctx, `const c = document.getElementById("f-conn"); c.value = ""; c.dispatchEvent(new Event("input"));
+		const r = document.getElementById("f-range"); r.value = "24h"; r.dispatchEvent(new Event("change"))`)
+	waitJS(t, ctx, "run 1's events", `document.querySelectorAll('#event-log tbody tr[data-run="1"] .run').length === 2`)
+	evalJS(t, ctx, `document.querySelector('#event-log tbody tr[data-run="1"] a.connlink').click()`)
+	waitJS(t, ctx, "run 1's connection", `(() => {
+		const rows = [...document.querySelectorAll('#event-log tbody tr')];
+		return rows.length === 2 && rows.every(r => r.dataset.run === "1" && r.dataset.conn === "1" && r.textContent.includes("10.1.2.3:40000")) &&
+			document.getElementById("conn-chip-text").textContent.includes("run 1"); })()`)
+
+	// A row of the connection table opens that connection's history.
+	waitJS(t, ctx, "the open connection in the table", fmt.Sprintf(`!!document.querySelector('#conn-table tbody tr[data-id="%d"]')`, openConn))
+	evalJS(t, ctx, fmt.Sprintf(`document.querySelector('#conn-table tbody tr[data-id="%d"] td').click()`, openConn))
+	waitJS(t, ctx, "the open connection's history", fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll('#event-log tbody tr')];
+		return document.getElementById("f-conn").value === "%d" && rows.length >= 1 &&
+			rows.every(r => r.dataset.conn === "%d" && r.dataset.run === "2") &&
+			rows.some(r => r.dataset.kind === "ACCEPTED" && r.textContent.includes(%q)) &&
+			!document.getElementById("conn-chip").classList.contains("hidden"); })()`, openConn, openConn, openAddr))
+	screenshot(t, ctx, "dashboard-history.png")
+
+	// Back to the live log, the connection filter stays: only its events.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("src-live"))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the live log of the connection", fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll('#event-log tbody tr')];
+		return document.getElementById("events-panel").classList.contains("live") && rows.length >= 1 &&
+			rows.every(r => r.dataset.conn === "%d" && !r.dataset.run); })()`, openConn))
 }

@@ -141,7 +141,10 @@ func newHistoryFixture(t *testing.T) *historyFixture {
 	if st.Run() != 2 {
 		t.Fatalf("run %d, want 2", st.Run())
 	}
-	f := newFixture(t, func(_ *Config, d *Deps) { d.Events = historyAdapter{st} })
+	f := newFixture(t, func(_ *Config, d *Deps) {
+		d.Events = historyAdapter{st}
+		d.Stats = func() map[string]any { return map[string]any{"history": st.Stats()} }
+	})
 	st.ConsumeSubscription(f.tr.Subscribe("history", 4096, transport.AllEvents))
 	return &historyFixture{fixture: f, store: st}
 }

@@ -31,6 +31,9 @@ type WebStats struct {
 	LastSeq       uint64 `json:"last_seq"`
 	// StreamClients is the number of open event streams.
 	StreamClients int64 `json:"stream_clients"`
+	// EventHistory: the event history serves GET /events?source=history and
+	// GET /events/export (its counters are Exporters["history"]).
+	EventHistory bool `json:"event_history"`
 }
 
 func (s *Server) stats() StatsBody {
@@ -43,6 +46,7 @@ func (s *Server) stats() StatsBody {
 			EventRingLen:  s.ring.Len(),
 			LastSeq:       s.ring.LastSeq(),
 			StreamClients: s.sseClients.Load(),
+			EventHistory:  s.deps.Events != nil,
 		},
 	}
 	if s.deps.Pcap != nil {

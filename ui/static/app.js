@@ -17,6 +17,11 @@ const state = {
   prev: null,          // previous stats sample {t, events, msgs}
   rates: [],           // {ev, msg}
   source: null,
+  mode: "live",        // "live" (the ring) or "history" (the store)
+  historyRun: 0,       // the history's current run (0: history off)
+  run: 0,              // run of the connection opened, when not the current one
+  connPicked: false,   // the connection filter was set by opening a connection
+  hist: { events: [], cursor: "", query: "", gen: 0 },
 };
 
 function token() { return sessionStorage.getItem("sipwire.token") || ""; }
@@ -133,6 +138,7 @@ async function pollStats() {
     }
     state.prev = cur;
     drawChart();
+    setHistoryAvailable(s.web.event_history, (s.exporters || {}).history);
   } catch (e) {
     notice("Cannot reach the sipwire API: " + e.message, true);
   }
@@ -200,6 +206,9 @@ function renderConnections(conns) {
   for (const c of conns) {
     const tr = document.createElement("tr");
     tr.dataset.id = c.id;
+    tr.title = "Show every event of connection " + c.id;
+    tr.addEventListener("click", (ev) => { if (!ev.target.closest("button, a")) openConnection(c.id, 0); });
+    if (state.connPicked && !state.run && $("f-conn").value.trim() === String(c.id)) tr.classList.add("picked");
     cell(tr, c.id, "num");
     cell(tr, c.direction);
     cell(tr, c.state);
@@ -235,12 +244,29 @@ async function closeConn(id) {
 }
 
 // ---- events ----
+// The log shows either the live ring (state.mode "live", filtered in the
+// page) or the history store (state.mode "history", filtered by the server,
+// paged by cursor). state.run narrows a connection filter to one run of
+// sipwire; it is set by opening a connection's history.
+const HISTORY_PAGE = 100;
+const RANGES = { "15m": 15 * 60e3, "1h": 3600e3, "24h": 24 * 3600e3, "7d": 7 * 24 * 3600e3 };
+
 function filters() {
-  return { kind: $("f-kind").value, addr: $("f-addr").value.trim() };
+  return {
+    kind: $("f-kind").value,
+    status: $("f-status").value,
+    conn: $("f-conn").value.trim(),
+    addr: $("f-addr").value.trim(),
+    callID: $("f-callid").value.trim(),
+    text: $("f-text").value.trim(),
+  };
 }
 
 function matches(e, f) {
   if (f.kind && e.kind !== f.kind) return false;
+  if (f.status && e.status !== f.status) return false;
+  if (f.conn && String(e.conn_id) !== f.conn) return false;
+  if (f.text && !(e.reason || "").toLowerCase().includes(f.text.toLowerCase())) return false;
   if (f.addr) {
     const a = [e.local, e.remote, e.listener].filter(Boolean);
     if (!a.some((x) => x === f.addr || x.startsWith(f.addr + ":") || x.startsWith("[" + f.addr + "]:") || x.includes(f.addr))) return false;
@@ -248,20 +274,43 @@ function matches(e, f) {
   return true;
 }
 
+function fmtWhen(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return "";
+  const t = fmtTime(iso);
+  if (d.toDateString() === new Date().toDateString()) return t;
+  return d.getFullYear() + "-" + String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0") + " " + t;
+}
+
 function eventRow(e, fresh) {
   const tr = document.createElement("tr");
   tr.dataset.seq = e.seq;
   tr.dataset.kind = e.kind;
+  tr.dataset.conn = e.conn_id;
+  if (e.run) tr.dataset.run = e.run;
   if (fresh) tr.className = "fresh";
   cell(tr, e.seq, "num");
-  cell(tr, fmtTime(e.time)).title = e.time;
+  cell(tr, state.mode === "history" ? fmtWhen(e.time) : fmtTime(e.time)).title = e.time;
   const k = cell(tr, "");
   const span = document.createElement("span");
   span.className = "kind " + (PLAIN_KINDS.has(e.kind) ? e.kind : "err");
   span.textContent = e.kind;
   k.appendChild(span);
   cell(tr, e.status, "st-" + e.status);
-  cell(tr, e.conn_id || "", "num");
+  const c = cell(tr, "", "num");
+  if (e.conn_id) {
+    const a = document.createElement("a");
+    a.className = "connlink"; a.href = "#"; a.textContent = e.conn_id;
+    a.title = "Show every event of connection " + e.conn_id + (e.run ? " (run " + e.run + ")" : "");
+    a.addEventListener("click", (ev) => { ev.preventDefault(); openConnection(e.conn_id, e.run || 0); });
+    c.appendChild(a);
+    if (e.run && e.run !== state.historyRun) {
+      const r = document.createElement("span");
+      r.className = "run"; r.textContent = "r" + e.run;
+      r.title = "run " + e.run + " of sipwire (connection ids are unique within a run)";
+      c.appendChild(r);
+    }
+  }
   cell(tr, e.direction);
   cell(tr, e.local || "");
   cell(tr, e.remote || "");
@@ -269,13 +318,20 @@ function eventRow(e, fresh) {
   return tr;
 }
 
+function showEmpty(text) {
+  $("ev-empty").textContent = text || "";
+  $("ev-empty").classList.toggle("hidden", !text);
+}
+
 function renderEvents() {
+  if (state.mode !== "live") return;
   const tb = $("event-log").tBodies[0];
   tb.textContent = "";
   const f = filters();
   const rows = state.events.filter((e) => matches(e, f));
   for (let i = rows.length - 1; i >= 0; i--) tb.appendChild(eventRow(rows[i], false));
   $("ev-count").textContent = rows.length + " of " + state.events.length + " events";
+  showEmpty(rows.length ? "" : state.events.length ? "No recent event matches the filters." : "No events yet.");
 }
 
 function addEvent(e) {
@@ -283,11 +339,12 @@ function addEvent(e) {
   state.lastSeq = e.seq;
   state.events.push(e);
   if (state.events.length > MAX_EVENTS) state.events.shift();
-  if ($("f-pause").checked) return;
+  if (state.mode !== "live" || $("f-pause").checked) return;
   const tb = $("event-log").tBodies[0];
   if (matches(e, filters())) {
     tb.insertBefore(eventRow(e, true), tb.firstChild);
     while (tb.rows.length > MAX_EVENTS) tb.deleteRow(tb.rows.length - 1);
+    showEmpty("");
   }
   $("ev-count").textContent = tb.rows.length + " of " + state.events.length + " events";
 }
@@ -322,13 +379,235 @@ function connectStream(since) {
   };
 }
 
-// ---- start ----
-function init() {
+// ---- event history ----
+function localInput(d) {
+  const p = (n) => String(n).padStart(2, "0");
+  return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes()) + ":" + p(d.getSeconds());
+}
+
+// historyParams returns the query of the current filters for the history
+// (without source, limit and cursor), or throws an Error saying what is wrong.
+function historyParams() {
+  const f = filters();
+  const q = new URLSearchParams();
+  const range = $("f-range").value;
+  if (RANGES[range]) {
+    q.set("since", new Date(Date.now() - RANGES[range]).toISOString());
+  } else if (range === "custom") {
+    const since = $("f-since").value, until = $("f-until").value;
+    if (since) q.set("since", new Date(since).toISOString());
+    if (until) q.set("until", new Date(until).toISOString());
+  }
+  if (f.kind) q.set("kind", f.kind);
+  if (f.status) q.set("status", f.status);
+  $("f-conn").classList.toggle("bad", !!f.conn && !/^\d+$/.test(f.conn));
+  if (f.conn) {
+    if (!/^\d+$/.test(f.conn)) throw new Error("A connection id is a number.");
+    q.set("conn", f.conn);
+    if (state.run) q.set("run", state.run);
+  }
+  if (f.addr) q.set("addr", f.addr);
+  if (f.callID) q.set("call_id", f.callID);
+  if (f.text) q.set("text", f.text);
+  return q;
+}
+
+function historyStatus(text, isError) {
+  const s = $("ev-status");
+  s.textContent = text || "";
+  s.classList.toggle("err", !!isError);
+}
+
+// queryHistory runs the query of the current filters; more=true fetches the
+// next (older) page of the current one.
+async function queryHistory(more) {
+  if (state.mode !== "history") return;
+  let q;
+  try {
+    q = more ? new URLSearchParams(state.hist.query) : historyParams();
+  } catch (e) {
+    historyStatus(e.message, true);
+    return;
+  }
+  const gen = ++state.hist.gen;
+  if (!more) state.hist.query = q.toString();
+  q.set("source", "history");
+  q.set("limit", HISTORY_PAGE);
+  if (more && state.hist.cursor) q.set("cursor", state.hist.cursor);
+  $("ev-older").disabled = true;
+  historyStatus("Searching…");
+  try {
+    const r = await api("GET", "/events?" + q.toString());
+    if (gen !== state.hist.gen) return;
+    state.hist.events = more ? state.hist.events.concat(r.events) : r.events;
+    state.hist.cursor = r.next_cursor || "";
+    historyStatus("");
+    renderHistory();
+  } catch (e) {
+    if (gen !== state.hist.gen) return;
+    historyStatus("The history did not answer: " + e.message, true);
+  } finally {
+    if (gen === state.hist.gen) $("ev-older").disabled = false;
+  }
+}
+
+function renderHistory() {
+  const tb = $("event-log").tBodies[0];
+  tb.textContent = "";
+  for (const e of state.hist.events) tb.appendChild(eventRow(e, false));
+  const n = state.hist.events.length;
+  $("ev-count").textContent = n + (state.hist.cursor ? "+" : "") + " stored event" + (n === 1 ? "" : "s");
+  $("ev-older").classList.toggle("hidden", !state.hist.cursor);
+  showEmpty(n ? "" : "No stored event matches the filters and the time range.");
+  updateExportLinks();
+}
+
+function updateExportLinks() {
+  let q;
+  try { q = historyParams(); } catch (e) { return; }
+  for (const fmt of ["jsonl", "csv"]) {
+    const p = new URLSearchParams(q);
+    p.set("format", fmt);
+    $("export-" + fmt).href = API + "/events/export?" + p.toString();
+  }
+}
+
+function showHistoryStats(h) {
+  if (!h || !h.enabled) { $("hist-stats").textContent = ""; return; }
+  let t = fmtInt(h.events_stored) + " events stored · " + fmtBytes(h.size_bytes);
+  if (h.oldest_event) t += " · oldest " + fmtWhen(h.oldest_event);
+  if (h.events_dropped) t += " · " + fmtInt(h.events_dropped) + " dropped";
+  $("hist-stats").textContent = t;
+}
+
+// setHistoryAvailable enables the History switch from /stats: on says
+// whether the server has the history, h is the store's counters (if shown).
+function setHistoryAvailable(on, h) {
+  state.historyRun = on && h ? h.run || 0 : 0;
+  const b = $("src-history");
+  b.disabled = !on;
+  b.title = on ? "Stored events: any time range, every filter, export" :
+    "The event history is off" + (h && h.last_error ? ": " + h.last_error : " (history in the config)");
+  if (!on && state.mode === "history") setMode("live");
+  showHistoryStats(h);
+}
+
+function setMode(mode) {
+  if (mode === "history" && $("src-history").disabled) return;
+  state.mode = mode;
+  const p = $("events-panel");
+  p.classList.toggle("live", mode === "live");
+  p.classList.toggle("history", mode === "history");
+  for (const [id, m] of [["src-live", "live"], ["src-history", "history"]]) {
+    $(id).classList.toggle("on", mode === m);
+    $(id).setAttribute("aria-pressed", mode === m ? "true" : "false");
+  }
+  if (mode === "history") {
+    state.hist.events = [];
+    state.hist.cursor = "";
+    queryHistory(false);
+  } else {
+    state.hist.gen++;
+    historyStatus("");
+    $("f-conn").classList.remove("bad");
+    renderEvents();
+  }
+}
+
+function showConnChip() {
+  const conn = $("f-conn").value.trim();
+  const chip = $("conn-chip");
+  chip.classList.toggle("hidden", !conn || !state.connPicked);
+  if (!conn) return;
+  let t = "Connection " + conn;
+  if (state.mode === "history") t += state.run && state.run !== state.historyRun ? " · run " + state.run : " · this run";
+  $("conn-chip-text").textContent = t;
+  for (const tr of $("conn-table").tBodies[0].rows) tr.classList.toggle("picked", tr.dataset.id === conn && !state.run);
+}
+
+// openConnection shows every event of one connection: its whole stored
+// history when the history is on, else what the live ring holds.
+function openConnection(id, run) {
+  for (const f of ["f-kind", "f-status", "f-addr", "f-callid", "f-text"]) $(f).value = "";
+  $("f-conn").value = String(id);
+  state.run = run && run !== state.historyRun ? run : 0;
+  state.connPicked = true;
+  if (!$("src-history").disabled) {
+    $("f-range").value = "all";
+    $("custom-range").classList.add("hidden");
+    if (state.mode === "history") queryHistory(false); else setMode("history");
+  } else {
+    renderEvents();
+  }
+  showConnChip();
+  $("events-panel").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+function clearConnection() {
+  $("f-conn").value = "";
+  state.run = 0;
+  state.connPicked = false;
+  showConnChip();
+  filtersChanged();
+}
+
+let filterTimer = 0;
+// filtersChanged re-applies the filters: at once in the live log, after a
+// short pause in typing for the history.
+function filtersChanged(now) {
+  if (state.mode !== "history") { renderEvents(); return; }
+  clearTimeout(filterTimer);
+  if (now) queryHistory(false); else filterTimer = setTimeout(() => queryHistory(false), 350);
+}
+
+function resetFilters() {
+  for (const f of ["f-kind", "f-status", "f-conn", "f-addr", "f-callid", "f-text", "f-since", "f-until"]) $(f).value = "";
+  $("f-range").value = "1h";
+  $("custom-range").classList.add("hidden");
+  state.run = 0;
+  state.connPicked = false;
+  showConnChip();
+  filtersChanged(true);
+}
+
+function initEventControls() {
   for (const k of KINDS) {
     const o = document.createElement("option");
     o.value = k; o.textContent = k;
     $("f-kind").appendChild(o);
   }
+  $("src-live").addEventListener("click", () => { setMode("live"); showConnChip(); });
+  $("src-history").addEventListener("click", () => { setMode("history"); showConnChip(); });
+  for (const id of ["f-kind", "f-status"]) $(id).addEventListener("change", () => filtersChanged(true));
+  for (const id of ["f-addr", "f-callid", "f-text"]) {
+    $(id).addEventListener("input", () => filtersChanged(false));
+    $(id).addEventListener("keydown", (e) => { if (e.key === "Enter") filtersChanged(true); });
+  }
+  $("f-conn").addEventListener("input", () => { state.run = 0; state.connPicked = false; showConnChip(); filtersChanged(false); });
+  $("f-conn").addEventListener("keydown", (e) => { if (e.key === "Enter") filtersChanged(true); });
+  $("f-range").addEventListener("change", () => {
+    const custom = $("f-range").value === "custom";
+    $("custom-range").classList.toggle("hidden", !custom);
+    if (custom && !$("f-since").value) {
+      $("f-since").value = localInput(new Date(Date.now() - 3600e3));
+      $("f-until").value = localInput(new Date());
+    }
+    filtersChanged(true);
+  });
+  for (const id of ["f-since", "f-until"]) $(id).addEventListener("change", () => filtersChanged(true));
+  $("f-reset").addEventListener("click", resetFilters);
+  $("f-pause").addEventListener("change", renderEvents);
+  $("ev-clear").addEventListener("click", () => { state.events = []; renderEvents(); });
+  $("ev-older").addEventListener("click", () => queryHistory(true));
+  $("ev-refresh").addEventListener("click", () => filtersChanged(true));
+  $("conn-chip-clear").addEventListener("click", clearConnection);
+  // A relative range moves with the clock: the link is rebuilt on click.
+  for (const fmt of ["jsonl", "csv"]) $("export-" + fmt).addEventListener("click", updateExportLinks);
+}
+
+// ---- start ----
+function init() {
+  initEventControls();
   $("token").value = token();
   $("token-save").addEventListener("click", () => {
     const v = $("token").value.trim();
@@ -338,10 +617,6 @@ function init() {
   });
   $("token").addEventListener("keydown", (e) => { if (e.key === "Enter") $("token-save").click(); });
   $("trace-toggle").addEventListener("click", toggleTrace);
-  $("f-kind").addEventListener("change", renderEvents);
-  $("f-addr").addEventListener("input", renderEvents);
-  $("f-pause").addEventListener("change", renderEvents);
-  $("ev-clear").addEventListener("click", () => { state.events = []; renderEvents(); });
   window.addEventListener("resize", drawChart);
 
   pollStats();
