@@ -17,7 +17,16 @@ func TestConnectionsListGetAndClose(t *testing.T) {
 	}
 	c1 := f.sipClient("conn-1")
 	c2 := f.sipClient("conn-2")
-	list := decode[connectionsBody](t, f.do(http.MethodGet, "/api/v1/connections", ""))
+	// The client reads the answer before the transport counts it as
+	// written: wait (bounded) until both answers are counted.
+	var list connectionsBody
+	for range 500 {
+		list = decode[connectionsBody](t, f.do(http.MethodGet, "/api/v1/connections", ""))
+		if len(list.Connections) == 2 && list.Connections[0].MsgsOut == 1 && list.Connections[1].MsgsOut == 1 {
+			break
+		}
+		waitABit()
+	}
 	if list.Count != 2 || len(list.Connections) != 2 || list.Connections[0].ID >= list.Connections[1].ID {
 		t.Fatalf("table = %+v", list)
 	}
