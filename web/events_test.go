@@ -158,6 +158,8 @@ type store struct {
 	events []Event
 	next   string
 	err    error
+	// exportErr is what Export returns after writing the events.
+	exportErr error
 }
 
 func (s *store) Query(_ context.Context, q EventQuery) ([]Event, string, error) {
@@ -175,7 +177,7 @@ func (s *store) Export(_ context.Context, q EventQuery, _ string, w io.Writer) e
 			return err
 		}
 	}
-	return nil
+	return s.exportErr
 }
 
 func (s *store) ContentType(format string) string {
@@ -230,6 +232,18 @@ func TestEventsExportParameters(t *testing.T) {
 	wantError(t, f.do(http.MethodGet, "/api/v1/events/export", ""), http.StatusServiceUnavailable, "disk I/O error")
 	st.err = fmt.Errorf("%w: bad filter", ErrBadEventQuery)
 	wantError(t, f.do(http.MethodGet, "/api/v1/events/export", ""), http.StatusBadRequest, "bad filter")
+
+	// An error after the first byte cuts the transfer: the client never
+	// takes a partial export for a whole one.
+	st.err, st.exportErr = nil, errors.New("disk I/O error")
+	resp, err := http.Get(f.base + "/api/v1/events/export")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("an export that failed midway reached the client as complete")
+	}
 }
 
 func TestEventsRingSeesRealConnection(t *testing.T) {
