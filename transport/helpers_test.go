@@ -9,11 +9,16 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/sipwire/sipwire/transport/framing"
 )
+
+// responseBufs keeps the test handler from allocating, so that the
+// benchmarks show the transport's own allocations.
+var responseBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // echoOptions answers OPTIONS with 200 and any other request with 501.
 func echoOptions(m *Message) {
@@ -24,7 +29,10 @@ func echoOptions(m *Message) {
 	if string(m.Method) == "OPTIONS" {
 		code, phrase = 200, "OK"
 	}
-	m.Conn.Write(framing.AppendResponse(nil, &m.Frame, code, phrase))
+	bp := responseBufs.Get().(*[]byte)
+	*bp = framing.AppendResponse((*bp)[:0], &m.Frame, code, phrase)
+	m.Conn.Write(*bp)
+	responseBufs.Put(bp)
 }
 
 type harness struct {
