@@ -119,18 +119,14 @@ type eventLog struct {
 	mu     sync.Mutex
 	byConn map[uint64][]transport.Event
 	byAddr map[string]uint64 // remote address -> the latest connection id
-	closed int
-	// waiters are woken on every CLOSED.
-	changed chan struct{}
 }
 
 func newEventLog(tr *transport.Transport, queueLen int) *eventLog {
 	l := &eventLog{
-		sub:     tr.Subscribe("resilience-log", queueLen, transport.AllEvents),
-		done:    make(chan struct{}),
-		byConn:  make(map[uint64][]transport.Event),
-		byAddr:  make(map[string]uint64),
-		changed: make(chan struct{}, 1),
+		sub:    tr.Subscribe("resilience-log", queueLen, transport.AllEvents),
+		done:   make(chan struct{}),
+		byConn: make(map[uint64][]transport.Event),
+		byAddr: make(map[string]uint64),
 	}
 	go func() {
 		defer close(l.done)
@@ -140,14 +136,7 @@ func newEventLog(tr *transport.Transport, queueLen int) *eventLog {
 			if e.Kind == transport.EventAccepted || e.Kind == transport.EventAcceptRefused {
 				l.byAddr[e.Remote.String()] = e.ConnID
 			}
-			if e.Kind == transport.EventClosed {
-				l.closed++
-			}
 			l.mu.Unlock()
-			select {
-			case l.changed <- struct{}{}:
-			default:
-			}
 		}
 	}()
 	return l

@@ -129,32 +129,6 @@ func pingers(addr, name string, n, perConn, pad int) func() []*pinger {
 	}
 }
 
-// closedCount is the number of CLOSED events seen.
-func (l *eventLog) closedCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.closed
-}
-
-// waitClosed waits until n CLOSED events were seen or the safety timeout
-// passes; it returns the count.
-func (l *eventLog) waitClosed(n int, timeout time.Duration) int {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		if c := l.closedCount(); c >= n {
-			return c
-		}
-		select {
-		case <-l.changed:
-		case <-deadline.C:
-			return l.closedCount()
-		case <-l.done:
-			return l.closedCount()
-		}
-	}
-}
-
 // pcapRingHeap is what the app's pcap ring (pcapRingBytes of messages)
 // holds on the heap once full: its records and their slice cost more than
 // the bytes counted against its bound. It stays full after a load.
