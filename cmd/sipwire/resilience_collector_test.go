@@ -1,5 +1,3 @@
-//go:build resilience
-
 package main
 
 import (

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -12,16 +13,20 @@ import (
 	"time"
 
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
 
-// otlpCounter is an OTLP/HTTP trace receiver on a fixed 127.0.0.1 address
-// that can be stopped and started again; it counts the spans it accepts.
+// otlpCounter is an OTLP trace receiver (http/protobuf or grpc) on a fixed
+// 127.0.0.1 address that can be stopped and started again; it counts the
+// spans it accepts.
 type otlpCounter struct {
 	t     testing.TB
 	addr  string
+	grpc  bool
 	mu    sync.Mutex
 	srv   *http.Server
+	gsrv  *grpc.Server
 	done  chan struct{}
 	spans atomic.Uint64
 }
@@ -32,10 +37,44 @@ func newOTLPCounter(t testing.TB, addr string) *otlpCounter {
 	return o
 }
 
+// traceService is the OTLP/gRPC trace service of an otlpCounter.
+type traceService struct {
+	coltracepb.UnimplementedTraceServiceServer
+	o *otlpCounter
+}
+
+func (s traceService) Export(_ context.Context, ex *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	s.o.count(ex)
+	return &coltracepb.ExportTraceServiceResponse{}, nil
+}
+
+func (o *otlpCounter) count(ex *coltracepb.ExportTraceServiceRequest) {
+	var n uint64
+	for _, rs := range ex.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			n += uint64(len(ss.Spans))
+		}
+	}
+	o.spans.Add(n)
+}
+
 func (o *otlpCounter) start() {
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		o.t.Fatalf("OTLP receiver: %v", err)
+	}
+	done := make(chan struct{})
+	if o.grpc {
+		gsrv := grpc.NewServer()
+		coltracepb.RegisterTraceServiceServer(gsrv, traceService{o: o})
+		go func() {
+			defer close(done)
+			gsrv.Serve(ln)
+		}()
+		o.mu.Lock()
+		o.gsrv, o.done = gsrv, done
+		o.mu.Unlock()
+		return
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
@@ -45,16 +84,9 @@ func (o *otlpCounter) start() {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		var n uint64
-		for _, rs := range ex.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				n += uint64(len(ss.Spans))
-			}
-		}
-		o.spans.Add(n)
+		o.count(&ex)
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	})}
-	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		srv.Serve(ln)
@@ -67,26 +99,36 @@ func (o *otlpCounter) start() {
 // stop closes the listener and every connection at once.
 func (o *otlpCounter) stop() {
 	o.mu.Lock()
-	srv, done := o.srv, o.done
-	o.srv = nil
+	srv, gsrv, done := o.srv, o.gsrv, o.done
+	o.srv, o.gsrv = nil, nil
 	o.mu.Unlock()
-	if srv != nil {
+	switch {
+	case srv != nil:
 		srv.Close()
+		<-done
+	case gsrv != nil:
+		gsrv.Stop()
 		<-done
 	}
 }
 
-// The OTLP endpoint (http/protobuf) is down (a closed port), comes up, goes
-// down again while clients do OPTIONS round trips: every request is
-// answered, the heap stays bounded, failed exports are counted, and once
+// The OTLP endpoint is down (a closed port), comes up, goes down again while
+// clients do OPTIONS round trips, over http/protobuf and gRPC: every request
+// is answered, the heap stays bounded, failed exports are counted, and once
 // Shutdown has returned every span started is counted as exported, failed
 // or dropped, and the receiver got exactly the exported ones.
 func TestResilienceOTLPEndpointDownUpDown(t *testing.T) {
+	for _, protocol := range []string{"http/protobuf", "grpc"} {
+		t.Run(protocol, func(t *testing.T) { otlpDownUpDown(t, protocol) })
+	}
+}
+
+func otlpDownUpDown(t *testing.T, protocol string) {
 	const (
 		clients   = 8
 		perConn   = 5 // round trips per connection: many connections, many spans
 		phase     = time.Second
-		maxWait   = 60 * time.Second
+		maxWait   = 120 * time.Second // gRPC's reconnect backoff grows to seconds
 		heapBound = 64 << 20
 	)
 	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
@@ -95,8 +137,13 @@ func TestResilienceOTLPEndpointDownUpDown(t *testing.T) {
 	t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "2000")
 	addr := freeAddr(t)
 	recv := newOTLPCounter(t, addr)
+	recv.grpc = protocol == "grpc"
 	hc := newHEPCounter(t)
 	cfg := testConfigTB(hc.conn.LocalAddr().String(), "http://"+addr)
+	cfg.OTel.Protocol = protocol
+	if recv.grpc {
+		cfg.OTel.Endpoint = addr
+	}
 	a := startApp(t, cfg)
 
 	heap := watchHeap()

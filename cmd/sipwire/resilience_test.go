@@ -27,8 +27,11 @@ func TestResilienceConnectionFlood(t *testing.T) {
 		flood    = 300
 		workers  = 10
 	)
-	hr := newHEPReceiver(t)
-	cfg := testConfigTB(hr.conn.LocalAddr().String(), "")
+	col := newTCPCollector(t, freeAddr(t))
+	col.keepEvents = true
+	col.start()
+	cfg := testConfigTB("127.0.0.1:9", "")
+	cfg.HepID = []string{"[t] " + col.addr + "; transport=tcp; version=3"}
 	cfg.TCPMaxConnections = maxConns
 	a := startApp(t, cfg)
 	log := newEventLog(a.tr, 1<<14)
@@ -96,47 +99,35 @@ func TestResilienceConnectionFlood(t *testing.T) {
 		}
 	}
 
-	// ... and HEP carries each of them.
-	waitFor(t, "the ACCEPT_REFUSED events at the HEP receiver", func() bool {
-		return len(hepRefusals(hr)) >= flood
-	})
-	got := hepRefusals(hr)
-	if len(got) != flood {
-		t.Errorf("HEP got %d ACCEPT_REFUSED events, want %d", len(got), flood)
-	}
-	for id, status := range got {
-		if status != "FAILURE" || !refused[id] {
-			t.Errorf("HEP ACCEPT_REFUSED of connection %d: status %s, refused by the transport: %v", id, status, refused[id])
-		}
-	}
-
 	for _, c := range held {
 		c.Close()
 	}
 	stopApp(t, a)
 	<-log.done
+
+	// HEP (over TCP: nothing lost on the way) carries each refusal as
+	// ACCEPT_REFUSED FAILURE, and nothing more of those connections.
+	col.waitDisconnected()
+	col.check(t)
+	got := 0
+	for id, evs := range col.connEvents() {
+		if !refused[id] {
+			continue
+		}
+		got++
+		if len(evs) != 1 || evs[0].Event != "ACCEPT_REFUSED" || evs[0].Status != "FAILURE" {
+			t.Errorf("HEP events of refused connection %d: %+v", id, evs)
+		}
+	}
+	if got != flood {
+		t.Errorf("HEP carried the events of %d refused connections, want %d", got, flood)
+	}
 	for _, c := range held {
 		id, _ := log.connOf(c.LocalAddr().String())
 		if k := kinds(log.events(id)); !slices.Equal(k, []string{"ACCEPTED", "CLOSED"}) {
 			t.Errorf("held connection %d: events %q", id, k)
 		}
 	}
-}
-
-// hepRefusals returns the status of every ACCEPT_REFUSED event the HEP
-// receiver got, by connection id.
-func hepRefusals(hr *hepReceiver) map[uint64]string {
-	hr.mu.Lock()
-	defer hr.mu.Unlock()
-	out := map[uint64]string{}
-	for _, m := range hr.evs {
-		if m["Event"] == "ACCEPT_REFUSED" {
-			id, _ := m["ConnID"].(float64)
-			status, _ := m["Status"].(string)
-			out[uint64(id)] = status
-		}
-	}
-	return out
 }
 
 // refusedDial connects to addr and sends an OPTIONS; it returns an error
