@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -217,5 +218,18 @@ func waitUntil(t testing.TB, what string, timeout time.Duration, cond func() boo
 			t.Fatalf("still waiting for %s after %s", what, timeout)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// needFiles fails t at once, with what to do, when the process may not open
+// n files (Go raises the soft limit to the hard one at start).
+func needFiles(t testing.TB, n uint64) {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	if lim.Cur < n {
+		t.Fatalf("this test opens about %d files; the limit is %d (raise it: ulimit -n %d)", n, lim.Cur, n)
 	}
 }

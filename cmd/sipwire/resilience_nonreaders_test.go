@@ -63,6 +63,7 @@ func nonReaders(t *testing.T, chunks, burst, maxRequests int, pause time.Duratio
 		// Internet client's MSS is near 1460.
 		mss = 536
 	)
+	needFiles(t, 2*clients+1000)
 	hc := newHEPCounter(t)
 	cfg := testConfigTB(hc.conn.LocalAddr().String(), "")
 	cfg.TCPMaxConnections = 2 * clients

@@ -22,6 +22,7 @@ func TestResilienceOneBytePerSecond(t *testing.T) {
 		maxTicks  = 12
 		heapBound = 256 << 20
 	)
+	needFiles(t, 2*clients+1000)
 	hc := newHEPCounter(t)
 	cfg := testConfigTB(hc.conn.LocalAddr().String(), "")
 	cfg.TCPMaxConnections = clients + 100
