@@ -213,6 +213,7 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 		c.nc.Close()
 	}
 	if kind != 0 {
+		t.stats.count(kind)
 		t.raise(c, kind, status, reason)
 	}
 	t.stats.closed.Add(1)

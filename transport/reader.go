@@ -156,7 +156,6 @@ func (c *Conn) frame(n int, now time.Time) bool {
 		if limit := opts.maxMsgChunks(); limit > 0 && n < chunkMinBytes {
 			c.chunks++
 			if c.chunks >= limit {
-				c.t.stats.chunkLimits.Add(1)
 				c.closeWith(EventChunkLimit, StatusFailure, fmt.Sprintf("Message arrived in %d chunks, tcp_max_msg_chunks is %d", c.chunks, limit))
 				return false
 			}
@@ -211,9 +210,6 @@ func (c *Conn) reject(r *framing.Result) {
 	kind := EventBadMessage
 	if errors.Is(r.Err, framing.ErrTooLarge) {
 		kind = EventMessageTooLarge
-		c.t.stats.tooLarge.Add(1)
-	} else {
-		c.t.stats.badMessages.Add(1)
 	}
 	if resp := framing.AppendResponse(nil, &r.Frame, code, phrase); len(resp) > 0 {
 		c.w.write(resp, nil)
@@ -233,13 +229,11 @@ func (c *Conn) readFailed(err error) bool {
 	switch {
 	case errors.Is(err, io.EOF):
 		if c.buf != nil && len(*c.buf) > 0 && !c.msgStart.IsZero() {
-			c.t.stats.readErrors.Add(1)
 			c.closeWith(EventReadError, StatusFailure, "EOF received with incomplete SIP message")
 			return false
 		}
 		c.closeWith(0, StatusSuccess, "EOF received")
 	default:
-		c.t.stats.readErrors.Add(1)
 		c.closeWith(EventReadError, StatusFailure, "Read error: "+err.Error())
 	}
 	return false
@@ -272,13 +266,11 @@ func (c *Conn) deadlinePassed(now time.Time) bool {
 		return false
 	}
 	if !c.msgStart.IsZero() && !now.Before(c.msgStart.Add(c.t.opts.maxMsgTime())) {
-		c.t.stats.messageTimeouts.Add(1)
 		c.closeWith(EventMessageTimeout, StatusFailure, "Read timeout with incomplete SIP message")
 		return false
 	}
 	last := time.Unix(0, c.lastActivity.Load())
 	if !now.Before(last.Add(c.t.opts.connectionLifetime())) {
-		c.t.stats.idleTimeouts.Add(1)
 		c.closeWith(EventIdleTimeout, StatusSuccess, "Timeout on no traffic")
 		return false
 	}

@@ -11,6 +11,31 @@ type counters struct {
 	readErrors, writeErrors, events                      atomic.Uint64
 }
 
+// count counts a limit or error that closed a connection: counted where
+// the connection is closed, once, so that the counters equal the events.
+func (c *counters) count(kind EventKind) {
+	switch kind {
+	case EventBadMessage:
+		c.badMessages.Add(1)
+	case EventMessageTooLarge:
+		c.tooLarge.Add(1)
+	case EventChunkLimit:
+		c.chunkLimits.Add(1)
+	case EventMessageTimeout:
+		c.messageTimeouts.Add(1)
+	case EventWriteQueueFull:
+		c.queueFull.Add(1)
+	case EventWriteTimeout:
+		c.writeTimeouts.Add(1)
+	case EventIdleTimeout:
+		c.idleTimeouts.Add(1)
+	case EventReadError:
+		c.readErrors.Add(1)
+	case EventWriteError:
+		c.writeErrors.Add(1)
+	}
+}
+
 // Stats is a snapshot of the transport's counters, for the dashboard and
 // /metrics.
 type Stats struct {

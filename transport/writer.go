@@ -173,7 +173,6 @@ func (w *writer) writeBlocking(b []byte) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		c.t.stats.writeTimeouts.Add(1)
 		return w.failLocked(EventWriteTimeout, fmt.Sprintf("Write timeout: %d of %d bytes written within tcp_send_timeout (%s)", n, len(b), timeout), ErrWriteTimeout)
 	default:
 		return w.failLocked(EventWriteError, "Write error: "+err.Error(), err)
@@ -185,9 +184,6 @@ func (w *writer) writeBlocking(b []byte) error {
 func (w *writer) failLocked(kind EventKind, reason string, err error) error {
 	if w.err == nil {
 		w.err = fmt.Errorf("write to %s: %w", w.c.remote, err)
-	}
-	if kind == EventWriteError {
-		w.c.t.stats.writeErrors.Add(1)
 	}
 	err = w.err
 	go w.c.closeWith(kind, StatusFailure, reason)
@@ -236,7 +232,6 @@ func (w *writer) startFlushLocked() {
 
 // overflow closes the connection whose queue could not take a write.
 func (w *writer) overflow(err error) {
-	w.c.t.stats.queueFull.Add(1)
 	w.c.closeWith(EventWriteQueueFull, StatusFailure, "Write queue full: "+err.Error())
 }
 
@@ -269,10 +264,8 @@ func (w *writer) flush() {
 			}
 			w.mu.Unlock()
 			if errors.Is(err, os.ErrDeadlineExceeded) {
-				c.t.stats.writeTimeouts.Add(1)
 				c.closeWith(EventWriteTimeout, StatusFailure, fmt.Sprintf("Write timeout: a queued write waited more than %s", maxAge))
 			} else {
-				c.t.stats.writeErrors.Add(1)
 				c.closeWith(EventWriteError, StatusFailure, "Write error: "+err.Error())
 			}
 			return
