@@ -180,8 +180,16 @@ func (c *Conn) tracedNow() bool {
 
 // tap hands a traced message to the message taps.
 func (c *Conn) tap(dir MessageDirection, data, callID []byte) {
+	if c.t.taps.Load() == nil || !c.tracedNow() {
+		return
+	}
+	c.tapTraced(dir, data, callID)
+}
+
+// tapTraced hands a message already judged traced to the taps.
+func (c *Conn) tapTraced(dir MessageDirection, data, callID []byte) {
 	taps := c.t.taps.Load()
-	if taps == nil || !c.tracedNow() {
+	if taps == nil {
 		return
 	}
 	m := TracedMessage{Conn: c.Info(), Direction: dir, Time: time.Now().Truncate(time.Microsecond), Data: data, CallID: callID}

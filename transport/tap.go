@@ -47,5 +47,5 @@ func (c *Conn) tapSent(b []byte) {
 	fr.MaxMessageBytes = len(b) + 4
 	var r framing.Result
 	fr.Next(b, &r)
-	c.tap(Sent, b, r.Frame.CallID)
+	c.tapTraced(Sent, b, r.Frame.CallID)
 }
