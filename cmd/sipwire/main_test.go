@@ -213,7 +213,13 @@ func TestBinaryRejections(t *testing.T) {
 	var events struct {
 		Events []struct{ Kind, Status, Reason string }
 	}
-	in.getJSON(t, "/api/v1/events?kind=BAD_MESSAGE,MESSAGE_TOO_LARGE", &events)
+	for range 100 { // the events reach the ring a moment after the close
+		in.getJSON(t, "/api/v1/events?kind=BAD_MESSAGE,MESSAGE_TOO_LARGE", &events)
+		if len(events.Events) >= 4 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if len(events.Events) != 4 {
 		t.Fatalf("events %+v", events.Events)
 	}
