@@ -183,7 +183,10 @@ func otlpDownUpDown(t *testing.T, protocol string) {
 	if st.SpansExported == 0 || st.SpansFailed == 0 || st.ExportErrors == 0 || st.LastError == "" {
 		t.Errorf("want exports both failed and done: %+v", st)
 	}
-	if got := recv.spans.Load(); got != st.SpansExported {
-		t.Errorf("the receiver got %d spans, the exporter counts %d exported", got, st.SpansExported)
+	// An export can reach the receiver and still fail for the exporter (its
+	// deadline passes, or the endpoint goes down before the answer): the
+	// receiver holds every exported span and at most the failed ones too.
+	if got := recv.spans.Load(); got < st.SpansExported || got > st.SpansExported+st.SpansFailed {
+		t.Errorf("the receiver got %d spans, the exporter counts %d exported and %d failed", got, st.SpansExported, st.SpansFailed)
 	}
 }
