@@ -18,7 +18,6 @@ const (
 	DefaultMaxConnections      = 2048                   // tcp_max_connections
 	DefaultConnectionLifetime  = 120 * time.Second      // tcp_connection_lifetime
 	DefaultMaxMessageBytes     = 65535                  // OpenSIPS' TCP buffer size
-	DefaultShutdownTimeout     = 5 * time.Second        // sipwire: Shutdown's own bound when its context has none
 	DefaultEventQueueLen       = 4096                   // sipwire: per-subscriber event queue
 )
 
