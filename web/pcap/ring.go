@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sipwire/sipwire/transport"
 )
@@ -12,10 +13,11 @@ import (
 // DefaultMaxBytes is the bound of a Ring whose NewRing argument is zero: 16 MiB.
 const DefaultMaxBytes = 16 << 20
 
-// recordOverhead is what one record costs besides its message bytes; it is
-// counted against the bound so that many tiny messages cannot grow the ring
-// without limit.
-const recordOverhead = 128
+// recordOverhead is what one record costs besides its message bytes: the
+// Record itself, counted twice because the slice that holds the records
+// grows by doubling and keeps up to as much room again, and the allocation
+// headers of its two copies (message and Call-ID).
+const recordOverhead = 2*int(unsafe.Sizeof(Record{})) + 32
 
 // Record is one traced SIP message kept by the ring. It is a copy: it stays
 // valid after the tap call that produced it.

@@ -77,9 +77,9 @@ func TestRingEvictsOldestWithinBound(t *testing.T) {
 }
 
 func TestRingRefusesMessageLargerThanBound(t *testing.T) {
-	r := NewRing(500)
+	r := NewRing(2000)
 	r.TapMessage(tapped(1, transport.Received, testEpoch, "small", 0))
-	r.TapMessage(tapped(1, transport.Received, testEpoch, "big", 1000))
+	r.TapMessage(tapped(1, transport.Received, testEpoch, "big", 3000))
 	st := r.Stats()
 	if st.Messages != 1 || st.TooLarge != 1 || st.Evicted != 0 {
 		t.Fatalf("stats = %+v, want the small message kept and the big one refused", st)
