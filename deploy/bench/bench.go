@@ -134,15 +134,37 @@ func (b *bench) run() {
 			}
 			b.withForwarder(s, fmt.Sprintf("%s-%s-ramp", s.Key, mode), func(f *forwarder) {
 				for _, rate := range rates {
-					r := b.runStep(f, stepSpec{Phase: phaseRamp, Mode: mode, Rate: rate, Duration: b.opts.StepDuration, Round: 1})
-					b.steps = append(b.steps, r)
-					if !r.passed() || !r.reached() || f.proc.exited() {
+					if !b.rampStep(f, mode, rate) {
 						return
 					}
 				}
 			})
 		}
 	}
+}
+
+// spoilt is how many cores other processes may use during a step before
+// a failed ramp step is put down to them and tried again.
+const spoilt = 0.3
+
+// rampStep runs one ramp step and reports whether the ramp goes on. A step
+// that fails while other processes kept more than spoilt cores busy is
+// tried once more; both runs are reported.
+func (b *bench) rampStep(f *forwarder, mode string, rate int) bool {
+	for try := 1; try <= 2; try++ {
+		r := b.runStep(f, stepSpec{Phase: phaseRamp, Mode: mode, Rate: rate, Duration: b.opts.StepDuration, Round: try})
+		b.steps = append(b.steps, r)
+		if f.proc.exited() {
+			return false
+		}
+		if r.passed() && r.reached() {
+			return true
+		}
+		if r.cores(r.otherCPU()) <= spoilt {
+			return false
+		}
+	}
+	return false
 }
 
 // withForwarder starts s, runs fn with it, and stops it.

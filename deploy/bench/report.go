@@ -129,9 +129,9 @@ func (f cpuFigure) String() string {
 
 // maxRate is the outcome of a forwarder's ramp in one mode.
 type maxRate struct {
-	Best     *stepResult // highest step that passed and reached its rate
-	StopedAt *stepResult // the step that ended the ramp, nil when all passed
-	Ran      bool
+	Best      *stepResult // highest step that passed and reached its rate
+	StoppedAt *stepResult // the step that ended the ramp, nil when all passed
+	Ran       bool
 }
 
 // maxRate reads the ramp of key in mode.
@@ -144,10 +144,11 @@ func (b *bench) maxRate(key, mode string) maxRate {
 		}
 		m.Ran = true
 		if s.passed() && s.reached() {
-			m.Best = s
+			// A failed step before this one was a spoilt try, run again.
+			m.Best, m.StoppedAt = s, nil
 			continue
 		}
-		m.StopedAt = s
+		m.StoppedAt = s
 	}
 	return m
 }
@@ -161,13 +162,14 @@ func (m maxRate) String() string {
 	if m.Best != nil {
 		s = fmt.Sprintf("%s (%s/s achieved)", thousands(float64(m.Best.Rate)), thousands(m.Best.Stats.Rate()))
 	}
-	switch st := m.StopedAt; {
+	switch st := m.StoppedAt; {
 	case st == nil:
 		s += "; every step passed"
 	case st.Err != "":
 		s += fmt.Sprintf("; %s: %s", thousands(float64(st.Rate)), st.Err)
 	case !st.passed():
-		s += fmt.Sprintf("; %s: %d failed calls, SIPp exit %d", thousands(float64(st.Rate)), st.Stats.Failed+(st.calls()-st.Stats.Successful-st.Stats.Failed), st.UACExit)
+		s += fmt.Sprintf("; %s: %s failed, SIPp exit %d, %s of %s calls completed", thousands(float64(st.Rate)),
+			thousands(float64(st.Stats.Failed)), st.UACExit, thousands(float64(st.Stats.Successful)), thousands(float64(st.calls())))
 	default:
 		s += fmt.Sprintf("; %s: no failure but only %s/s achieved (SIPp or the machine is the limit)", thousands(float64(st.Rate)), thousands(st.Stats.Rate()))
 	}

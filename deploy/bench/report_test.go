@@ -49,14 +49,21 @@ func TestFigures(t *testing.T) {
 		t.Errorf("ratio %v %q", r, s)
 	}
 	mb := b.maxRate("b", "t1")
-	if mb.Best == nil || mb.Best.Rate != 10000 || mb.StopedAt == nil || mb.StopedAt.Rate != 12000 {
+	if mb.Best == nil || mb.Best.Rate != 10000 || mb.StoppedAt == nil || mb.StoppedAt.Rate != 12000 {
 		t.Fatalf("max rate of b: %+v", mb)
 	}
-	if s := mb.String(); !strings.HasPrefix(s, "10,000") || !strings.Contains(s, "12,000: 100 failed") {
+	if s := mb.String(); !strings.HasPrefix(s, "10,000") || !strings.Contains(s, "12,000: 100 failed, SIPp exit 1, 11,900 of 12,000 calls completed") {
 		t.Errorf("max rate of b: %q", s)
 	}
 	if s := b.maxRate("d", "t1").String(); !strings.HasPrefix(s, "4,000") || !strings.Contains(s, "only 4,000/s achieved") {
 		t.Errorf("max rate of d: %q", s)
+	}
+	b.steps = append(b.steps,
+		step("b", phaseRamp, "tn", 2000, 1900, 100, time.Second), // spoilt, tried again
+		step("b", phaseRamp, "tn", 2000, 2000, 0, time.Second),
+		step("b", phaseRamp, "tn", 3000, 3000, 0, time.Second))
+	if m := b.maxRate("b", "tn"); m.Best == nil || m.Best.Rate != 3000 || m.StoppedAt != nil {
+		t.Errorf("max rate of b, tn, after a spoilt step: %+v", m)
 	}
 	rep := b.report(environment{Date: time.Unix(0, 0)})
 	for _, want := range []string{"| (b) / (d) | 0.75× |", "10,000 calls/s t1 with no failed call: **met**"} {
