@@ -15,6 +15,11 @@ const maxReplay = DefaultCallIDsPerConn
 // with calls. Both bounds are fixed: Call-IDs per connection (the oldest is
 // forgotten) and connections (an arbitrary one is forgotten when full).
 type callTracker struct {
+	// seen tells a Call-ID new on a connection from a repeat, however many
+	// calls a trunk connection carries at once (the per-connection ring
+	// below only remembers the last few, for the CLOSED replay).
+	seen *transport.CallIDSet
+
 	mu       sync.Mutex
 	perConn  int
 	maxConns int
@@ -29,7 +34,7 @@ type connCalls struct {
 }
 
 func newCallTracker(perConn, maxConns int) *callTracker {
-	return &callTracker{perConn: perConn, maxConns: maxConns, conns: make(map[uint64]*connCalls)}
+	return &callTracker{seen: transport.NewCallIDSet(0), perConn: perConn, maxConns: maxConns, conns: make(map[uint64]*connCalls)}
 }
 
 // entry returns the connection's record, creating it (and making room)
@@ -54,14 +59,12 @@ func (c *callTracker) entry(id uint64) *connCalls {
 // the caller sends it again, correlated to the Call-ID. When the open event
 // is not known yet, the Call-ID waits for opened.
 func (c *callTracker) message(conn uint64, callID []byte) (transport.Event, string, bool) {
+	if !c.seen.Add(conn, callID) {
+		return transport.Event{}, "", false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cc := c.entry(conn)
-	for _, id := range cc.ids {
-		if id == string(callID) {
-			return transport.Event{}, "", false
-		}
-	}
 	id := string(callID)
 	if len(cc.ids) < c.perConn {
 		cc.ids = append(cc.ids, id)

@@ -82,11 +82,6 @@ func (s *Store) put(evs []transport.Event) int {
 		default:
 		}
 	}
-	for i := range evs[:n] {
-		if evs[i].Kind == transport.EventClosed {
-			s.dedup.forget(evs[i].ConnID)
-		}
-	}
 	return n
 }
 

@@ -33,10 +33,10 @@ type Store struct {
 	insEvents *sql.Stmt // insertRows rows
 	insCallID *sql.Stmt
 
-	q      queue
-	dedup  callIDDedup
-	spare  []transport.Event // owned by the writer
-	spareC []callIDObs       // owned by the writer
+	q           queue
+	seenCallIDs *transport.CallIDSet // Call-IDs already recorded per connection
+	spare       []transport.Event    // owned by the writer
+	spareC      []callIDObs          // owned by the writer
 
 	mu        sync.Mutex // guards consumers.Add against Close
 	consumers sync.WaitGroup
@@ -82,7 +82,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		closeDone: make(chan struct{}),
 	}
 	s.q.max = cfg.queueSize()
-	s.dedup.init()
+	s.seenCallIDs = transport.NewCallIDSet(0)
 	if err := s.open(ctx); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("open history store %s: %w", s.path, classify(err))
