@@ -52,8 +52,16 @@ func run() error {
 		noRamp     = flag.Bool("no-ramp", false, "skip the search for the highest rate")
 		quick      = flag.Bool("quick", false, "a short smoke run: 1 round of 5 s, ramps of 2 steps of 5 s, 200 idle connections")
 		hostNetnet = flag.Bool("allow-host-netns", false, "run in the machine's network namespace (not recommended)")
+		reportFrom = flag.String("report-from", "", "render the report again from a results.json of an earlier run, run nothing")
 	)
 	flag.Parse()
+	if *reportFrom != "" {
+		b, env, err := loadSaved(*reportFrom)
+		if err != nil {
+			return err
+		}
+		return writeReport(b.report(env), *out)
+	}
 	if *sipwire == "" {
 		return errors.New("bench: -sipwire is required")
 	}
@@ -135,14 +143,22 @@ func run() error {
 	b.logf("work folder %s", b.workDir)
 	b.run()
 	env.Duration = time.Since(started).Round(time.Second)
-	report := b.report(env)
-	fmt.Print(report)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
-			return fmt.Errorf("write report: %w", err)
-		}
-		b.logf("report written to %s", *out)
+	if err := b.save(filepath.Join(b.workDir, "results.json"), env); err != nil {
+		b.logf("%v", err)
 	}
+	return writeReport(b.report(env), *out)
+}
+
+// writeReport prints the report and writes it to out unless out is "".
+func writeReport(report, out string) error {
+	fmt.Print(report)
+	if out == "" {
+		return nil
+	}
+	if err := os.WriteFile(out, []byte(report), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "report written to %s\n", out)
 	return nil
 }
 

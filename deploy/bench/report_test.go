@@ -72,3 +72,33 @@ func TestFigures(t *testing.T) {
 		}
 	}
 }
+
+// TestSavedRoundTrip: a report rendered from results.json is the report of
+// the run.
+func TestSavedRoundTrip(t *testing.T) {
+	b := &bench{opts: options{Forwarders: []string{"b", "d"}, Rounds: 1}, idle: map[string]idleResult{"b": {Conns: 10, Before: 1 << 20, After: 2 << 20, PerConn: 104857.6}}}
+	s := step("b", phaseRamp, "t1", 10000, 10000, 0, time.Second)
+	s.HEP = hepCounts{Packets: 200000, SIP: 120000, Other: 80000}
+	s.HEPTypes = map[byte]uint64{1: 120000, 100: 80000}
+	s.HasExport = true
+	s.Export = exportCounts{HEPDrops: map[string]uint64{"queue_full": 5}}
+	b.steps = []stepResult{step("d", phaseCPU, "t1", 4000, 4000, 0, time.Second), s}
+	env := environment{Date: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Command: "sudo bash deploy/bench/run.sh"}
+	path := t.TempDir() + "/results.json"
+	if err := b.save(path, env); err != nil {
+		t.Fatal(err)
+	}
+	b2, env2, err := loadSaved(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got := b.report(env), b2.report(env2)
+	if got != want {
+		t.Fatalf("report from results.json differs:\n%s\n--- want:\n%s", got, want)
+	}
+	for _, w := range []string{"12.00 SIP + 8.00 log", "10,000 calls/s (12.00 SIP packets per call)", "HEP queue_full 5", "(b), highest t1 rate with no failed call **and** at least 99%"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("report lacks %q", w)
+		}
+	}
+}
