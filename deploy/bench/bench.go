@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -175,7 +176,15 @@ func (b *bench) withForwarder(s forwarderSpec, name string, fn func(*forwarder))
 		b.steps = append(b.steps, stepResult{Forwarder: s.Key, Err: err.Error()})
 		return
 	}
-	defer f.stop()
+	defer func() {
+		f.stop()
+		// The event history grows by hundreds of MB in a ramp and is
+		// not part of the report.
+		hist, _ := filepath.Glob(filepath.Join(f.dir, "sipwire-history.db*"))
+		for _, h := range hist {
+			_ = os.Remove(h)
+		}
+	}()
 	fn(f)
 }
 
