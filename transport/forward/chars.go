@@ -1,27 +1,13 @@
 package forward
 
+import "github.com/sipwire/sipwire/transport/framing"
+
 // span is the byte range [lo, hi) of a message.
 type span struct{ lo, hi int }
 
 func (s span) of(b []byte) []byte { return b[s.lo:s.hi] }
 
 func (s span) empty() bool { return s.hi <= s.lo }
-
-// tokenChars marks the bytes of an RFC 3261 token: alphanum and
-// - . ! % * _ + ` ' ~
-var tokenChars = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range "-.!%*_+`'~" {
-		t[c] = true
-	}
-	return t
-}()
 
 // hostEnd marks the bytes that end the host of a sent-by or a URI.
 var hostEnd = bytesSet(":;,?>\" \t\r\n")
@@ -82,7 +68,7 @@ func skipBlank(b []byte, p, hi int) int {
 }
 
 func skipToken(b []byte, p, hi int) int {
-	for p < hi && tokenChars[b[p]] {
+	for p < hi && framing.IsTokenChar(b[p]) {
 		p++
 	}
 	return p

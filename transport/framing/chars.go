@@ -19,6 +19,10 @@ var tokenChars = func() (t [256]bool) {
 	return t
 }()
 
+// IsTokenChar reports whether c may appear in an RFC 3261 token (§25.1),
+// for other scanners of SIP text (the forwarder's header splicing).
+func IsTokenChar(c byte) bool { return tokenChars[c] }
+
 // uriChars marks the bytes allowed in a Request-URI: anything visible,
 // including UTF-8, but no space or control byte.
 var uriChars = func() (t [256]bool) {
