@@ -1,7 +1,6 @@
 package hep
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -90,38 +89,6 @@ func (t *Tracer) appendEvent(dst []byte, e *transport.Event, callID string) ([]b
 		return dst, err
 	}
 	return b, nil
-}
-
-// eventAddrs returns the source and destination of e the way OpenSIPS
-// reports them: an accepted connection goes from the peer to us, an
-// outbound one from us to the peer. A missing local address (a connect
-// still in progress) becomes the listener, or the unspecified address of
-// the peer's family, port 0.
-func eventAddrs(e *transport.Event) (src, dst netip.AddrPort) {
-	local, remote := e.Local, e.Remote
-	if !local.Addr().IsValid() && e.Listener.Addr().IsValid() {
-		local = e.Listener
-	}
-	switch {
-	case !local.Addr().IsValid() && !remote.Addr().IsValid():
-		local = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
-		remote = local
-	case !local.Addr().IsValid():
-		local = netip.AddrPortFrom(unspecifiedLike(remote.Addr()), 0)
-	case !remote.Addr().IsValid():
-		remote = netip.AddrPortFrom(unspecifiedLike(local.Addr()), 0)
-	}
-	if e.Direction == transport.Outbound {
-		return local, remote
-	}
-	return remote, local
-}
-
-func unspecifiedLike(a netip.Addr) netip.Addr {
-	if a.Unmap().Is4() {
-		return netip.IPv4Unspecified()
-	}
-	return netip.IPv6Unspecified()
 }
 
 // openSIPSMessage is the "Message" of OpenSIPS' events: its own wording,

@@ -34,13 +34,10 @@ func (t *Tracer) TapMessage(m *transport.TracedMessage) {
 	t.send(p)
 }
 
-// appendMessage appends m as one HEP packet to dst. A received message goes
-// from the peer to us, a sent one from us to the peer.
+// appendMessage appends m as one HEP packet to dst, addressed by
+// messageAddrs.
 func (t *Tracer) appendMessage(dst []byte, m *transport.TracedMessage) ([]byte, error) {
-	src, to := m.Conn.Remote, m.Conn.Local
-	if m.Direction == transport.Sent {
-		src, to = to, src
-	}
+	src, to := messageAddrs(m)
 	ts := m.Time
 	if ts.IsZero() {
 		ts = time.Now()
