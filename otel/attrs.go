@@ -31,38 +31,51 @@ const (
 	AttrOpenAtEnd    = attribute.Key("sipwire.connection.open_at_shutdown")
 	AttrTracingOff   = attribute.Key("sipwire.connection.tracing_off")
 	AttrLinkType     = attribute.Key("sipwire.link.type")
+	// AttrEventsDropped counts the mid-life events of a connection beyond
+	// the 128 its lifetime span keeps.
+	AttrEventsDropped = attribute.Key("sipwire.connection.events_dropped")
 )
 
 // connAttrs are the attributes every span of a connection carries: the
 // stable network.* attributes, client.* (inbound) or server.* (outbound) for
 // the peer, and sipwire's connection id and direction.
 func connAttrs(ev *transport.Event) []attribute.KeyValue {
-	a := make([]attribute.KeyValue, 0, 12)
+	return appendInfoAttrs(make([]attribute.KeyValue, 0, 12), infoOf(ev))
+}
+
+// infoOf is the connection description that ev carries.
+func infoOf(ev *transport.Event) transport.ConnInfo {
+	return transport.ConnInfo{ID: ev.ConnID, Direction: ev.Direction, Local: ev.Local, Remote: ev.Remote, Listener: ev.Listener}
+}
+
+// appendInfoAttrs appends connAttrs for the connection that ci describes
+// to a.
+func appendInfoAttrs(a []attribute.KeyValue, ci transport.ConnInfo) []attribute.KeyValue {
 	a = append(a, semconv.NetworkTransportTCP)
-	remote := ev.Remote.Addr().Unmap()
+	remote := ci.Remote.Addr().Unmap()
 	if remote.IsValid() {
 		if remote.Is4() {
 			a = append(a, semconv.NetworkTypeIPv4)
 		} else {
 			a = append(a, semconv.NetworkTypeIPv6)
 		}
-		addr, port := remote.String(), int(ev.Remote.Port())
+		addr, port := remote.String(), int(ci.Remote.Port())
 		a = append(a, semconv.NetworkPeerAddress(addr), semconv.NetworkPeerPort(port))
-		if ev.Direction == transport.Outbound {
+		if ci.Direction == transport.Outbound {
 			a = append(a, semconv.ServerAddress(addr), semconv.ServerPort(port))
 		} else {
 			a = append(a, semconv.ClientAddress(addr), semconv.ClientPort(port))
 		}
 	}
-	if local := ev.Local.Addr().Unmap(); local.IsValid() {
-		a = append(a, semconv.NetworkLocalAddress(local.String()), semconv.NetworkLocalPort(int(ev.Local.Port())))
+	if local := ci.Local.Addr().Unmap(); local.IsValid() {
+		a = append(a, semconv.NetworkLocalAddress(local.String()), semconv.NetworkLocalPort(int(ci.Local.Port())))
 	}
-	if ev.ConnID != 0 {
-		a = append(a, AttrConnectionID.Int64(int64(ev.ConnID)))
+	if ci.ID != 0 {
+		a = append(a, AttrConnectionID.Int64(int64(ci.ID)))
 	}
-	a = append(a, AttrDirection.String(ev.Direction.String()))
-	if ev.Listener.IsValid() {
-		a = append(a, AttrListener.String(addrPortString(ev.Listener)))
+	a = append(a, AttrDirection.String(ci.Direction.String()))
+	if ci.Listener.IsValid() {
+		a = append(a, AttrListener.String(addrPortString(ci.Listener)))
 	}
 	return a
 }

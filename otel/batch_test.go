@@ -110,3 +110,50 @@ func TestSamplerOff(t *testing.T) {
 		t.Errorf("stats %+v, %d spans exported", st, len(mem.GetSpans()))
 	}
 }
+
+// Under a ratio sampler a connection's spans share one decision: an open
+// span is exported exactly when its lifetime span is, although the
+// lifetime span is only started when the connection closes. Not parallel:
+// it sets the environment.
+func TestRatioSamplerSharedDecision(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "traceidratio")
+	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "0.5")
+	e, mem := newTestExporter(t, Config{})
+	const conns = 200
+	var evs []transport.Event
+	for id := uint64(1); id <= conns; id++ {
+		evs = append(evs, inbound(transport.EventAccepted, id, 0, ""))
+	}
+	for id := uint64(1); id <= conns; id++ {
+		evs = append(evs, inbound(transport.EventClosed, id, 10, ""))
+	}
+	play(t, e, mem, evs...)
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lifetimes := map[[8]byte]bool{}
+	opens := 0
+	for _, s := range mem.GetSpans() {
+		if s.Name == SpanConnection {
+			lifetimes[s.SpanContext.SpanID()] = true
+		}
+	}
+	for _, s := range mem.GetSpans() {
+		if s.Name != SpanOpen {
+			continue
+		}
+		opens++
+		if !lifetimes[s.Parent.SpanID()] {
+			t.Errorf("open span %v exported without its lifetime span", s.SpanContext.SpanID())
+		}
+	}
+	if opens != len(lifetimes) {
+		t.Errorf("%d open spans, %d lifetime spans: the decisions differ", opens, len(lifetimes))
+	}
+	if opens == 0 || opens == conns {
+		t.Errorf("%d of %d connections sampled: the ratio sampler did not apply", opens, conns)
+	}
+	if st := e.Stats(); st.SpansStarted != uint64(2*opens) || st.SpansEnded != st.SpansStarted {
+		t.Errorf("stats %+v, want %d spans started and ended", st, 2*opens)
+	}
+}

@@ -2,6 +2,7 @@ package otel
 
 import (
 	"context"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -110,4 +111,49 @@ func report(b *testing.B, e *Exporter, cpu0 time.Duration) {
 	st := e.Stats()
 	b.ReportMetric(float64(st.SpansEnded)/float64(b.N), "spans/op")
 	b.ReportMetric(float64(st.Dropped.ExportQueueFull), "dropped")
+}
+
+// BenchmarkOpenConnectionMemory reports the heap that each open connection
+// keeps in the exporter once its open span is exported (B/open-conn), with
+// 10,000 connections open; one op is one batch of them, closed at the end.
+func BenchmarkOpenConnectionMemory(b *testing.B) {
+	const open = 10000
+	e, err := NewWithSpanExporter(context.Background(), Config{}, tracetest.NewNoopExporter())
+	if err != nil {
+		b.Fatal(err)
+	}
+	acc := inbound(transport.EventAccepted, 0, 0, "Connection accepted")
+	cls := inbound(transport.EventClosed, 0, 5, "EOF received")
+	var perConn float64
+	id := uint64(0)
+	for b.Loop() {
+		before := liveHeap(b, e)
+		first := id + 1
+		for range open {
+			id++
+			acc.ConnID = id
+			e.HandleEvent(&acc)
+		}
+		after := liveHeap(b, e)
+		perConn = float64(after-before) / open
+		for c := first; c <= id; c++ {
+			cls.ConnID = c
+			e.HandleEvent(&cls)
+		}
+	}
+	b.ReportMetric(perConn, "B/open-conn")
+}
+
+// liveHeap is the heap in use after e's queued spans are exported and a
+// full collection.
+func liveHeap(b *testing.B, e *Exporter) uint64 {
+	b.Helper()
+	if err := e.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

@@ -3,25 +3,50 @@ package otel
 import (
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
+	"github.com/sipwire/sipwire/transport"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// connSpan is what is kept of one connection between its events.
+// connSpan is what is kept of one connection between its events: plain
+// values, not a live SDK span, so that an idle connection costs a few
+// hundred bytes. The lifetime span is started and ended in one go when the
+// connection closes (or is evicted, or tracing stops), back-dated to when
+// it opened and with the ids its children already named as their parent.
 type connSpan struct {
-	id uint64
-	// attrs are the connection's attributes, shared by all its spans.
-	attrs []attribute.KeyValue
-	// lifetime is the lifetime span; nil while a connect is in progress or
-	// after it failed.
-	lifetime trace.Span
+	info transport.ConnInfo
+	// lifetime holds the lifetime span's ids and sampling decision; invalid
+	// while a connect is in progress or after it failed.
+	lifetime trace.SpanContext
+	// opened is when the lifetime span begins; partial says it began at a
+	// later event than the open one.
+	opened  time.Time
+	partial bool
 	// connectStart is the CONNECT_START time of a connect in progress.
 	connectStart time.Time
-	// errType is the first error kind seen, "" for none.
-	errType string
+	// errType and errReason are the first error seen ("" for none).
+	errType, errReason string
+	// events are the mid-life events to add to the lifetime span, at most
+	// maxConnEvents of them; eventsDropped counts the rest.
+	events        []connEvent
+	eventsDropped int
 
 	prev, next *connSpan
 }
+
+// maxConnEvents bounds the mid-life events kept per connection, as the
+// SDK's default span limit bounds a span's events.
+const maxConnEvents = 128
+
+// connEvent is one mid-life event of a connection.
+type connEvent struct {
+	kind   transport.EventKind
+	status transport.Status
+	reason string
+	at     time.Time
+}
+
+// hasLifetime says whether the connection's lifetime has begun.
+func (c *connSpan) hasLifetime() bool { return c.lifetime.IsValid() }
 
 // connTable holds the connections with a span in progress, at most max of
 // them, in the order they were added so that the oldest can be evicted.
@@ -47,7 +72,7 @@ func (t *connTable) add(c *connSpan) (evicted *connSpan) {
 		evicted = t.head
 		t.remove(evicted)
 	}
-	t.byID[c.id] = c
+	t.byID[c.info.ID] = c
 	c.prev, c.next = t.tail, nil
 	if t.tail != nil {
 		t.tail.next = c
@@ -61,7 +86,7 @@ func (t *connTable) add(c *connSpan) (evicted *connSpan) {
 
 // remove takes c out of the table.
 func (t *connTable) remove(c *connSpan) {
-	delete(t.byID, c.id)
+	delete(t.byID, c.info.ID)
 	if c.prev != nil {
 		c.prev.next = c.next
 	} else {

@@ -88,11 +88,13 @@ func newExporter(ctx context.Context, s settings, exp sdktrace.SpanExporter) (*E
 	e.tp = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSpanProcessor(e.proc),
+		sdktrace.WithIDGenerator(idGenerator{}),
 	)
 	e.sp = spanner{
-		tracer: e.tp.Tracer(ScopeName, traceSchema()),
-		conns:  newConnTable(s.maxOpen, &e.st.open),
-		st:     &e.st,
+		tracer:     e.tp.Tracer(ScopeName, traceSchema()),
+		samplesAll: s.samplesAll,
+		conns:      newConnTable(s.maxOpen, &e.st.open),
+		st:         &e.st,
 	}
 	gotel.SetErrorHandler(errorCounter{&e.st})
 	return e, nil

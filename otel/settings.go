@@ -30,6 +30,10 @@ type settings struct {
 	batchTimeout  time.Duration
 	exportTimeout time.Duration
 	maxOpen       int
+	// samplesAll says the sampler keeps every root span (OTEL_TRACES_SAMPLER
+	// unset, always_on or parentbased_always_on), so that a connection's
+	// sampling decision needs no asking.
+	samplesAll bool
 }
 
 // resolve applies the environment (read through getenv) and the defaults to
@@ -110,8 +114,13 @@ func resolve(cfg Config, getenv func(string) string) (settings, error) {
 }
 
 // resolveBounds sets the queue and table bounds from the OTEL_BSP_*
-// variables (read through env), cfg and the defaults.
+// variables (read through env), cfg and the defaults, and notes whether
+// OTEL_TRACES_SAMPLER keeps every span.
 func (s *settings) resolveBounds(cfg Config, env func(...string) string) error {
+	switch env("OTEL_TRACES_SAMPLER") {
+	case "", "always_on", "parentbased_always_on":
+		s.samplesAll = true
+	}
 	var err error
 	if s.queueSize, err = envInt(env("OTEL_BSP_MAX_QUEUE_SIZE"), cfg.QueueSize, DefaultQueueSize); err != nil {
 		return err

@@ -15,8 +15,13 @@ import (
 // Exporter's mutex guards it.
 type spanner struct {
 	tracer trace.Tracer
-	conns  connTable
-	st     *counters
+	// samplesAll says the sampler keeps every span: decide need not ask it.
+	samplesAll bool
+	// attrs is scratch space for a connection's attributes: the SDK copies
+	// them when it starts a span.
+	attrs []attribute.KeyValue
+	conns connTable
+	st    *counters
 }
 
 // handle makes the spans of one event.
@@ -71,39 +76,41 @@ func (s *spanner) end(sp trace.Span, t time.Time) {
 	sp.End(trace.WithTimestamp(t))
 }
 
+// infoAttrs returns ci's attributes in s's scratch space, valid until the
+// next call.
+func (s *spanner) infoAttrs(ci transport.ConnInfo) []attribute.KeyValue {
+	s.attrs = appendInfoAttrs(s.attrs[:0], ci)
+	return s.attrs
+}
+
 // track adds c to the table, ending whatever it evicts.
 func (s *spanner) track(c *connSpan, t time.Time) {
 	if old := s.conns.add(c); old != nil {
 		s.st.evicted.Add(1)
-		if old.lifetime != nil {
-			old.lifetime.SetAttributes(AttrEvicted.Bool(true))
-			s.end(old.lifetime, t)
+		if old.hasLifetime() {
+			s.endLifetime(old, t, AttrEvicted.Bool(true))
 		}
 	}
 }
 
-// openLifetime starts c's lifetime span at t and, unless partial, the open
-// span; it returns the lifetime span's context.
-func (s *spanner) openLifetime(c *connSpan, dir transport.Direction, t time.Time, partial bool) context.Context {
-	opts := []trace.SpanStartOption{
-		trace.WithNewRoot(),
-		trace.WithSpanKind(spanKind(dir)),
-		trace.WithTimestamp(t),
-		trace.WithAttributes(c.attrs...),
-	}
+// openLifetime begins c's lifetime at t and, unless partial, emits the open
+// span; it returns the context for the lifetime span's children. The
+// lifetime span itself is only started when it ends (endLifetime): here it
+// gets its ids and its sampling decision, which its children follow.
+func (s *spanner) openLifetime(c *connSpan, t time.Time, partial bool) context.Context {
+	c.opened, c.partial = t, partial
 	if partial {
-		opts = append(opts, trace.WithAttributes(AttrPartial.Bool(true)))
 		s.st.partial.Add(1)
 	}
-	ctx, lifetime := s.start(context.Background(), SpanConnection, opts...)
-	c.lifetime = lifetime
+	c.lifetime = s.decide(c)
+	ctx := trace.ContextWithSpanContext(context.Background(), c.lifetime)
 	if !partial {
 		_, open := s.start(ctx, SpanOpen,
 			trace.WithSpanKind(trace.SpanKindInternal),
 			trace.WithTimestamp(t),
-			trace.WithAttributes(c.attrs...),
+			trace.WithAttributes(s.infoAttrs(c.info)...),
 			trace.WithLinks(trace.Link{
-				SpanContext: lifetime.SpanContext(),
+				SpanContext: c.lifetime,
 				Attributes:  []attribute.KeyValue{AttrLinkType.String("lifetime")},
 			}))
 		s.end(open, t)
@@ -111,13 +118,61 @@ func (s *spanner) openLifetime(c *connSpan, dir transport.Direction, t time.Time
 	return ctx
 }
 
+// decide picks the ids of c's lifetime span and its sampling decision.
+// Unless the sampler keeps everything, it asks the sampler now with a span
+// that is dropped unended; the sampler decides again, on the same ids, when
+// the lifetime span is really started (every standard sampler decides a
+// root span on its trace id alone).
+func (s *spanner) decide(c *connSpan) trace.SpanContext {
+	cfg := trace.SpanContextConfig{TraceID: newTraceID(), SpanID: newSpanID()}
+	if s.samplesAll {
+		cfg.TraceFlags = trace.FlagsSampled
+		return trace.NewSpanContext(cfg)
+	}
+	preset := trace.NewSpanContext(cfg)
+	_, probe := s.tracer.Start(withPresetIDs(context.Background(), preset), SpanConnection,
+		trace.WithNewRoot(), trace.WithSpanKind(spanKind(c.info.Direction)))
+	return probe.SpanContext()
+}
+
+// endLifetime starts c's lifetime span back-dated to when it began, with
+// the ids its children named, adds what happened since and ends it at t.
+func (s *spanner) endLifetime(c *connSpan, t time.Time, attrs ...attribute.KeyValue) {
+	opts := []trace.SpanStartOption{
+		trace.WithNewRoot(),
+		trace.WithSpanKind(spanKind(c.info.Direction)),
+		trace.WithTimestamp(c.opened),
+		trace.WithAttributes(s.infoAttrs(c.info)...),
+	}
+	if c.partial {
+		opts = append(opts, trace.WithAttributes(AttrPartial.Bool(true)))
+	}
+	_, sp := s.start(withPresetIDs(context.Background(), c.lifetime), SpanConnection, opts...)
+	if sp.IsRecording() {
+		for _, e := range c.events {
+			sp.AddEvent(e.kind.String(), trace.WithTimestamp(e.at), trace.WithAttributes(
+				AttrEventReason.String(e.reason),
+				AttrEventStatus.String(e.status.String()),
+			))
+		}
+		if c.eventsDropped > 0 {
+			attrs = append(attrs, AttrEventsDropped.Int(c.eventsDropped))
+		}
+		sp.SetAttributes(attrs...)
+		if c.errType != "" {
+			s.fail(sp, c.errType, c.errReason)
+		}
+	}
+	s.end(sp, t)
+}
+
 func (s *spanner) accepted(ev *transport.Event, t time.Time) {
 	if s.conns.get(ev.ConnID) != nil {
 		s.st.eventsUnmatched.Add(1)
 		return
 	}
-	c := &connSpan{id: ev.ConnID, attrs: connAttrs(ev)}
-	s.openLifetime(c, ev.Direction, t, false)
+	c := &connSpan{info: infoOf(ev)}
+	s.openLifetime(c, t, false)
 	s.track(c, t)
 }
 
@@ -126,35 +181,35 @@ func (s *spanner) connectStart(ev *transport.Event, t time.Time) {
 		s.st.eventsUnmatched.Add(1)
 		return
 	}
-	s.track(&connSpan{id: ev.ConnID, connectStart: t}, t)
+	s.track(&connSpan{info: infoOf(ev), connectStart: t}, t)
 }
 
 func (s *spanner) connected(ev *transport.Event, t time.Time) {
 	c := s.conns.get(ev.ConnID)
-	if c != nil && c.lifetime != nil {
+	if c != nil && c.hasLifetime() {
 		s.st.eventsUnmatched.Add(1)
 		return
 	}
 	began := t
 	if c == nil {
-		c = &connSpan{id: ev.ConnID}
+		c = &connSpan{info: infoOf(ev)}
 		s.track(c, t)
 	} else {
 		began = c.connectStart
 		c.connectStart = time.Time{}
+		c.info = infoOf(ev)
 	}
-	c.attrs = connAttrs(ev)
-	ctx := s.openLifetime(c, ev.Direction, t, false)
+	ctx := s.openLifetime(c, t, false)
 	_, connect := s.start(ctx, SpanConnect,
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithTimestamp(began),
-		trace.WithAttributes(c.attrs...))
+		trace.WithAttributes(s.infoAttrs(c.info)...))
 	s.end(connect, t)
 }
 
 func (s *spanner) connectFailed(ev *transport.Event, t time.Time) {
 	c := s.conns.get(ev.ConnID)
-	if c != nil && c.lifetime != nil {
+	if c != nil && c.hasLifetime() {
 		s.st.eventsUnmatched.Add(1)
 		return
 	}
@@ -203,27 +258,27 @@ func (s *spanner) lookup(ev *transport.Event, t time.Time) *connSpan {
 // partial starts a lifetime span at a connection's first event seen that is
 // not an open event.
 func (s *spanner) partial(ev *transport.Event, t time.Time) *connSpan {
-	c := &connSpan{id: ev.ConnID, attrs: connAttrs(ev)}
-	s.openLifetime(c, ev.Direction, t, true)
+	c := &connSpan{info: infoOf(ev)}
+	s.openLifetime(c, t, true)
 	return c
 }
 
 func (s *spanner) midlife(ev *transport.Event, t time.Time) {
 	c := s.lookup(ev, t)
-	if c.lifetime == nil {
+	if !c.hasLifetime() {
 		s.st.eventsUnmatched.Add(1)
 		return
 	}
-	c.lifetime.AddEvent(ev.Kind.String(), trace.WithTimestamp(t), trace.WithAttributes(
-		AttrEventReason.String(ev.Reason),
-		AttrEventStatus.String(ev.Status.String()),
-	))
+	if len(c.events) < maxConnEvents {
+		c.events = append(c.events, connEvent{kind: ev.Kind, status: ev.Status, reason: ev.Reason, at: t})
+	} else {
+		c.eventsDropped++
+	}
 	if ev.Kind == transport.EventIdleTimeout && ev.Status != transport.StatusFailure {
 		return
 	}
 	if c.errType == "" {
-		c.errType = ev.Kind.String()
-		s.fail(c.lifetime, c.errType, ev.Reason)
+		c.errType, c.errReason = ev.Kind.String(), ev.Reason
 	}
 }
 
@@ -239,7 +294,7 @@ func (s *spanner) closed(ev *transport.Event, t time.Time) {
 	default:
 		c = s.partial(ev, t)
 	}
-	if c.lifetime == nil {
+	if !c.hasLifetime() {
 		if !c.connectStart.IsZero() {
 			// Closed while the connect was in progress (shutdown).
 			_, connect := s.start(context.Background(), SpanConnect,
@@ -255,20 +310,17 @@ func (s *spanner) closed(ev *transport.Event, t time.Time) {
 		}
 		return
 	}
-	c.lifetime.SetAttributes(AttrCloseReason.String(ev.Reason), AttrCloseStatus.String(ev.Status.String()))
 	if c.errType == "" && ev.Status == transport.StatusFailure {
-		c.errType = ev.Kind.String()
-		s.fail(c.lifetime, c.errType, ev.Reason)
+		c.errType, c.errReason = ev.Kind.String(), ev.Reason
 	}
-	s.end(c.lifetime, t)
+	s.endLifetime(c, t, AttrCloseReason.String(ev.Reason), AttrCloseStatus.String(ev.Status.String()))
 }
 
 // endAll ends every span in progress at t, marked with why.
 func (s *spanner) endAll(t time.Time, why attribute.KeyValue) {
 	s.conns.drain(func(c *connSpan) {
-		if c.lifetime != nil {
-			c.lifetime.SetAttributes(why)
-			s.end(c.lifetime, t)
+		if c.hasLifetime() {
+			s.endLifetime(c, t, why)
 		}
 	})
 }
