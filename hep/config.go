@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"time"
 )
 
@@ -22,6 +23,11 @@ const (
 	DefaultBatchDelay      = time.Millisecond
 	DefaultCallIDsPerConn  = 16
 	DefaultMaxTrackedConns = 4096
+	// MaxDefaultUDPWorkers caps the default of Config.UDPWorkers, which is
+	// GOMAXPROCS.
+	MaxDefaultUDPWorkers = 4
+	// MaxUDPWorkers is the most Config.UDPWorkers may ask for.
+	MaxUDPWorkers = 64
 )
 
 // Format is how network events are encoded.
@@ -117,6 +123,18 @@ type Config struct {
 	QueueSize int
 	// QueueBytes bounds each destination's queue in bytes. Zero means 16 MiB.
 	QueueBytes int
+	// UDPWorkers is how many goroutines send to each UDP destination
+	// (hep.udp_workers), each through a socket of its own (so from its own
+	// source port), so that the kernel's cost of sending, charged to the
+	// sending thread, is spread over cores. The packets of one connection
+	// always go through the same worker, in order; those of different
+	// connections may arrive in another order than they were traced.
+	// QueueSize and QueueBytes bound the destination as a whole, whichever
+	// worker the packets wait for. Zero means min(4, GOMAXPROCS); 1 sends
+	// every packet in order through one socket; more than MaxUDPWorkers is
+	// an error. TCP and TLS destinations always have one connection, so one
+	// worker.
+	UDPWorkers int
 	// TLSCAFile is a PEM file of CAs that verify a transport=tls collector
 	// (hep.tls_ca); empty means the system roots.
 	TLSCAFile string
@@ -157,6 +175,14 @@ func (c *Config) captureID() uint32 {
 	return c.CaptureID
 }
 
+// udpWorkers resolves UDPWorkers.
+func (c *Config) udpWorkers() int {
+	if c.UDPWorkers > 0 {
+		return c.UDPWorkers
+	}
+	return min(MaxDefaultUDPWorkers, runtime.GOMAXPROCS(0))
+}
+
 func (c *Config) logger() *slog.Logger {
 	if c.Logger == nil {
 		return slog.Default()
@@ -188,6 +214,7 @@ func (c *Config) senderOptions() (senderOptions, error) {
 	o := senderOptions{
 		queueLen:     orInt(c.QueueSize, DefaultQueueSize),
 		queueBytes:   int64(orInt(c.QueueBytes, DefaultQueueBytes)),
+		udpWorkers:   c.udpWorkers(),
 		backoffMin:   orDuration(c.BackoffMin, DefaultBackoffMin),
 		backoffMax:   orDuration(c.BackoffMax, DefaultBackoffMax),
 		dialTimeout:  orDuration(c.DialTimeout, DefaultDialTimeout),
@@ -198,6 +225,9 @@ func (c *Config) senderOptions() (senderOptions, error) {
 	}
 	if o.batchDelay == 0 {
 		o.batchDelay = DefaultBatchDelay
+	}
+	if o.udpWorkers > MaxUDPWorkers {
+		return o, fmt.Errorf("%w: udp_workers %d above %d", ErrConfig, o.udpWorkers, MaxUDPWorkers)
 	}
 	if o.backoffMax < o.backoffMin {
 		return o, fmt.Errorf("%w: backoff max %v below min %v", ErrConfig, o.backoffMax, o.backoffMin)

@@ -43,7 +43,7 @@ func (t *Tracer) sendEvent(e *transport.Event, callID string) {
 		return
 	}
 	p.b = b
-	t.send(p)
+	t.send(p, e.ConnID)
 }
 
 // appendEvent appends e as one HEP packet to dst.

@@ -31,7 +31,7 @@ func (t *Tracer) TapMessage(m *transport.TracedMessage) {
 		return
 	}
 	p.b = b
-	t.send(p)
+	t.send(p, m.Conn.ID)
 }
 
 // appendMessage appends m as one HEP packet to dst, addressed by

@@ -4,18 +4,17 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// maxBatch bounds how many queued packets one send call takes.
-const maxBatch = 64
-
 // senderOptions are the resolved settings of one destination's sender.
 type senderOptions struct {
 	queueLen     int
 	queueBytes   int64
+	udpWorkers   int
 	backoffMin   time.Duration
 	backoffMax   time.Duration
 	stableAfter  time.Duration
@@ -27,31 +26,35 @@ type senderOptions struct {
 	logger       *slog.Logger
 }
 
-// sender owns one destination: its bounded queue, its socket and the worker
-// goroutine that drains the queue into the socket. enqueue never blocks.
+// sender owns one destination: its queue bounds, its counters and its
+// workers, each of which drains a queue of its own into a socket of its own
+// (see worker). A TCP or TLS destination has one worker, so one stream; a
+// UDP one has udpWorkers, so that the kernel's cost of sending, charged to
+// the sending thread, is spread over cores. enqueue never blocks.
 type sender struct {
-	dest Destination
-	opts senderOptions
-	q    chan *packetBuf
-	// queued is the number of bytes in q.
-	queued    atomic.Int64
+	dest    Destination
+	opts    senderOptions
+	workers []*worker
+	// queuedPkts and queued are the packets and bytes in the workers'
+	// queues, plus those a producer has reserved room for and is about to
+	// put in one: the bounds hold for the destination as a whole.
+	queuedPkts atomic.Int64
+	queued     atomic.Int64
+	// rr picks the worker of a packet without a key.
+	rr        atomic.Uint64
 	connected atomic.Bool
 	closing   atomic.Bool
 	c         counters
 
-	// stop asks the worker to flush and exit; ctx is cancelled when the
-	// flush runs out of time, which aborts dials and (through closeConn)
-	// writes.
+	// stop asks the workers to flush and exit; ctx is cancelled when the
+	// flush runs out of time, which aborts dials and (through the workers'
+	// sockets) writes. done is closed when every worker has exited.
 	stop   chan struct{}
 	done   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	// linger times the wait for more packets of a batch (worker only).
-	linger *time.Timer
-
 	mu      sync.Mutex
-	conn    interface{ Close() error } // the socket in use, closed by abort
 	lastLog time.Time
 	// outageDrops is the drop total when the current outage began.
 	outageDrops uint64
@@ -60,150 +63,110 @@ type sender struct {
 
 func newSender(d Destination, o senderOptions) *sender {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &sender{
+	s := &sender{
 		dest:   d,
 		opts:   o,
-		q:      make(chan *packetBuf, o.queueLen),
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		ctx:    ctx,
 		cancel: cancel,
 	}
+	n := 1
+	if d.Transport == UDP {
+		n = max(o.udpWorkers, 1)
+	}
+	s.workers = make([]*worker, n)
+	for i := range s.workers {
+		// Each queue could take the whole bound: the destination-wide
+		// counters enforce it, and one busy connection may use all of it.
+		s.workers[i] = &worker{s: s, q: make(chan *packetBuf, o.queueLen)}
+	}
+	return s
 }
 
-// start runs the worker for the destination's transport.
+// start runs the workers.
 func (s *sender) start() {
+	var wg sync.WaitGroup
+	for _, w := range s.workers {
+		wg.Go(w.run)
+	}
 	go func() {
-		defer close(s.done)
-		defer s.dropQueued(dropNotConnected)
-		if s.dest.Transport == UDP {
-			s.runDatagrams()
-		} else {
-			s.runStream()
-		}
+		wg.Wait()
+		close(s.done)
 	}()
 }
 
 // enqueue queues p, which holds one reference for this sender, or drops it
 // (counted) when the queue is full or the sender is closing. It never
-// blocks.
-func (s *sender) enqueue(p *packetBuf) {
-	if s.closing.Load() {
-		s.c.drop(dropNotConnected, 1)
-		p.release()
-		return
-	}
+// blocks. A non-zero key (a connection id) always picks the same worker,
+// so the packets of one connection leave in order through one socket;
+// consecutive keys pick consecutive workers. Packets with key zero are
+// spread round-robin.
+func (s *sender) enqueue(p *packetBuf, key uint64) {
 	n := int64(len(p.b))
-	if s.queued.Add(n) > s.opts.queueBytes {
-		s.queued.Add(-n)
-		s.c.drop(dropQueueFull, 1)
-		p.release()
+	// Reserve the room before looking at closing: shutdown sweeps the
+	// queues until every reservation is released, so a packet that slips
+	// in while the workers stop is still counted.
+	pkts, bytes := s.queuedPkts.Add(1), s.queued.Add(n)
+	switch {
+	case s.closing.Load():
+		s.unreserve(p, dropNotConnected)
+		return
+	case pkts > int64(s.opts.queueLen) || bytes > s.opts.queueBytes:
+		s.unreserve(p, dropQueueFull)
 		return
 	}
-	select {
-	case s.q <- p:
-	default:
-		s.queued.Add(-n)
-		s.c.drop(dropQueueFull, 1)
-		p.release()
-	}
-}
-
-// next waits for the first packet of a batch. It returns false when the
-// sender is stopping and the queue is empty, or when dead (a stream
-// connection's close signal; nil for none) is closed first.
-func (s *sender) next(dead <-chan struct{}) (*packetBuf, bool) {
-	select {
-	case p := <-s.q:
-		s.queued.Add(-int64(len(p.b)))
-		return p, true
-	case <-dead:
-		return nil, false
-	case <-s.stop:
-	}
-	select {
-	case p := <-s.q:
-		s.queued.Add(-int64(len(p.b)))
-		return p, true
-	default:
-		return nil, false
-	}
-}
-
-// more appends packets to batch, up to maxBatch: those already queued and,
-// when there is room left, those that arrive within the batch delay, so that
-// under load one send call carries many packets. The worker sleeps through
-// the delay rather than waiting on the queue: a producer's enqueue then never
-// has to wake it, which would cost more than the send. It does not wait
-// while the sender is closing.
-func (s *sender) more(batch []*packetBuf) []*packetBuf {
-	batch = s.drain(batch)
-	if len(batch) >= maxBatch || s.opts.batchDelay <= 0 || s.closing.Load() {
-		return batch
-	}
-	if s.linger == nil {
-		s.linger = time.NewTimer(s.opts.batchDelay)
-	} else {
-		s.linger.Reset(s.opts.batchDelay)
-	}
-	select {
-	case <-s.linger.C:
-	case <-s.stop:
-		s.linger.Stop()
-	}
-	return s.drain(batch)
-}
-
-// drain appends packets that are already queued to batch, up to maxBatch.
-func (s *sender) drain(batch []*packetBuf) []*packetBuf {
-	for len(batch) < maxBatch {
-		select {
-		case p := <-s.q:
-			s.queued.Add(-int64(len(p.b)))
-			batch = append(batch, p)
-		default:
-			return batch
+	w := s.workers[0]
+	if len(s.workers) > 1 {
+		if key == 0 {
+			key = s.rr.Add(1)
 		}
+		w = s.workers[key%uint64(len(s.workers))]
 	}
-	return batch
-}
-
-// dropQueued empties the queue, counting every packet under r.
-func (s *sender) dropQueued(r dropReason) {
-	for {
-		select {
-		case p := <-s.q:
-			s.queued.Add(-int64(len(p.b)))
-			s.c.drop(r, 1)
-			p.release()
-		default:
-			return
-		}
+	select {
+	case w.q <- p:
+	default:
+		s.unreserve(p, dropQueueFull)
 	}
 }
 
-func (s *sender) sent(p *packetBuf) {
-	s.c.packetsSent.Add(1)
-	s.c.bytesSent.Add(uint64(len(p.b)))
+// unreserve gives back the room enqueue reserved for p and drops it.
+func (s *sender) unreserve(p *packetBuf, r dropReason) {
+	s.dequeued(1, int64(len(p.b)))
+	s.c.drop(r, 1)
 	p.release()
 }
 
+// dequeued releases the room of packets taken off a queue.
+func (s *sender) dequeued(pkts, bytes int64) {
+	s.queuedPkts.Add(-pkts)
+	s.queued.Add(-bytes)
+}
+
+// sentBatch counts batch as sent and releases it.
+func (s *sender) sentBatch(batch []*packetBuf) {
+	var bytes uint64
+	for _, p := range batch {
+		bytes += uint64(len(p.b))
+		p.release()
+	}
+	s.c.packetsSent.Add(uint64(len(batch)))
+	s.c.bytesSent.Add(bytes)
+}
+
 func (s *sender) failed(r dropReason, batch []*packetBuf) {
+	if len(batch) == 0 {
+		return
+	}
 	s.c.drop(r, len(batch))
 	for _, p := range batch {
 		p.release()
 	}
 }
 
-// setConn records the socket in use so that abort can close it.
-func (s *sender) setConn(c interface{ Close() error }) {
-	s.mu.Lock()
-	s.conn = c
-	s.mu.Unlock()
-}
-
 // shutdown stops the sender: new packets are dropped, queued ones are sent
-// until ctx expires, then the socket is closed.
+// until ctx expires, then the sockets are closed and what is left is
+// counted as dropped.
 func (s *sender) shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	close(s.stop)
@@ -213,14 +176,21 @@ func (s *sender) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 		s.cancel()
-		s.mu.Lock()
-		if s.conn != nil {
-			s.conn.Close()
+		for _, w := range s.workers {
+			w.abort()
 		}
-		s.mu.Unlock()
 		<-s.done
 	}
 	s.cancel()
+	// A producer that reserved room before closing was set may put its
+	// packet in a queue after the workers left: count it too. Producers
+	// never block, so this ends as soon as they have returned.
+	for s.queuedPkts.Load() > 0 {
+		for _, w := range s.workers {
+			w.dropQueued(dropNotConnected)
+		}
+		runtime.Gosched()
+	}
 	return err
 }
 
@@ -270,8 +240,12 @@ func (s *sender) cameUp() {
 		"destination", s.dest.Name, "address", s.dest.Address(), "dropped", s.c.dropsSnapshot().Total()-s.outageDrops)
 }
 
-// stats returns a snapshot of the counters.
+// stats returns a snapshot of the counters, the workers' queues summed.
 func (s *sender) stats() DestinationStats {
+	queueLen := 0
+	for _, w := range s.workers {
+		queueLen += len(w.q)
+	}
 	return DestinationStats{
 		Name:            s.dest.Name,
 		Address:         s.dest.Address(),
@@ -282,9 +256,10 @@ func (s *sender) stats() DestinationStats {
 		Drops:           s.c.dropsSnapshot(),
 		Reconnects:      s.c.reconnects.Load(),
 		ConnectFailures: s.c.connectFailures.Load(),
-		QueueLen:        len(s.q),
-		QueueCap:        cap(s.q),
-		QueueBytes:      s.queued.Load(),
+		Workers:         len(s.workers),
+		QueueLen:        queueLen,
+		QueueCap:        s.opts.queueLen,
+		QueueBytes:      max(s.queued.Load(), 0),
 		QueueBytesCap:   s.opts.queueBytes,
 	}
 }

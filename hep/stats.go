@@ -35,10 +35,16 @@ type DestinationStats struct {
 	Reconnects uint64 `json:"reconnects"`
 	// ConnectFailures counts failed connect attempts.
 	ConnectFailures uint64 `json:"connect_failures"`
-	QueueLen        int    `json:"queue_len"`
-	QueueCap        int    `json:"queue_cap"`
-	QueueBytes      int64  `json:"queue_bytes"`
-	QueueBytesCap   int64  `json:"queue_bytes_cap"`
+	// Workers is the number of sending goroutines, each with its own
+	// socket (Config.UDPWorkers for UDP, 1 for TCP and TLS).
+	Workers int `json:"workers"`
+	// QueueLen and QueueBytes are what waits in the workers' queues,
+	// summed; QueueCap and QueueBytesCap bound them (Config.QueueSize and
+	// QueueBytes), for the destination as a whole.
+	QueueLen      int   `json:"queue_len"`
+	QueueCap      int   `json:"queue_cap"`
+	QueueBytes    int64 `json:"queue_bytes"`
+	QueueBytesCap int64 `json:"queue_bytes_cap"`
 }
 
 // dropReason indexes counters.drops.

@@ -14,7 +14,8 @@ import (
 // (not_connected), so memory stays bounded by the queue and old packets do
 // not pile up; a connection that fails within stableAfter of being opened
 // does not reset the backoff, so a flapping collector is not hammered.
-func (s *sender) runStream() {
+func (w *worker) runStream() {
+	s := w.s
 	var (
 		conn    net.Conn
 		dead    chan struct{}
@@ -53,7 +54,7 @@ func (s *sender) runStream() {
 				s.wentDown(err)
 				s.failed(dropNotConnected, batch)
 				batch = batch[:0]
-				s.dropQueued(dropNotConnected)
+				w.dropQueued(dropNotConnected)
 				backoff = nextBackoff(backoff, s.opts.backoffMin, s.opts.backoffMax)
 				if s.ctx.Err() != nil {
 					return
@@ -66,11 +67,11 @@ func (s *sender) runStream() {
 			ever = true
 			conn, upSince = c, time.Now()
 			dead = watchClose(c)
-			s.setConn(c)
+			w.setConn(c)
 			s.cameUp()
 		}
 		if len(batch) == 0 {
-			p, ok := s.next(dead)
+			p, ok := w.next(dead)
 			if !ok {
 				if isClosed(dead) {
 					lost(errors.New("connection closed by the collector"))
@@ -80,7 +81,7 @@ func (s *sender) runStream() {
 			}
 			batch = append(batch, p)
 		}
-		batch = s.more(batch)
+		batch = w.more(batch)
 		if isClosed(dead) {
 			// The collector closed the connection: keep the batch for the
 			// next one instead of writing it into a dying socket.
@@ -101,9 +102,8 @@ func (s *sender) runStream() {
 			lost(fmt.Errorf("hep: write to %s: %w", s.dest.Address(), err))
 			continue
 		}
-		for _, p := range batch {
-			s.sent(p)
-		}
+		s.sentBatch(batch)
+		clear(batch)
 		batch = batch[:0]
 	}
 }

@@ -138,11 +138,13 @@ func (t *Tracer) Close(ctx context.Context) error {
 	return t.closeErr
 }
 
-// send hands one encoded packet to every destination.
-func (t *Tracer) send(p *packetBuf) {
+// send hands one encoded packet to every destination. conn is the id of
+// the connection the packet is about: a destination with several workers
+// sends the packets of one connection through one of them, in order.
+func (t *Tracer) send(p *packetBuf, conn uint64) {
 	p.refs.Store(int32(len(t.senders)))
 	for _, s := range t.senders {
-		s.enqueue(p)
+		s.enqueue(p, conn)
 	}
 }
 

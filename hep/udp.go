@@ -15,9 +15,11 @@ type batchWriter interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
-// runDatagrams sends each packet as one UDP datagram on a connected socket,
-// taking whatever is queued in batches of up to maxBatch per system call.
-func (s *sender) runDatagrams() {
+// runDatagrams sends each packet as one UDP datagram on a connected socket
+// of the worker's own, taking whatever is queued in batches of up to
+// maxBatch per system call.
+func (w *worker) runDatagrams() {
+	s := w.s
 	var (
 		conn    *net.UDPConn
 		bw      batchWriter
@@ -31,13 +33,13 @@ func (s *sender) runDatagrams() {
 		}
 		s.c.connectFailures.Add(1)
 		s.wentDown(err)
-		s.dropQueued(dropNotConnected)
+		w.dropQueued(dropNotConnected)
 		backoff = nextBackoff(backoff, s.opts.backoffMin, s.opts.backoffMax)
 		if !s.sleep(backoff) {
 			return
 		}
 	}
-	s.setConn(conn)
+	w.setConn(conn)
 	defer conn.Close()
 	s.cameUp()
 	var (
@@ -49,11 +51,11 @@ func (s *sender) runDatagrams() {
 		msgs[i].Buffers = bufs[i : i+1 : i+1]
 	}
 	for {
-		p, ok := s.next(nil)
+		p, ok := w.next(nil)
 		if !ok {
 			return
 		}
-		batch = s.more(append(batch[:0], p))
+		batch = w.more(append(batch[:0], p))
 		// Oversized datagrams would fail one by one; drop them first.
 		kept := batch[:0]
 		for _, p := range batch {
@@ -67,27 +69,24 @@ func (s *sender) runDatagrams() {
 		for i, p := range batch {
 			msgs[i].Buffers[0] = p.b
 		}
-		s.writeDatagrams(conn, bw, msgs[:len(batch)], batch)
+		s.writeDatagrams(bw, msgs[:len(batch)], batch)
 		clear(bufs)
+		clear(batch)
 	}
 }
 
 // writeDatagrams sends msgs (one per packet of batch); a datagram that the
 // kernel refuses (for example after an ICMP port unreachable) is counted as
 // a send error and the rest go on.
-func (s *sender) writeDatagrams(conn *net.UDPConn, bw batchWriter, msgs []ipv4.Message, batch []*packetBuf) {
+func (s *sender) writeDatagrams(bw batchWriter, msgs []ipv4.Message, batch []*packetBuf) {
 	for len(batch) > 0 {
 		if s.ctx.Err() != nil {
 			s.failed(dropNotConnected, batch)
 			return
 		}
 		n, err := bw.WriteBatch(msgs, 0)
-		if n < 0 {
-			n = 0
-		}
-		for _, p := range batch[:n] {
-			s.sent(p)
-		}
+		n = max(n, 0)
+		s.sentBatch(batch[:n])
 		msgs, batch = msgs[n:], batch[n:]
 		if err != nil && len(batch) > 0 {
 			if errors.Is(err, net.ErrClosed) {

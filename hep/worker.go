@@ -1,0 +1,131 @@
+package hep
+
+import (
+	"io"
+	"sync"
+	"time"
+)
+
+// maxBatch bounds how many queued packets one send call takes.
+const maxBatch = 64
+
+// worker is one goroutine of a sender: it owns a queue, which
+// sender.enqueue fills, and a socket, into which it drains the queue in
+// batches. Room in the queue is accounted by the sender, for the whole
+// destination.
+type worker struct {
+	s *sender
+	q chan *packetBuf
+
+	// linger times the wait for more packets of a batch (worker only).
+	linger *time.Timer
+
+	mu   sync.Mutex
+	conn io.Closer // the socket in use, closed by abort
+}
+
+// run sends until the sender stops, then counts what is left in the queue
+// as dropped.
+func (w *worker) run() {
+	defer w.dropQueued(dropNotConnected)
+	if w.s.dest.Transport == UDP {
+		w.runDatagrams()
+	} else {
+		w.runStream()
+	}
+}
+
+// next waits for the first packet of a batch. It returns false when the
+// sender is stopping and the queue is empty, or when dead (a stream
+// connection's close signal; nil for none) is closed first.
+func (w *worker) next(dead <-chan struct{}) (*packetBuf, bool) {
+	select {
+	case p := <-w.q:
+		w.s.dequeued(1, int64(len(p.b)))
+		return p, true
+	case <-dead:
+		return nil, false
+	case <-w.s.stop:
+	}
+	select {
+	case p := <-w.q:
+		w.s.dequeued(1, int64(len(p.b)))
+		return p, true
+	default:
+		return nil, false
+	}
+}
+
+// more appends packets to batch, up to maxBatch: those already queued and,
+// when there is room left, those that arrive within the batch delay, so that
+// under load one send call carries many packets. The worker sleeps through
+// the delay rather than waiting on the queue: a producer's enqueue then never
+// has to wake it, which would cost more than the send. It does not wait
+// while the sender is closing.
+func (w *worker) more(batch []*packetBuf) []*packetBuf {
+	s := w.s
+	batch = w.drain(batch)
+	if len(batch) >= maxBatch || s.opts.batchDelay <= 0 || s.closing.Load() {
+		return batch
+	}
+	if w.linger == nil {
+		w.linger = time.NewTimer(s.opts.batchDelay)
+	} else {
+		w.linger.Reset(s.opts.batchDelay)
+	}
+	select {
+	case <-w.linger.C:
+	case <-s.stop:
+		w.linger.Stop()
+	}
+	return w.drain(batch)
+}
+
+// drain appends packets that are already queued to batch, up to maxBatch,
+// and releases their room in the sender's bounds at once.
+func (w *worker) drain(batch []*packetBuf) []*packetBuf {
+	start := len(batch)
+	var bytes int64
+loop:
+	for len(batch) < maxBatch {
+		select {
+		case p := <-w.q:
+			bytes += int64(len(p.b))
+			batch = append(batch, p)
+		default:
+			break loop
+		}
+	}
+	if n := len(batch) - start; n > 0 {
+		w.s.dequeued(int64(n), bytes)
+	}
+	return batch
+}
+
+// dropQueued empties the queue, counting every packet under r.
+func (w *worker) dropQueued(r dropReason) {
+	for {
+		select {
+		case p := <-w.q:
+			w.s.unreserve(p, r)
+		default:
+			return
+		}
+	}
+}
+
+// setConn records the socket in use so that abort can close it.
+func (w *worker) setConn(c io.Closer) {
+	w.mu.Lock()
+	w.conn = c
+	w.mu.Unlock()
+}
+
+// abort closes the socket in use, which ends a blocked write.
+func (w *worker) abort() {
+	w.mu.Lock()
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	w.mu.Unlock()
+}
