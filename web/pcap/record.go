@@ -1,0 +1,39 @@
+package pcap
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/sipwire/sipwire/transport"
+)
+
+// Record is one traced SIP message kept by the ring. Snapshot returns copies:
+// a Record stays valid however many messages the ring receives afterwards.
+type Record struct {
+	// Seq numbers the messages the ring received, from 1.
+	Seq       uint64
+	Time      time.Time
+	ConnID    uint64
+	Direction transport.MessageDirection
+	// Local and Remote are the connection's addresses.
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+	CallID string
+	Data   []byte
+}
+
+// Filter selects records. The zero Filter selects all of them.
+type Filter struct {
+	// ConnID keeps only the records of this connection when non-zero.
+	ConnID uint64
+	// Since keeps only the records at or after this time when non-zero.
+	Since time.Time
+}
+
+// match reports whether f selects a record of connection conn taken at t.
+func (f *Filter) match(conn uint64, t time.Time) bool {
+	if f.ConnID != 0 && conn != f.ConnID {
+		return false
+	}
+	return f.Since.IsZero() || !t.Before(f.Since)
+}
