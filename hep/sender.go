@@ -107,13 +107,19 @@ func (s *sender) enqueue(p *packetBuf, key uint64) {
 	// Reserve the room before looking at closing: shutdown sweeps the
 	// queues until every reservation is released, so a packet that slips
 	// in while the workers stop is still counted.
-	pkts, bytes := s.queuedPkts.Add(1), s.queued.Add(n)
-	switch {
-	case s.closing.Load():
-		s.unreserve(p, dropNotConnected)
+	if !reserve(&s.queuedPkts, 1, int64(s.opts.queueLen)) {
+		s.c.drop(dropQueueFull, 1)
+		p.release()
 		return
-	case pkts > int64(s.opts.queueLen) || bytes > s.opts.queueBytes:
-		s.unreserve(p, dropQueueFull)
+	}
+	if !reserve(&s.queued, n, s.opts.queueBytes) {
+		s.queuedPkts.Add(-1)
+		s.c.drop(dropQueueFull, 1)
+		p.release()
+		return
+	}
+	if s.closing.Load() {
+		s.unreserve(p, dropNotConnected)
 		return
 	}
 	w := s.workers[0]
@@ -127,6 +133,20 @@ func (s *sender) enqueue(p *packetBuf, key uint64) {
 	case w.q <- p:
 	default:
 		s.unreserve(p, dropQueueFull)
+	}
+}
+
+// reserve adds n to c unless that would take it over limit, so that c
+// never exceeds limit, even for an instant.
+func reserve(c *atomic.Int64, n, limit int64) bool {
+	for {
+		cur := c.Load()
+		if cur+n > limit {
+			return false
+		}
+		if c.CompareAndSwap(cur, cur+n) {
+			return true
+		}
 	}
 }
 
@@ -259,7 +279,7 @@ func (s *sender) stats() DestinationStats {
 		Workers:         len(s.workers),
 		QueueLen:        queueLen,
 		QueueCap:        s.opts.queueLen,
-		QueueBytes:      max(s.queued.Load(), 0),
+		QueueBytes:      s.queued.Load(),
 		QueueBytesCap:   s.opts.queueBytes,
 	}
 }
