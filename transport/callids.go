@@ -13,12 +13,15 @@ const DefaultCallIDSetSize = 1 << 15
 // that act once per Call-ID and connection (HEP's call correlation, the
 // event history) use it so that a trunk connection carrying thousands of
 // concurrent calls does not make them act again for every message. Entries
-// are 64-bit hashes: no Call-ID is copied. It is safe for concurrent use.
+// are 64-bit hashes: no Call-ID is copied. It grows with use up to its
+// bound, so an idle appliance does not pay for it. It is safe for
+// concurrent use.
 type CallIDSet struct {
 	seed  maphash.Seed
+	max   int
 	mu    sync.Mutex
 	seen  map[callIDKey]struct{}
-	order []callIDKey // FIFO ring of the entries in seen
+	order []callIDKey // FIFO ring of the entries in seen, at most max
 	next  int
 }
 
@@ -34,9 +37,9 @@ func NewCallIDSet(size int) *CallIDSet {
 		size = DefaultCallIDSetSize
 	}
 	return &CallIDSet{
-		seed:  maphash.MakeSeed(),
-		seen:  make(map[callIDKey]struct{}, size),
-		order: make([]callIDKey, 0, size),
+		seed: maphash.MakeSeed(),
+		max:  size,
+		seen: make(map[callIDKey]struct{}),
 	}
 }
 
@@ -48,7 +51,7 @@ func (s *CallIDSet) Add(conn uint64, callID []byte) bool {
 	if _, ok := s.seen[k]; ok {
 		return false
 	}
-	if len(s.order) < cap(s.order) {
+	if len(s.order) < s.max {
 		s.order = append(s.order, k)
 	} else {
 		delete(s.seen, s.order[s.next])

@@ -19,11 +19,14 @@ import (
 	"github.com/sipwire/sipwire/web/pcap"
 )
 
-// Queue lengths of the event fan-out's consumers.
+// Queue lengths of the event fan-out's consumers. A channel's buffer is
+// allocated whole (an Event is about 160 bytes: 8192 of them are 1.3 MiB),
+// so they are no longer than a burst needs; the history moves events at
+// once into its own bounded queue, which grows only with use.
 const (
 	hepEventQueue     = 8192
 	otelEventQueue    = 8192
-	historyEventQueue = 65536
+	historyEventQueue = 8192
 	pcapRingBytes     = 8 << 20
 )
 
