@@ -9,9 +9,11 @@
 //     is as strict as heplify-server and never panics;
 //   - destinations (destination.go): OpenSIPS' proto_hep hep_id syntax,
 //     "[name] host[:port]; transport=udp|tcp|tls; version=3";
-//   - senders (sender.go, udp.go, stream.go): one bounded queue per
-//     destination that never blocks the caller, UDP (one message per
-//     datagram, sent in batches), TCP and TLS (reconnect with exponential
+//   - senders (sender.go, worker.go, udp.go, stream.go): bounded queues per
+//     destination that never block the caller, UDP (one message per
+//     datagram, sent in batches by several workers, each with its own
+//     socket; one connection's packets always through the same one, in
+//     order), TCP and TLS (one connection, reconnect with exponential
 //     backoff); drops are counted by reason;
 //   - the Tracer (tracer.go, event.go, message.go, calls.go): turns
 //     transport.Event values and traced SIP messages into HEP packets in

@@ -2,6 +2,7 @@ package hep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -198,7 +199,7 @@ func TestWorkersOfTransports(t *testing.T) {
 	if n := cfg.udpWorkers(); n < 1 || n > MaxDefaultUDPWorkers {
 		t.Errorf("default of %d UDP workers", n)
 	}
-	if _, err := New(Config{Destinations: []Destination{u.dest("u")}, UDPWorkers: MaxUDPWorkers + 1}); err == nil {
-		t.Errorf("%d UDP workers accepted", MaxUDPWorkers+1)
+	if _, err := New(Config{Destinations: []Destination{u.dest("u")}, UDPWorkers: MaxUDPWorkers + 1}); !errors.Is(err, ErrConfig) {
+		t.Errorf("%d UDP workers: %v, want ErrConfig", MaxUDPWorkers+1, err)
 	}
 }
