@@ -29,9 +29,8 @@ type Store struct {
 	run   int64
 	kinds kindCodes
 
-	insEvent  *sql.Stmt // one row
-	insEvents *sql.Stmt // insertRows rows
-	insCallID *sql.Stmt
+	insEvents  *multiInsert
+	insCallIDs *multiInsert
 
 	q           queue
 	seenCallIDs *transport.CallIDSet // Call-IDs already recorded per connection
@@ -120,14 +119,11 @@ func (s *Store) open(ctx context.Context) error {
 	if s.run, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
-	if s.insEvent, err = s.wdb.PrepareContext(ctx, insertSQL(1)); err != nil {
-		return fmt.Errorf("prepare insert: %w", err)
+	if s.insEvents, err = prepareInsert(ctx, s.wdb, insertEventSQL, eventParams); err != nil {
+		return err
 	}
-	if s.insEvents, err = s.wdb.PrepareContext(ctx, insertSQL(insertRows)); err != nil {
-		return fmt.Errorf("prepare insert: %w", err)
-	}
-	if s.insCallID, err = s.wdb.PrepareContext(ctx, insertCallIDSQL); err != nil {
-		return fmt.Errorf("prepare insert: %w", err)
+	if s.insCallIDs, err = prepareInsert(ctx, s.wdb, insertCallIDSQL, callIDParams); err != nil {
+		return err
 	}
 	if s.cdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), true), 1); err != nil {
 		return err
@@ -260,11 +256,7 @@ func (s *Store) shutdown() {
 
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insEvent, s.insEvents, s.insCallID} {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
-	}
+	errs = append(errs, s.insEvents.close(), s.insCallIDs.close())
 	for _, db := range []*sql.DB{s.rdb, s.cdb, s.wdb} {
 		if db != nil {
 			errs = append(errs, db.Close())

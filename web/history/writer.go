@@ -3,23 +3,17 @@ package history
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sipwire/sipwire/transport"
 )
 
-// insertRows is the number of events one INSERT statement carries: one
-// statement per row costs more in database/sql and the driver than SQLite
-// spends inserting the row.
-const insertRows = 64
-
 const (
 	insertEventSQL = `INSERT INTO events
 	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason) VALUES `
-	eventValues     = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	eventParams     = 12
-	insertCallIDSQL = `INSERT OR IGNORE INTO conn_callids (call_id, run, conn_id, ts) VALUES (?, ?, ?, ?)`
+	insertCallIDSQL = `INSERT OR IGNORE INTO conn_callids (call_id, run, conn_id, ts) VALUES `
+	callIDParams    = 4
 	addCountSQL     = `UPDATE counters SET value = value + ? WHERE name = 'events'`
 )
 
@@ -87,37 +81,27 @@ func (s *Store) writeBatch(ctx context.Context, evs []transport.Event, cids []ca
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	var oldest int64
 	if len(evs) > 0 {
-		many, one := tx.StmtContext(ctx, s.insEvents), tx.StmtContext(ctx, s.insEvent)
-		args := make([]any, 0, insertRows*eventParams)
-		for i := 0; i < len(evs); {
-			st, n := many, insertRows
-			if len(evs)-i < insertRows {
-				st, n = one, 1
+		err := s.insEvents.insert(ctx, tx, len(evs), func(args []any, i int) []any {
+			ts := evs[i].Time.UnixMicro()
+			if oldest == 0 || ts < oldest {
+				oldest = ts
 			}
-			args = args[:0]
-			for j := i; j < i+n; j++ {
-				ts := evs[j].Time.UnixMicro()
-				if oldest == 0 || ts < oldest {
-					oldest = ts
-				}
-				args = s.appendEventArgs(args, &evs[j], ts)
-			}
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("history: insert events: %w", classify(err))
-			}
-			i += n
+			return s.appendEventArgs(args, &evs[i], ts)
+		})
+		if err != nil {
+			return fmt.Errorf("history: insert events: %w", classify(err))
 		}
 		if _, err := tx.ExecContext(ctx, addCountSQL, len(evs)); err != nil {
 			return fmt.Errorf("history: count events: %w", classify(err))
 		}
 	}
 	if len(cids) > 0 {
-		st := tx.StmtContext(ctx, s.insCallID)
-		for i := range cids {
+		err := s.insCallIDs.insert(ctx, tx, len(cids), func(args []any, i int) []any {
 			c := &cids[i]
-			if _, err := st.ExecContext(ctx, c.callID, s.run, int64(c.connID), c.ts); err != nil {
-				return fmt.Errorf("history: insert call-id: %w", classify(err))
-			}
+			return append(args, c.callID, s.run, int64(c.connID), c.ts)
+		})
+		if err != nil {
+			return fmt.Errorf("history: insert call-ids: %w", classify(err))
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -142,11 +126,6 @@ func (s *Store) appendEventArgs(args []any, e *transport.Event, ts int64) []any 
 	return append(args, ts, s.run, int64(e.ConnID), s.kinds.codeOf(e.Kind),
 		statusValue(e.Status), directionValue(e.Direction), ipBlob(e.Local), portValue(e.Local),
 		ipBlob(e.Remote), portValue(e.Remote), listener, e.Reason)
-}
-
-// insertSQL is the INSERT statement of n events.
-func insertSQL(n int) string {
-	return insertEventSQL + strings.TrimSuffix(strings.Repeat(eventValues+", ", n), ", ")
 }
 
 // statusValue and directionValue are the stored forms (0/1), independent of
