@@ -1,8 +1,10 @@
 package pcap
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,6 +86,16 @@ func TestRingRefusesMessageLargerThanBound(t *testing.T) {
 	if st.Messages != 1 || st.TooLarge != 1 || st.Evicted != 0 {
 		t.Fatalf("stats = %+v, want the small message kept and the big one refused", st)
 	}
+
+	exact := tapped(1, transport.Received, testEpoch, "exact", 0)
+	size, _, _ := recordSize(exact)
+	r = NewRing(size)
+	r.TapMessage(exact)
+	r.TapMessage(tapped(1, transport.Received, testEpoch, "exact", 1))
+	r.TapMessage(exact)
+	if st := r.Stats(); st.Messages != 1 || st.Captured != 2 || st.Evicted != 1 || st.TooLarge != 1 {
+		t.Fatalf("stats = %+v, want a message of exactly the bound kept and one byte more refused", st)
+	}
 }
 
 func TestRingFilter(t *testing.T) {
@@ -111,5 +123,121 @@ func TestRingFilter(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRingSnapshotSurvivesLaterMessages(t *testing.T) {
+	one := len(sipMessage("c00", 200)) + len("c00") + headerSize
+	r := NewRing(5 * one)
+	var sent []*transport.TracedMessage
+	for i := range 5 {
+		m := tapped(1, transport.Received, testEpoch, fmt.Sprintf("c%02d", i), 200)
+		r.TapMessage(m)
+		sent = append(sent, m)
+	}
+	snap := checkSuffix(t, r, sent)
+	for i := range 50 {
+		r.TapMessage(tapped(2, transport.Sent, testEpoch, fmt.Sprintf("x%02d", i), 200))
+	}
+	for i, rec := range snap {
+		if want := sent[len(sent)-len(snap)+i]; !bytes.Equal(rec.Data, want.Data) || rec.CallID != string(want.CallID) || rec.ConnID != 1 {
+			t.Fatalf("snapshot record %d changed after later messages: Call-ID %q conn %d", i, rec.CallID, rec.ConnID)
+		}
+	}
+	if cap(snap[0].Data) != len(snap[0].Data) {
+		t.Errorf("record Data has spare capacity %d: an append would overwrite the next record", cap(snap[0].Data))
+	}
+}
+
+func TestRingRecordRoundTrip(t *testing.T) {
+	tests := []struct {
+		name          string
+		local, remote netip.AddrPort
+		at            time.Time
+	}{
+		{"v4", testLocal, testRemote, testEpoch.Add(123456789)},
+		{"v6 zones", netip.MustParseAddrPort("[fe80::1%eth0]:5060"), netip.MustParseAddrPort("[fe80::2%lo]:1"), testEpoch},
+		{"mapped", netip.MustParseAddrPort("[::ffff:127.0.0.1]:5060"), netip.MustParseAddrPort("[::1]:65535"), testEpoch},
+		{"no addresses", netip.AddrPort{}, netip.AddrPortFrom(netip.Addr{}, 7), testEpoch},
+		{"zero time", testLocal, testRemote, time.Time{}},
+		{"before 1970", testLocal, testRemote, time.Date(1901, 2, 3, 4, 5, 6, 7, time.UTC)},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewRing(0)
+			m := &transport.TracedMessage{
+				Conn:      transport.ConnInfo{ID: uint64(i) + 1<<40, Local: tt.local, Remote: tt.remote},
+				Direction: transport.Sent,
+				Time:      tt.at,
+				Data:      sipMessage("rt", i),
+				CallID:    []byte("rt"),
+			}
+			r.TapMessage(m)
+			got := r.Snapshot(Filter{})
+			if len(got) != 1 {
+				t.Fatalf("%d records", len(got))
+			}
+			rec := got[0]
+			if rec.Local != tt.local || rec.Remote != tt.remote || !rec.Time.Equal(tt.at) || rec.Time.IsZero() != tt.at.IsZero() ||
+				rec.ConnID != m.Conn.ID || rec.Direction != transport.Sent || rec.CallID != "rt" || !bytes.Equal(rec.Data, m.Data) {
+				t.Fatalf("got %v %v %v conn %d %v %q, want %v %v %v conn %d",
+					rec.Local, rec.Remote, rec.Time, rec.ConnID, rec.Direction, rec.CallID, tt.local, tt.remote, tt.at, m.Conn.ID)
+			}
+		})
+	}
+}
+
+func TestRingTapAllocatesNothingOnceFull(t *testing.T) {
+	r := NewRing(64 << 10)
+	m := tapped(1, transport.Received, testEpoch, "steady", 300)
+	for range 1000 {
+		r.TapMessage(m)
+	}
+	if r.Stats().Evicted == 0 {
+		t.Fatal("ring not full yet")
+	}
+	if n := testing.AllocsPerRun(1000, func() { r.TapMessage(m) }); n != 0 {
+		t.Fatalf("TapMessage allocates %v times per message on a full ring", n)
+	}
+}
+
+// TestRingConcurrentTapAndSnapshot runs taps and snapshots together (run it
+// with -race) and checks that every snapshot is consistent.
+func TestRingConcurrentTapAndSnapshot(t *testing.T) {
+	const writers, perWriter = 4, 2000
+	r := NewRing(32 << 10)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range perWriter {
+				r.TapMessage(tapped(uint64(w+1), transport.Received, testEpoch.Add(time.Duration(i)), fmt.Sprintf("w%d-%d", w, i), i%700))
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	for snaps := 0; ; snaps++ {
+		select {
+		case <-done:
+			st := r.Stats()
+			if st.Captured != writers*perWriter || uint64(st.Messages)+st.Evicted != st.Captured {
+				t.Fatalf("stats %+v after %d messages", st, writers*perWriter)
+			}
+			t.Logf("%d snapshots taken during the writes", snaps)
+			return
+		default:
+		}
+		recs := r.Snapshot(Filter{})
+		for i, rec := range recs {
+			if i > 0 && rec.Seq != recs[i-1].Seq+1 {
+				t.Fatalf("snapshot seq %d follows %d", rec.Seq, recs[i-1].Seq)
+			}
+			if !bytes.Contains(rec.Data, []byte("Call-ID: "+rec.CallID+"\r\n")) || rec.ConnID != uint64(rec.CallID[1]-'0'+1) {
+				t.Fatalf("record %d: Call-ID %q conn %d does not match its message", rec.Seq, rec.CallID, rec.ConnID)
+			}
+		}
 	}
 }
