@@ -2,6 +2,9 @@ package history
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"math/rand/v2"
 	"net/netip"
 	"strconv"
 	"testing"
@@ -22,11 +25,16 @@ type callMix struct {
 	// rate is the benchmark's calls per second: the store is flushed every
 	// rate calls, as its one-second FlushInterval does at that rate.
 	rate int
+	// randomIDs: Call-IDs of random hex, as most phones make them;
+	// otherwise SIPp's, a call counter and a constant.
+	randomIDs bool
 }
 
 var callMixes = []callMix{
 	{name: "t1", connPerCall: false, rate: 4000},
 	{name: "tn", connPerCall: true, rate: 2000},
+	{name: "t1-random", connPerCall: false, rate: 4000, randomIDs: true},
+	{name: "tn-random", connPerCall: true, rate: 2000, randomIDs: true},
 }
 
 // BenchmarkCallMix measures the CPU the store spends per call of the load
@@ -48,16 +56,22 @@ func benchCallMix(b *testing.B, m callMix) {
 	const upstream = 1
 	client := netip.MustParseAddrPort("192.0.2.10:5060")
 	local := netip.MustParseAddrPort("192.0.2.1:5060")
-	// A SIPp-like Call-ID of 30-40 bytes, its counter rewritten per call.
-	prefix := []byte("a84b4c76e667-")
+	// A Call-ID of 30-40 bytes: SIPp's "counter-pid@host", or 24 random
+	// hex digits @host.
 	const suffix = "@pc33.atlanta.example.com"
 	callID := make([]byte, 0, 64)
+	r := rand.New(rand.NewPCG(1, 2))
 	var evs [1]transport.Event
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := range b.N {
-		callID = append(strconv.AppendInt(append(callID[:0], prefix...), int64(i), 10), suffix...)
+		if m.randomIDs {
+			callID = hex.AppendEncode(callID[:0], binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint32(nil, r.Uint32()), r.Uint64()))
+		} else {
+			callID = append(strconv.AppendInt(callID[:0], int64(i), 10), "-31337"...)
+		}
+		callID = append(callID, suffix...)
 		conn := uint64(2)
 		if m.connPerCall {
 			conn = uint64(i) + 2

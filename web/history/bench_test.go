@@ -206,7 +206,7 @@ func bulkLoad(b *testing.B, s *Store, end time.Time) {
 		var cids []callIDObs
 		for j := range evs {
 			if evs[j].Kind == transport.EventClosed && evs[j].ConnID%10 == 0 {
-				cids = append(cids, callIDObs{connID: evs[j].ConnID, callID: fmt.Sprintf("bench-%d@example.com", evs[j].ConnID), ts: evs[j].Time.UnixMicro()})
+				cids = append(cids, callIDObs{connID: evs[j].ConnID, hash: callIDHash(fmt.Appendf(nil, "bench-%d@example.com", evs[j].ConnID)), ts: evs[j].Time.UnixMicro()})
 			}
 		}
 		if err := s.writeBatch(ctx, evs, cids); err != nil {

@@ -96,9 +96,10 @@ type builtQuery struct {
 
 // buildQuery turns f into one statement returning at most limit rows in
 // newest-first order, driven by the most selective index the filter allows:
-// a connection (or a Call-ID's connections), else an address (the union of a
-// local-side and a remote-side lookup), else each kind (a union, one lookup
-// per kind), else time. Every index ends with ts, so the time range and the
+// a connection (or a Call-ID's connections), else an address (a remote-side
+// lookup, united with the local side read in time order when the IP is a
+// local one), else each kind (a union, one lookup per kind) when no kind is
+// routine, else time. Every index ends with ts, so the time range and the
 // cursor narrow the lookup and its order is the result's order; a union's
 // branches carry every condition and the limit each, so no branch is read
 // further than the page needs. The conditions that must not drive (a "+"
@@ -149,7 +150,7 @@ func (s *Store) buildQuery(f *Filter, limit int) (builtQuery, error) {
 			w.add("+run = ?", run)
 		}
 		if f.CallID != "" {
-			w.add("(run, conn_id) IN (SELECT run, conn_id FROM conn_callids WHERE call_id = ?)", f.CallID)
+			w.add("(run, conn_id) IN (SELECT run, conn_id FROM callids WHERE hash = ?)", callIDHash([]byte(f.CallID)))
 		}
 		w.addIn("+kind", kinds)
 		if f.Addr != "" {
@@ -160,24 +161,29 @@ func (s *Store) buildQuery(f *Filter, limit int) (builtQuery, error) {
 			w.add("+run = ?", run)
 		}
 		w.addIn("+kind", kinds)
-		for _, side := range [2][2]string{{"lip", "lport"}, {"rip", "rport"}} {
+		b := w.clone()
+		b.add(addrCond(addr, "rip", "rport"), addrArgs(addr, 1)...)
+		branches = append(branches, b)
+		if s.locals.has(addr.ip) {
 			b := w.clone()
-			b.add(addrCond(addr, side[0], side[1]), addrArgs(addr, 1)...)
+			b.add(addrCond(addr, "+lip", "+lport"), addrArgs(addr, 1)...)
 			branches = append(branches, b)
 		}
-	case len(kinds) > 0:
+	case len(kinds) > 0 && !s.kinds.anyRoutine(kinds):
 		if run != 0 {
 			w.add("+run = ?", run)
 		}
 		for _, k := range kinds {
 			b := w.clone()
 			b.add("kind = ?", k)
+			b.add(s.kinds.indexed)
 			branches = append(branches, b)
 		}
 	default:
 		if run != 0 {
 			w.add("+run = ?", run)
 		}
+		w.addIn("+kind", kinds)
 	}
 	const order = " ORDER BY ts DESC, id DESC LIMIT ?"
 	if len(branches) == 0 {

@@ -91,6 +91,7 @@ func TestQueryFilters(t *testing.T) {
 		{Since: mid, Until: mid},
 		{Kinds: []transport.EventKind{transport.EventClosed}},
 		{Kinds: []transport.EventKind{transport.EventAccepted, transport.EventReadError, transport.EventWriteError}},
+		{Kinds: []transport.EventKind{transport.EventReadError, transport.EventWriteError}},
 		{Status: &failure},
 		{Status: &success, Kinds: []transport.EventKind{transport.EventClosed}},
 		{ConnID: 7},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -158,23 +159,33 @@ func (s *Store) deleteChunk(ctx context.Context, cutoff, limit int64) (int64, er
 }
 
 // deleteOldCallIDs deletes, in chunks, the Call-IDs first seen before the
-// oldest event left (all of them when no event is left).
+// oldest event left (all of them when no event is left). callids is in
+// insertion order, which is time order: the rows to delete are those before
+// the first one seen at or after the cutoff (a row a little out of order
+// waits for the next pass).
 func (s *Store) deleteOldCallIDs(ctx context.Context) error {
 	var oldest sql.NullInt64
 	if err := s.wdb.QueryRowContext(ctx, "SELECT min(ts) FROM events").Scan(&oldest); err != nil {
 		return fmt.Errorf("history: retention: %w", classify(err))
 	}
-	const q = `DELETE FROM conn_callids WHERE (call_id, run, conn_id) IN
-		(SELECT call_id, run, conn_id FROM conn_callids WHERE ts < ? ORDER BY ts LIMIT ?)`
 	cutoff := oldest.Int64
 	if !oldest.Valid {
 		cutoff = time.Now().Add(time.Hour).UnixMicro()
 	}
+	var end sql.NullInt64
+	err := s.wdb.QueryRowContext(ctx, "SELECT min(id) FROM (SELECT id FROM callids WHERE ts >= ? ORDER BY id LIMIT 1)", cutoff).Scan(&end)
+	if err != nil {
+		return fmt.Errorf("history: retention: %w", classify(err))
+	}
+	if !end.Valid {
+		end.Int64 = math.MaxInt64
+	}
+	const q = `DELETE FROM callids WHERE id IN (SELECT id FROM callids WHERE id < ? ORDER BY id LIMIT ?)`
 	for {
 		if err := s.stopped(ctx); err != nil {
 			return err
 		}
-		res, err := s.wdb.ExecContext(ctx, q, cutoff, retentionChunk)
+		res, err := s.wdb.ExecContext(ctx, q, end.Int64, retentionChunk)
 		if err != nil {
 			return fmt.Errorf("history: retention: delete call-ids: %w", classify(err))
 		}

@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,7 +27,11 @@ func TestRetentionByAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The Call-ID row is as old as the events only if its time says so.
-	if _, err := s.wdb.Exec("UPDATE conn_callids SET ts = ?", now.Add(-48*time.Hour).UnixMicro()); err != nil {
+	if _, err := s.wdb.Exec("UPDATE callids SET ts = ?", now.Add(-48*time.Hour).UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	s.ObserveCallID(1, []byte("new-call"))
+	if err := s.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.EnforceRetention(context.Background()); err != nil {
@@ -43,12 +48,21 @@ func TestRetentionByAge(t *testing.T) {
 	if len(got) != len(recent) || got[len(got)-1].Time.Before(now.Add(-24*time.Hour)) {
 		t.Fatalf("after retention %d events remain, oldest %v", len(got), got[len(got)-1].Time)
 	}
-	var callIDs int
-	if err := s.rdb.QueryRow("SELECT count(*) FROM conn_callids").Scan(&callIDs); err != nil {
+	var left []int64
+	rows, err := s.rdb.Query("SELECT hash FROM callids")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if callIDs != 0 {
-		t.Errorf("%d expired Call-IDs left", callIDs)
+	defer rows.Close()
+	for rows.Next() {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, h)
+	}
+	if want := []int64{callIDHash([]byte("new-call"))}; !slices.Equal(left, want) {
+		t.Errorf("Call-IDs left %v, want only new-call's %v", left, want)
 	}
 	var count int64
 	if err := s.rdb.QueryRow("SELECT value FROM counters WHERE name = 'events'").Scan(&count); err != nil {

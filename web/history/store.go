@@ -23,11 +23,12 @@ type Store struct {
 	// disabled is the reason of a store made by Disabled; nil otherwise.
 	disabled error
 
-	wdb   *sql.DB // one connection: the writer and retention take turns
-	cdb   *sql.DB // one connection: WAL checkpoints
-	rdb   *sql.DB // query-only connections
-	run   int64
-	kinds kindCodes
+	wdb    *sql.DB // one connection: the writer and retention take turns
+	cdb    *sql.DB // one connection: WAL checkpoints
+	rdb    *sql.DB // query-only connections
+	run    int64
+	kinds  kindCodes
+	locals localIPs
 
 	insEvents  *multiInsert
 	insCallIDs *multiInsert
@@ -110,6 +111,9 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	if err := s.kinds.load(ctx, s.wdb); err != nil {
+		return err
+	}
+	if err := s.locals.load(ctx, s.wdb); err != nil {
 		return err
 	}
 	res, err := s.wdb.ExecContext(ctx, "INSERT INTO runs (started) VALUES (?)", time.Now().UnixMicro())

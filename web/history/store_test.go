@@ -232,7 +232,7 @@ func TestCallIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rows int
-	if err := s.rdb.QueryRow("SELECT count(*) FROM conn_callids WHERE call_id = 'call-a'").Scan(&rows); err != nil {
+	if err := s.rdb.QueryRow("SELECT count(*) FROM callids WHERE hash = ?", callIDHash([]byte("call-a"))).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
 	if rows != 2 || s.Stats().CallIDsWritten != 4 {

@@ -12,7 +12,7 @@ const (
 	insertEventSQL = `INSERT INTO events
 	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason) VALUES `
 	eventParams     = 12
-	insertCallIDSQL = `INSERT OR IGNORE INTO conn_callids (call_id, run, conn_id, ts) VALUES `
+	insertCallIDSQL = `INSERT INTO callids (hash, run, conn_id, ts) VALUES `
 	callIDParams    = 4
 	addCountSQL     = `UPDATE counters SET value = value + ? WHERE name = 'events'`
 )
@@ -81,6 +81,11 @@ func (s *Store) writeBatch(ctx context.Context, evs []transport.Event, cids []ca
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	var oldest int64
 	if len(evs) > 0 {
+		for i := range evs {
+			if err := s.locals.note(ctx, tx, evs[i].Local); err != nil {
+				return fmt.Errorf("history: %w", classify(err))
+			}
+		}
 		err := s.insEvents.insert(ctx, tx, len(evs), func(args []any, i int) []any {
 			ts := evs[i].Time.UnixMicro()
 			if oldest == 0 || ts < oldest {
@@ -98,7 +103,7 @@ func (s *Store) writeBatch(ctx context.Context, evs []transport.Event, cids []ca
 	if len(cids) > 0 {
 		err := s.insCallIDs.insert(ctx, tx, len(cids), func(args []any, i int) []any {
 			c := &cids[i]
-			return append(args, c.callID, s.run, int64(c.connID), c.ts)
+			return append(args, c.hash, s.run, int64(c.connID), c.ts)
 		})
 		if err != nil {
 			return fmt.Errorf("history: insert call-ids: %w", classify(err))
@@ -156,30 +161,4 @@ func directionName(v int64) string {
 		return transport.Outbound.String()
 	}
 	return transport.Inbound.String()
-}
-
-// walGrew asks the checkpointer to copy the WAL into the database.
-func (s *Store) walGrew() {
-	select {
-	case s.ckpt <- struct{}{}:
-	default:
-	}
-}
-
-// checkpointer copies the WAL into the database after writes, on its own
-// connection: a PASSIVE checkpoint waits for no one, and the writer's
-// commits never pay for it. It ends after the writer; closing the last
-// connection checkpoints what is left.
-func (s *Store) checkpointer() {
-	defer close(s.ckptEnd)
-	for {
-		select {
-		case <-s.ckpt:
-			if _, err := s.cdb.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-				s.setError(fmt.Errorf("history: checkpoint: %w", classify(err)))
-			}
-		case <-s.writerEnd:
-			return
-		}
-	}
 }
