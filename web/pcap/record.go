@@ -30,10 +30,10 @@ type Filter struct {
 	Since time.Time
 }
 
-// match reports whether f selects a record of connection conn taken at t.
-func (f *Filter) match(conn uint64, t time.Time) bool {
-	if f.ConnID != 0 && conn != f.ConnID {
+// match reports whether f selects the record that starts at rec.
+func (f *Filter) match(rec []byte) bool {
+	if f.ConnID != 0 && storedConn(rec) != f.ConnID {
 		return false
 	}
-	return f.Since.IsZero() || !t.Before(f.Since)
+	return f.Since.IsZero() || !storedTime(rec).Before(f.Since)
 }

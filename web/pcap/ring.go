@@ -35,7 +35,8 @@ type Ring struct {
 
 	mu      sync.Mutex
 	arena   arena
-	bytes   int
+	bytes   int // message bytes held
+	idBytes int // Call-ID bytes held
 	seq     uint64
 	evicted uint64
 
@@ -73,6 +74,7 @@ func (r *Ring) TapMessage(m *transport.TracedMessage) {
 	copy(b[n:], remoteZone)
 	r.seq++
 	r.bytes += len(m.Data)
+	r.idBytes += len(m.CallID)
 }
 
 // room returns where a record of size bytes goes, growing the arena or else
@@ -85,7 +87,9 @@ func (r *Ring) room(size int) []byte {
 		if r.arena.grow(size) {
 			continue
 		}
-		r.bytes -= storedDataLen(r.arena.pop())
+		old := r.arena.pop()
+		r.bytes -= storedDataLen(old)
+		r.idBytes -= storedCallIDLen(old)
 		r.evicted++
 	}
 }

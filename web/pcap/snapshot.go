@@ -6,26 +6,20 @@ import "strings"
 // share one buffer of their own; the ring is locked only while the records
 // are copied there.
 func (r *Ring) Snapshot(f Filter) []Record {
-	buf, first := r.copyRecords()
-	var n, idBytes int
-	for off := 0; off < len(buf); off += storedSize(buf[off:]) {
-		rec := buf[off:]
-		if f.match(storedConn(rec), storedTime(rec)) {
-			n++
-			idBytes += storedCallIDLen(rec)
-		}
-	}
-	out := make([]Record, 0, n)
+	c := r.copyRecords()
+	out := make([]Record, 0, c.n)
 	var ids strings.Builder
-	ids.Grow(idBytes)
-	seq := first
-	for off := 0; off < len(buf); off, seq = off+storedSize(buf[off:]), seq+1 {
-		rec := buf[off:]
-		if !f.match(storedConn(rec), storedTime(rec)) {
+	ids.Grow(c.idBytes)
+	seq := c.first
+	for off := 0; off < len(c.buf); seq++ {
+		rec := c.buf[off:]
+		rec = rec[:storedSize(rec)]
+		off += len(rec)
+		if !f.match(rec) {
 			continue
 		}
 		out = append(out, Record{Seq: seq})
-		callID := decode(rec[:storedSize(rec)], &out[len(out)-1])
+		callID := decode(rec, &out[len(out)-1])
 		start := ids.Len()
 		ids.Write(callID)
 		out[len(out)-1].CallID = ids.String()[start:]
@@ -33,17 +27,28 @@ func (r *Ring) Snapshot(f Filter) []Record {
 	return out
 }
 
-// copyRecords copies the ring's records, oldest first, to a new buffer, and
-// returns it with the sequence number of the first one. It allocates with
-// the ring unlocked.
-func (r *Ring) copyRecords() (buf []byte, first uint64) {
+// copied is a copy of a ring's records.
+type copied struct {
+	buf        []byte // the records, oldest first
+	first      uint64 // the sequence number of the oldest
+	n, idBytes int    // how many records, and their Call-IDs' total length
+}
+
+// copyRecords copies the ring's records to a new buffer, allocated with the
+// ring unlocked.
+func (r *Ring) copyRecords() copied {
+	var buf []byte
 	for {
 		r.mu.Lock()
 		if used := r.arena.used(); used <= len(buf) {
-			buf = buf[:r.arena.copyTo(buf)]
-			first = r.seq - uint64(r.arena.n) + 1
+			c := copied{
+				buf:     buf[:r.arena.copyTo(buf)],
+				first:   r.seq - uint64(r.arena.n) + 1,
+				n:       r.arena.n,
+				idBytes: r.idBytes,
+			}
 			r.mu.Unlock()
-			return buf, first
+			return c
 		}
 		size := len(r.arena.buf)
 		r.mu.Unlock()
