@@ -150,7 +150,8 @@ func (s *Store) buildQuery(f *Filter, limit int) (builtQuery, error) {
 			w.add("+run = ?", run)
 		}
 		if f.CallID != "" {
-			w.add("(run, conn_id) IN (SELECT run, conn_id FROM callids WHERE hash = ?)", callIDHash([]byte(f.CallID)))
+			h := callIDHash([]byte(f.CallID))
+			w.add("(run, conn_id) IN (SELECT run, conn_id FROM callids WHERE hash = ?) OR (run, conn_id) IN (SELECT run, conn_id2 FROM callids WHERE hash = ?)", h, h)
 		}
 		w.addIn("+kind", kinds)
 		if f.Addr != "" {

@@ -73,7 +73,8 @@ CREATE INDEX conn_callids_ts ON conn_callids (ts);
 	// become a table in insertion (and so time) order with an index on a
 	// 64-bit hash of the Call-ID (see callIDHash): an insert appends a
 	// short row and adds a short index entry, where the text key landed
-	// at random places. events_lip goes: local addresses are the host's
+	// at random places; a row holds two connections of the Call-ID (see
+	// callIDPairs). events_lip goes: local addresses are the host's
 	// own few, remembered in local_ips, and a query for one of them reads
 	// the events in time order. events_kind keeps only the kinds that are
 	// not routine (see routineKinds): a routine kind is most of the
@@ -90,6 +91,7 @@ CREATE TABLE callids (
 	hash    INTEGER NOT NULL,
 	run     INTEGER NOT NULL,
 	conn_id INTEGER NOT NULL,
+	conn_id2 INTEGER,
 	ts      INTEGER NOT NULL
 );
 CREATE INDEX callids_hash ON callids (hash);

@@ -37,6 +37,7 @@ type Store struct {
 	seenCallIDs *transport.CallIDSet // Call-IDs already recorded per connection
 	spare       []transport.Event    // owned by the writer
 	spareC      []callIDObs          // owned by the writer
+	pairs       callIDPairs          // owned by the writer
 
 	mu        sync.Mutex // guards consumers.Add against Close
 	consumers sync.WaitGroup

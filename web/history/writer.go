@@ -12,8 +12,8 @@ const (
 	insertEventSQL = `INSERT INTO events
 	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason) VALUES `
 	eventParams     = 12
-	insertCallIDSQL = `INSERT INTO callids (hash, run, conn_id, ts) VALUES `
-	callIDParams    = 4
+	insertCallIDSQL = `INSERT INTO callids (hash, run, conn_id, conn_id2, ts) VALUES `
+	callIDParams    = 5
 	addCountSQL     = `UPDATE counters SET value = value + ? WHERE name = 'events'`
 )
 
@@ -101,9 +101,10 @@ func (s *Store) writeBatch(ctx context.Context, evs []transport.Event, cids []ca
 		}
 	}
 	if len(cids) > 0 {
-		err := s.insCallIDs.insert(ctx, tx, len(cids), func(args []any, i int) []any {
-			c := &cids[i]
-			return append(args, c.hash, s.run, int64(c.connID), c.ts)
+		rows := s.pairs.group(cids)
+		err := s.insCallIDs.insert(ctx, tx, len(rows), func(args []any, i int) []any {
+			r := &rows[i]
+			return append(args, r.hash, s.run, int64(r.conn), r.conn2Value(), r.ts)
 		})
 		if err != nil {
 			return fmt.Errorf("history: insert call-ids: %w", classify(err))
