@@ -24,21 +24,29 @@ import (
 //	    33   21 local address (see putAddr)
 //	    54   21 remote address
 const (
-	offSize        = 0
-	offDataLen     = 4
-	offCallLen     = 8
-	offSec         = 12
-	offNsec        = 20
-	offConn        = 24
-	offDir         = 32
-	offLocal       = 33
-	offRemote      = offLocal + addrSize
-	headerSize     = offRemote + addrSize
-	addrSize       = 1 + 2 + 2 + 16 // family, port, zone length, address
+	offSize    = 0
+	offDataLen = 4
+	offCallLen = 8
+	offSec     = 12
+	offNsec    = 20
+	offConn    = 24
+	offDir     = 32
+	offLocal   = 33
+	offRemote  = offLocal + addrSize
+	headerSize = offRemote + addrSize
+	addrSize   = 1 + 2 + 2 + 16 // family, port, zone length, address
+)
+
+// The address families of putAddr.
+const (
+	familyNone = 0
+	familyIPv4 = 4
+	familyIPv6 = 6
+)
+
+// The limits of the header's length fields.
+const (
 	maxZoneLen     = math.MaxUint16
-	familyNone     = 0
-	familyIPv4     = 4
-	familyIPv6     = 6
 	maxRecordBytes = math.MaxUint32
 )
 

@@ -57,7 +57,7 @@ func NewRing(maxBytes int) *Ring {
 // within the bound. It implements transport.MessageTap.
 func (r *Ring) TapMessage(m *transport.TracedMessage) {
 	size, localZone, remoteZone := recordSize(m)
-	if size > r.maxBytes || size > maxRecordBytes {
+	if size > r.maxBytes || uint64(size) > maxRecordBytes {
 		r.tooLarge.Add(1)
 		return
 	}
