@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -62,6 +64,17 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// burn keeps the CPU busy for d.
+func burn(d time.Duration) uint64 {
+	var x uint64
+	for start := time.Now(); time.Since(start) < d; {
+		for i := range 64 {
+			x = x*6364136223846793005 + uint64(i)
+		}
+	}
+	return x
+}
+
 // udpRound is what one run of a sender load measured.
 type udpRound struct {
 	sent, dropped, received uint64
@@ -79,14 +92,14 @@ func (r *udpRound) add(o udpRound) {
 // udpLoad is one way of offering packets to a UDP destination.
 type udpLoad struct {
 	producers int
-	conns     int // distinct connection ids, spread over the producers
-	packets   int // per round, over every producer
-	rate      int // packets per second over every producer; 0: as fast as the queue allows
-	bodyLen   int // of the traced SIP message; the HEP packet is ~400 bytes more
-	queue     int // Config.QueueSize
-	workers   int // Config.UDPWorkers
+	conns     int           // distinct connection ids, spread over the producers
+	packets   int           // per round, over every producer
+	rate      int           // packets per second over every producer; 0: as fast as the queue allows
+	bodyLen   int           // of the traced SIP message; the HEP packet is ~400 bytes more
+	work      time.Duration // CPU each producer burns per packet, as the SIP work that traced it
+	queue     int           // Config.QueueSize
+	workers   int           // Config.UDPWorkers
 	reader    *udpReader
-	message   func(conn uint64, i int) []byte
 }
 
 // run starts a tracer, offers the packets, waits until every one is sent or
@@ -127,6 +140,9 @@ func (l udpLoad) run(b *testing.B) udpRound {
 						time.Sleep(20 * time.Microsecond)
 					}
 				}
+				if l.work > 0 {
+					burn(l.work)
+				}
 				tr.TapMessage(&mm)
 			}
 		})
@@ -166,28 +182,37 @@ func (l udpLoad) run(b *testing.B) udpRound {
 //
 //   - max: producers hold the queue below half full, so nothing is dropped
 //     and the rate is what the sender sustains;
-//   - paced: 150,000 packets/s offered (the Kamailio benchmark's 10,000
-//     calls/s at 14 packets a call, plus margin), with the default queue:
-//     the drops say whether the sender keeps up.
+//   - paced150k: 150,000 packets/s offered (the Kamailio benchmark's
+//     10,000 calls/s at 14 packets a call, plus margin), with the default
+//     queue: the drops say whether the sender keeps up;
+//   - paced150k+work: the same, each producer also burning 6 µs of CPU per
+//     packet (sipwire forwards a SIP message in about that), so that on 2
+//     cores the sender competes for the CPU as it does in the benchmark.
 //
-// Metrics, for 1 worker (w1) and the default number (wN): pkts/s sent,
+// Metrics, for 1 worker (w1) and the default number (wN; the environment
+// variable HEP_BENCH_UDP_WORKERS sets another): pkts/s sent,
 // received/sent, drops, CPU ns per packet (the whole process: producers,
-// sender, reader), and x = wN's rate / w1's.
+// their work, sender, reader), and x = wN's rate / w1's.
 func BenchmarkSenderUDPWorkers(b *testing.B) {
 	n := (&Config{}).udpWorkers()
+	if v, err := strconv.Atoi(os.Getenv("HEP_BENCH_UDP_WORKERS")); err == nil && v > 0 {
+		n = v
+	}
 	for _, c := range []struct {
 		name  string
 		rate  int
+		work  time.Duration
 		conns int
 	}{
-		{"max/conns=2", 0, 2},
-		{"max/conns=64", 0, 64},
-		{"paced150k/conns=2", 150000, 2},
-		{"paced150k/conns=64", 150000, 64},
+		{"max/conns=2", 0, 0, 2},
+		{"max/conns=64", 0, 0, 64},
+		{"paced150k/conns=2", 150000, 0, 2},
+		{"paced150k+work/conns=2", 150000, 6 * time.Microsecond, 2},
+		{"paced150k+work/conns=64", 150000, 6 * time.Microsecond, 64},
 	} {
 		b.Run(fmt.Sprintf("%s/workers=1vs%d", c.name, n), func(b *testing.B) {
 			r := newUDPReader(b)
-			load := udpLoad{producers: 4, conns: c.conns, packets: 150000, rate: c.rate, bodyLen: 100, queue: DefaultQueueSize, reader: r}
+			load := udpLoad{producers: 4, conns: c.conns, packets: 150000, rate: c.rate, work: c.work, bodyLen: 100, queue: DefaultQueueSize, reader: r}
 			var one, many udpRound
 			for b.Loop() {
 				load.workers = 1

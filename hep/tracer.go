@@ -148,7 +148,10 @@ func (t *Tracer) send(p *packetBuf, conn uint64) {
 	}
 }
 
-// encodeFailed counts a packet that could not be encoded.
+// encodeFailed counts a packet that could not be encoded: one too large for
+// HEP's 16-bit lengths, the only encoding error left once knownAddrs has
+// given every packet both addresses (a message without a local address,
+// sent while its connect was in progress, used to fail here too).
 func (t *Tracer) encodeFailed(p *packetBuf) {
 	t.encodeFails.Add(1)
 	for _, s := range t.senders {
