@@ -7,8 +7,10 @@
 // message follows a fixed-size header (header.go), so that keeping a message
 // allocates nothing once the arena has grown to the ring's bound and the
 // garbage collector has no pointers to scan. Snapshot copies the records
-// out. Write synthesizes the link, network and transport
-// headers around each message: Ethernet, IPv4 or IPv6, and TCP with correct
-// checksums and per-direction sequence and acknowledgement numbers, splitting
-// messages longer than one MSS (1460 bytes) into several segments.
+// out.
+//
+// Write synthesizes the link, network and transport headers around each
+// message: Ethernet, IPv4 or IPv6, and TCP with correct checksums and
+// per-direction sequence and acknowledgement numbers, splitting messages
+// longer than one MSS (1460 bytes) into several segments.
 package pcap
