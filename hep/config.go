@@ -119,16 +119,21 @@ type Config struct {
 	// AuthKey is chunk 0x0e (hep.auth_key); empty means none.
 	AuthKey string
 	// QueueSize bounds each destination's queue in packets
-	// (hep.queue_size). Zero means 8192.
+	// (hep.queue_size): the packets waiting for all its workers together.
+	// Zero means 8192.
 	QueueSize int
-	// QueueBytes bounds each destination's queue in bytes. Zero means 16 MiB.
+	// QueueBytes bounds each destination's queue in bytes, all its workers
+	// together. Zero means 16 MiB.
 	QueueBytes int
 	// UDPWorkers is how many goroutines send to each UDP destination
 	// (hep.udp_workers), each through a socket of its own (so from its own
 	// source port), so that the kernel's cost of sending, charged to the
 	// sending thread, is spread over cores. The packets of one connection
-	// always go through the same worker, in order; those of different
-	// connections may arrive in another order than they were traced.
+	// always go through the same worker (the connection id modulo the
+	// number of workers, so consecutive connections use different ones),
+	// in order; those of different connections may arrive in another order
+	// than they were traced, and one busy connection (a trunk) keeps one
+	// worker busy, no more.
 	// QueueSize and QueueBytes bound the destination as a whole, whichever
 	// worker the packets wait for. Zero means min(4, GOMAXPROCS); 1 sends
 	// every packet in order through one socket; more than MaxUDPWorkers is
