@@ -6,9 +6,6 @@ import (
 	"github.com/sipwire/sipwire/transport"
 )
 
-// consumeBurst bounds the events a consumer moves into the queue per lock.
-const consumeBurst = 256
-
 // queue is the store's bounded queue: events and Call-ID observations
 // waiting for the writer, each bounded by max. What finds it full (or
 // closed) is dropped and counted by the caller.
@@ -98,51 +95,4 @@ func (q *queue) take(evs []transport.Event, cids []callIDObs) ([]transport.Event
 	evs, q.events = q.events, evs
 	cids, q.callIDs = q.callIDs, cids
 	return evs, cids
-}
-
-// consume moves events from src into the queue until src is closed or the
-// store stops; on stop it moves what src already holds, then returns.
-func (s *Store) consume(src <-chan transport.Event) {
-	defer s.consumers.Done()
-	buf := make([]transport.Event, 0, consumeBurst)
-	for {
-		select {
-		case e, ok := <-src:
-			if !ok {
-				return
-			}
-			buf = append(buf[:0], e)
-			open := gather(src, &buf, consumeBurst)
-			s.enqueue(buf)
-			if !open {
-				return
-			}
-		case <-s.stopping:
-			for {
-				buf = buf[:0]
-				open := gather(src, &buf, consumeBurst)
-				s.enqueueAll(buf)
-				if !open || len(buf) < consumeBurst {
-					return
-				}
-			}
-		}
-	}
-}
-
-// gather appends to buf what src holds now, up to n events in all; it
-// reports false when src is closed.
-func gather(src <-chan transport.Event, buf *[]transport.Event, n int) bool {
-	for len(*buf) < n {
-		select {
-		case e, ok := <-src:
-			if !ok {
-				return false
-			}
-			*buf = append(*buf, e)
-		default:
-			return true
-		}
-	}
-	return true
 }
