@@ -86,7 +86,9 @@ func BenchmarkTapMessage(b *testing.B) {
 
 // BenchmarkUDPSenderThroughput measures packets per second that one UDP
 // destination sends (sendmmsg batches), with the producer held below the
-// queue bound so that nothing is dropped.
+// queue bound so that nothing is dropped. Every packet is of one
+// connection, so one worker sends them all; BenchmarkSenderUDPWorkers
+// compares one worker with several.
 func BenchmarkUDPSenderThroughput(b *testing.B) {
 	sink := newUDPSink(b)
 	const queue = 1 << 14
