@@ -12,17 +12,19 @@ import (
 
 // Defaults of the tracer's own settings.
 const (
-	DefaultCaptureID       = 1        // proto_hep's hep_capture_id
-	DefaultQueueSize       = 8192     // packets per destination
-	DefaultQueueBytes      = 16 << 20 // bytes per destination
-	DefaultBackoffMin      = 100 * time.Millisecond
-	DefaultBackoffMax      = 30 * time.Second
-	DefaultDialTimeout     = 3 * time.Second
-	DefaultWriteTimeout    = 5 * time.Second
-	DefaultLogInterval     = time.Minute
-	DefaultBatchDelay      = time.Millisecond
-	DefaultCallIDsPerConn  = 16
-	DefaultMaxTrackedConns = 4096
+	DefaultCaptureID      = 1        // proto_hep's hep_capture_id
+	DefaultQueueSize      = 8192     // packets per destination
+	DefaultQueueBytes     = 16 << 20 // bytes per destination
+	DefaultBackoffMin     = 100 * time.Millisecond
+	DefaultBackoffMax     = 30 * time.Second
+	DefaultDialTimeout    = 3 * time.Second
+	DefaultWriteTimeout   = 5 * time.Second
+	DefaultLogInterval    = time.Minute
+	DefaultBatchDelay     = time.Millisecond
+	DefaultCallIDsPerConn = 16
+	// DefaultOpenReplaysPerConn is the default of Config.OpenReplaysPerConn.
+	DefaultOpenReplaysPerConn = 16
+	DefaultMaxTrackedConns    = 4096
 	// MaxDefaultUDPWorkers caps the default of Config.UDPWorkers, which is
 	// GOMAXPROCS.
 	MaxDefaultUDPWorkers = 4
@@ -38,9 +40,9 @@ const (
 	// FormatHomer: proto type 100 (LOG) with a JSON payload that has
 	// OpenSIPS' keys plus the connection id, direction, addresses and
 	// reason; correlation id = the connection id. A connection's open event
-	// is repeated with each new Call-ID it carries, and its CLOSED event with
-	// each Call-ID it carried recently, as correlation id, so that Homer's
-	// call view shows them.
+	// is repeated with each of the first Config.OpenReplaysPerConn Call-IDs
+	// it carries, and its CLOSED event with each Call-ID it carried recently,
+	// as correlation id, so that Homer's call view shows them.
 	FormatHomer Format = iota
 	// FormatOpenSIPS: exactly OpenSIPS' proto type 0x59, correlation id =
 	// the connection id in decimal, payload per OpenSIPSPayload.
@@ -166,6 +168,14 @@ type Config struct {
 	// CallIDsPerConn bounds how many recent Call-IDs FormatHomer remembers
 	// per connection. Zero means 16.
 	CallIDsPerConn int
+	// OpenReplaysPerConn bounds how many of a connection's Call-IDs get its
+	// open event repeated (FormatHomer). A phone's connection carries a few
+	// calls, and each call's view shows how its connection began; a trunk
+	// carries thousands, for which the repeat would be one more packet per
+	// call (a sixth more HEP traffic for a proxy hop) telling the same old
+	// story: past the bound, its calls are still correlated with its CLOSED
+	// event (CallIDsPerConn). Zero means 16.
+	OpenReplaysPerConn int
 	// MaxTrackedConns bounds how many connections FormatHomer remembers
 	// Call-IDs for. Zero means 4096.
 	MaxTrackedConns int

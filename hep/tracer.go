@@ -61,7 +61,11 @@ func New(cfg Config) (*Tracer, error) {
 		authKey:   []byte(cfg.AuthKey),
 	}
 	if cfg.Format == FormatHomer {
-		t.calls = newCallTracker(orInt(cfg.CallIDsPerConn, DefaultCallIDsPerConn), orInt(cfg.MaxTrackedConns, DefaultMaxTrackedConns))
+		t.calls = newCallTracker(callBounds{
+			perConn:  orInt(cfg.CallIDsPerConn, DefaultCallIDsPerConn),
+			replays:  orInt(cfg.OpenReplaysPerConn, DefaultOpenReplaysPerConn),
+			maxConns: orInt(cfg.MaxTrackedConns, DefaultMaxTrackedConns),
+		})
 	}
 	for _, d := range cfg.Destinations {
 		s := newSender(d, opts)

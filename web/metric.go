@@ -111,7 +111,7 @@ func metricName(s string) string {
 var (
 	countWords     = []string{"drops", "dropped", "total", "count", "sent", "received", "errors", "failures", "reconnects", "evicted", "exported", "written", "flushed", "retries"}
 	levelWords     = []string{"queue", "open", "inflight", "pending", "active", "size"}
-	lastLevelWords = []string{"len", "length", "cap", "capacity", "depth", "connected", "enabled", "up", "max", "min", "queued", "forwarding", "clients", "current", "stored", "run"}
+	lastLevelWords = []string{"len", "length", "cap", "capacity", "depth", "connected", "enabled", "up", "max", "min", "queued", "forwarding", "clients", "current", "stored", "run", "workers"}
 )
 
 func isGaugePath(path string) bool {

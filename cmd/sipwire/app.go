@@ -124,16 +124,18 @@ func newHEP(cfg *config.Config, log *slog.Logger) (*hep.Tracer, error) {
 		return nil, err
 	}
 	t, err := hep.New(hep.Config{
-		Destinations:    []hep.Destination{dest},
-		Format:          format,
-		OpenSIPSPayload: payload,
-		DisableMessages: !cfg.HEP.TraceMessages,
-		CaptureID:       uint32(cfg.HepCaptureID),
-		NodeName:        cfg.HEP.CaptureNode,
-		AuthKey:         cfg.HEP.AuthKey,
-		QueueSize:       cfg.HEP.QueueSize,
-		TLSCAFile:       cfg.HEP.TLSCA,
-		Logger:          log.With("component", "hep"),
+		Destinations:       []hep.Destination{dest},
+		Format:             format,
+		OpenSIPSPayload:    payload,
+		DisableMessages:    !cfg.HEP.TraceMessages,
+		CaptureID:          uint32(cfg.HepCaptureID),
+		NodeName:           cfg.HEP.CaptureNode,
+		AuthKey:            cfg.HEP.AuthKey,
+		QueueSize:          cfg.HEP.QueueSize,
+		UDPWorkers:         cfg.HEP.UDPWorkers,
+		OpenReplaysPerConn: cfg.HEP.OpenReplaysPerConn,
+		TLSCAFile:          cfg.HEP.TLSCA,
+		Logger:             log.With("component", "hep"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hep: %w", err)

@@ -143,6 +143,16 @@ type HEP struct {
 	// drops and counts.
 	QueueSize int `yaml:"queue_size" json:"queue_size"`
 
+	// UDPWorkers is how many goroutines, each with its own socket, send to
+	// a UDP destination; one connection's packets stay in order on one.
+	// Zero means min(4, CPUs).
+	UDPWorkers int `yaml:"udp_workers" json:"udp_workers"`
+
+	// OpenReplaysPerConn is how many of a connection's Call-IDs get its
+	// open event sent again, correlated to the Call-ID (format homer), so
+	// that Homer's call view shows how the call's connection began.
+	OpenReplaysPerConn int `yaml:"open_replays_per_conn" json:"open_replays_per_conn"`
+
 	// TLSCA is the CA file for transport=tls destinations; empty means the
 	// system roots.
 	TLSCA string `yaml:"tls_ca" json:"tls_ca"`

@@ -7,6 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sipwire/sipwire/hep"
 	"github.com/sipwire/sipwire/transport"
 )
 
@@ -115,6 +116,10 @@ func (c *Config) fields() []field {
 			&c.HEP.AuthKey, nil).secretValue(),
 		intKey("hep.queue_size", "packets waiting per destination; more are dropped and counted",
 			&c.HEP.QueueSize, 1, maxQueue),
+		intKey("hep.udp_workers", "goroutines, each with its own socket, sending to a UDP destination (a connection's packets stay in order on one); 0 = min(4, CPUs)",
+			&c.HEP.UDPWorkers, 0, hep.MaxUDPWorkers),
+		intKey("hep.open_replays_per_conn", "format homer: a connection's first N Call-IDs get its open event again, correlated to the Call-ID (a trunk's later calls get only its CLOSED)",
+			&c.HEP.OpenReplaysPerConn, 1, maxQueue),
 		stringKey("hep.tls_ca", `CA file for transport=tls destinations, "" = the system roots`,
 			&c.HEP.TLSCA, nil),
 

@@ -43,6 +43,7 @@ func get(c *Config, key string) any {
 		"hep.format": c.HEP.Format, "hep.opensips_payload": c.HEP.OpenSIPSPayload,
 		"hep.trace_messages": c.HEP.TraceMessages, "hep.capture_node": c.HEP.CaptureNode,
 		"hep.auth_key": c.HEP.AuthKey, "hep.queue_size": c.HEP.QueueSize, "hep.tls_ca": c.HEP.TLSCA,
+		"hep.udp_workers": c.HEP.UDPWorkers, "hep.open_replays_per_conn": c.HEP.OpenReplaysPerConn,
 		"forward.uri": c.Forward.URI, "forward.record_route": c.Forward.RecordRoute,
 		"web.listen": c.Web.Listen, "web.token": c.Web.Token, "web.allowed_hosts": c.Web.AllowedHosts,
 		"web.allowed_origins": c.Web.AllowedOrigins, "web.event_ring": c.Web.EventRing,
@@ -154,6 +155,10 @@ var keyCases = []keyCase{
 	{key: "hep.auth_key", value: "s3cret", want: "s3cret"},
 	{key: "hep.queue_size", value: "100", want: 100},
 	{key: "hep.queue_size", value: "0", err: `t.yaml:2: hep.queue_size: must be between 1 and 10000000, got 0`},
+	{key: "hep.udp_workers", value: "2", want: 2},
+	{key: "hep.udp_workers", value: "65", err: `t.yaml:2: hep.udp_workers: must be between 0 and 64, got 65`},
+	{key: "hep.open_replays_per_conn", value: "1000", want: 1000},
+	{key: "hep.open_replays_per_conn", value: "0", err: `t.yaml:2: hep.open_replays_per_conn: must be between 1 and 10000000, got 0`},
 	{key: "hep.tls_ca", value: "/etc/ssl/ca.pem", want: "/etc/ssl/ca.pem"},
 
 	{key: "forward.uri", value: `"sip:127.0.0.1:5070;transport=tcp"`, want: "sip:127.0.0.1:5070;transport=tcp"},
