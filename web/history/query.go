@@ -39,7 +39,8 @@ type Filter struct {
 	// "[::1]:5060") that port only.
 	Addr string
 	// CallID keeps the events of the connections that carried a message
-	// with this Call-ID (exact match), in any run.
+	// with this Call-ID, in any run. Call-IDs are stored as a 64-bit hash:
+	// a Call-ID made to collide with another one finds its connections too.
 	CallID string
 	// Text keeps events whose reason contains it, ignoring ASCII case.
 	Text string
