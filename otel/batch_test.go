@@ -32,7 +32,7 @@ func TestExportQueueFull(t *testing.T) {
 	t.Parallel()
 	mem := tracetest.NewInMemoryExporter()
 	g := gatedExporter{keptExporter{mem}, make(chan struct{})}
-	e, err := NewWithSpanExporter(context.Background(), Config{QueueSize: 4, BatchSize: 1}, g)
+	e, err := NewWithSpanExporter(context.Background(), Config{QueueSize: 4, BatchSize: 1, OpenSpanDelay: atOnce}, g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func (failingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) err
 
 func TestExportErrorsCounted(t *testing.T) {
 	t.Parallel()
-	e, err := NewWithSpanExporter(context.Background(), Config{}, failingExporter{})
+	e, err := NewWithSpanExporter(context.Background(), Config{OpenSpanDelay: atOnce}, failingExporter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,8 @@ import (
 )
 
 // BenchmarkInboundConnection: one op is one connection, ACCEPTED then
-// CLOSED, two spans (open, lifetime).
+// CLOSED at once: the lifetime span only (the open span waits for the
+// connection to be open for the open-span delay).
 func BenchmarkInboundConnection(b *testing.B) {
 	e, err := NewWithSpanExporter(context.Background(), Config{}, tracetest.NewNoopExporter())
 	if err != nil {

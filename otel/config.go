@@ -17,6 +17,7 @@ const (
 	DefaultBatchTimeout       = 5 * time.Second  // longest wait before a partial batch is exported
 	DefaultExportTimeout      = 30 * time.Second // bound of one export call, retries included
 	DefaultMaxOpenConnections = 16384            // connections with a span in progress
+	DefaultOpenSpanDelay      = time.Second      // how long a connection is open before its open span goes
 )
 
 // Config is the otel: section of sipwire.yaml plus tuning bounds. The zero
@@ -61,4 +62,11 @@ type Config struct {
 	// progress; beyond it the oldest is evicted and counted. Zero means
 	// 16384.
 	MaxOpenConnections int
+	// OpenSpanDelay is how long a connection must stay open before its open
+	// span is exported. The open span exists so that a long-lived
+	// connection shows in the backend before it closes; one that closes
+	// sooner shows in its lifetime span alone, which saves a span per call
+	// where every call has its own connection. Zero means 1 s; negative
+	// means at once.
+	OpenSpanDelay time.Duration
 }

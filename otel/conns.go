@@ -21,6 +21,9 @@ type connSpan struct {
 	// later event than the open one.
 	opened  time.Time
 	partial bool
+	// openPending says the open span waits for the connection to have been
+	// open for the open-span delay (pending.go).
+	openPending bool
 	// connectStart is the CONNECT_START time of a connect in progress.
 	connectStart time.Time
 	// errType and errReason are the first error seen ("" for none).

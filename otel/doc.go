@@ -31,9 +31,14 @@
 //   - "sip.tcp.connection.open", an INTERNAL span of zero length at the open
 //     event, a child of the lifetime span that also links to it. A span is
 //     exported only when it ends, so a connection open for hours would be
-//     invisible until it closes; this span is exported at once, with the same
-//     attributes, so the connection can be found in the backend (which shows
-//     its trace with the root still missing) while it is open.
+//     invisible until it closes; this span is exported once the connection
+//     has been open for Config.OpenSpanDelay (1 s; negative: at once), with
+//     the same attributes, so the connection can be found in the backend
+//     (which shows its trace with the root still missing) while it is open.
+//     A connection that closes sooner has its lifetime span only: where
+//     every call has its own connection, one span per connection, not two.
+//     The delay runs on event times, and on the exporter's clock between
+//     events.
 //   - "sip.tcp.connect", a CLIENT span for a connect attempt: from
 //     CONNECT_START (a connect that went to the background) to CONNECTED or
 //     CONNECT_FAILED. An inline connect reports CONNECTED alone and gives a

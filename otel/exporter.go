@@ -93,6 +93,7 @@ func newExporter(ctx context.Context, s settings, exp sdktrace.SpanExporter) (*E
 	e.sp = spanner{
 		tracer:     e.tp.Tracer(ScopeName, traceSchema()),
 		samplesAll: s.samplesAll,
+		pending:    pendingOpens{delay: s.openDelay, max: s.maxOpen},
 		conns:      newConnTable(s.maxOpen, &e.st.open),
 		st:         &e.st,
 	}
@@ -124,6 +125,12 @@ func (e *Exporter) Run(ctx context.Context, events <-chan transport.Event) {
 	if !e.Enabled() {
 		return
 	}
+	var due <-chan time.Time
+	if e.s.openDelay > 0 {
+		tick := time.NewTicker(max(e.s.openDelay/4, 10*time.Millisecond))
+		defer tick.Stop()
+		due = tick.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -133,7 +140,19 @@ func (e *Exporter) Run(ctx context.Context, events <-chan transport.Event) {
 				return
 			}
 			e.HandleEvent(&ev)
+		case now := <-due:
+			e.openDue(now)
 		}
+	}
+}
+
+// openDue emits the open spans of connections open for the open-span delay
+// by now, when no event came to do it.
+func (e *Exporter) openDue(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.closed {
+		e.sp.openDue(now)
 	}
 }
 

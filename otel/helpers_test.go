@@ -17,9 +17,14 @@ type keptExporter struct{ *tracetest.InMemoryExporter }
 
 func (keptExporter) Shutdown(context.Context) error { return nil }
 
-// newTestExporter returns an Exporter that exports into memory.
+// newTestExporter returns an Exporter that exports into memory. Unless cfg
+// says otherwise, open spans go at once, as the scenarios expect (the
+// delay has tests of its own).
 func newTestExporter(t testing.TB, cfg Config) (*Exporter, *tracetest.InMemoryExporter) {
 	t.Helper()
+	if cfg.OpenSpanDelay == 0 {
+		cfg.OpenSpanDelay = atOnce
+	}
 	mem := tracetest.NewInMemoryExporter()
 	e, err := NewWithSpanExporter(context.Background(), cfg, keptExporter{mem})
 	if err != nil {
@@ -27,6 +32,9 @@ func newTestExporter(t testing.TB, cfg Config) (*Exporter, *tracetest.InMemoryEx
 	}
 	return e, mem
 }
+
+// atOnce is an OpenSpanDelay that emits open spans at once.
+const atOnce = -1
 
 // base is the time of the first event of every scenario.
 var base = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -144,6 +144,7 @@ func scenario() []transport.Event {
 // shuts it down.
 func runScenario(t *testing.T, cfg Config) *Exporter {
 	t.Helper()
+	cfg.OpenSpanDelay = atOnce
 	e, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -30,6 +30,7 @@ type settings struct {
 	batchTimeout  time.Duration
 	exportTimeout time.Duration
 	maxOpen       int
+	openDelay     time.Duration // <= 0: open spans at once
 	// samplesAll says the sampler keeps every root span (OTEL_TRACES_SAMPLER
 	// unset, always_on or parentbased_always_on), so that a connection's
 	// sampling decision needs no asking.
@@ -138,6 +139,10 @@ func (s *settings) resolveBounds(cfg Config, env func(...string) string) error {
 	s.maxOpen = cfg.MaxOpenConnections
 	if s.maxOpen <= 0 {
 		s.maxOpen = DefaultMaxOpenConnections
+	}
+	s.openDelay = cfg.OpenSpanDelay
+	if s.openDelay == 0 {
+		s.openDelay = DefaultOpenSpanDelay
 	}
 	return nil
 }

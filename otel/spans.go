@@ -20,16 +20,20 @@ type spanner struct {
 	// attrs is scratch space for a connection's attributes: the SDK copies
 	// them when it starts a span.
 	attrs []attribute.KeyValue
-	conns connTable
-	st    *counters
+	// pending holds the open spans waiting for their delay.
+	pending pendingOpens
+	conns   connTable
+	st      *counters
 }
 
-// handle makes the spans of one event.
+// handle makes the spans of one event, after the open spans due by its
+// time.
 func (s *spanner) handle(ev *transport.Event) {
 	t := ev.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
+	s.openDue(t)
 	switch ev.Kind {
 	case transport.EventAccepted:
 		s.accepted(ev, t)
@@ -104,18 +108,25 @@ func (s *spanner) openLifetime(c *connSpan, t time.Time, partial bool) context.C
 	}
 	c.lifetime = s.decide(c)
 	ctx := trace.ContextWithSpanContext(context.Background(), c.lifetime)
-	if !partial {
-		_, open := s.start(ctx, SpanOpen,
-			trace.WithSpanKind(trace.SpanKindInternal),
-			trace.WithTimestamp(t),
-			trace.WithAttributes(s.infoAttrs(c.info)...),
-			trace.WithLinks(trace.Link{
-				SpanContext: c.lifetime,
-				Attributes:  []attribute.KeyValue{AttrLinkType.String("lifetime")},
-			}))
-		s.end(open, t)
+	if !partial && !s.pending.add(c) {
+		s.emitOpen(c)
 	}
 	return ctx
+}
+
+// emitOpen emits c's open span, a child of its lifetime span that also
+// links to it, at the time c opened.
+func (s *spanner) emitOpen(c *connSpan) {
+	ctx := trace.ContextWithSpanContext(context.Background(), c.lifetime)
+	_, open := s.start(ctx, SpanOpen,
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithTimestamp(c.opened),
+		trace.WithAttributes(s.infoAttrs(c.info)...),
+		trace.WithLinks(trace.Link{
+			SpanContext: c.lifetime,
+			Attributes:  []attribute.KeyValue{AttrLinkType.String("lifetime")},
+		}))
+	s.end(open, c.opened)
 }
 
 // decide picks the ids of c's lifetime span and its sampling decision.
@@ -138,6 +149,7 @@ func (s *spanner) decide(c *connSpan) trace.SpanContext {
 // endLifetime starts c's lifetime span back-dated to when it began, with
 // the ids its children named, adds what happened since and ends it at t.
 func (s *spanner) endLifetime(c *connSpan, t time.Time, attrs ...attribute.KeyValue) {
+	c.openPending = false
 	opts := []trace.SpanStartOption{
 		trace.WithNewRoot(),
 		trace.WithSpanKind(spanKind(c.info.Direction)),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/sipwire/sipwire/transport"
 	"go.opentelemetry.io/otel/attribute"
@@ -86,17 +87,26 @@ func TestInboundConnectionSpans(t *testing.T) {
 	}
 }
 
-// The open span is exported while the connection is still open.
+// The open span is exported while the connection is still open, once it
+// has been open for the delay: here a later event's time says so.
 func TestOpenSpanExportedBeforeClose(t *testing.T) {
 	t.Parallel()
-	e, mem := newTestExporter(t, Config{})
-	spans := play(t, e, mem, inbound(transport.EventAccepted, 1, 0, "Connection accepted"))
+	e, mem := newTestExporter(t, Config{OpenSpanDelay: time.Second})
+	spans := play(t, e, mem, inbound(transport.EventAccepted, 1, 0, "Connection accepted"),
+		inbound(transport.EventAccepted, 2, 999, "Connection accepted"))
+	if len(spans) != 0 {
+		t.Fatalf("spans %v before the delay passed, want none", names(spans))
+	}
+	spans = play(t, e, mem, inbound(transport.EventAccepted, 3, 1000, "Connection accepted"))
 	open := one(t, spans, SpanOpen)
+	if id, _ := attr(open.Attributes, AttrConnectionID); id.AsInt64() != 1 || !open.StartTime.Equal(at(0)) {
+		t.Errorf("open span of connection %v at %v, want connection 1 at %v", id, open.StartTime, at(0))
+	}
 	if len(byName(spans, SpanConnection)) != 0 {
 		t.Fatal("lifetime span exported before CLOSED")
 	}
 	spans = play(t, e, mem, inbound(transport.EventClosed, 1, 3_600_000, "EOF received"))
-	life := one(t, spans, SpanConnection)
+	life := byName(spans, SpanConnection)[0]
 	if life.SpanContext.SpanID() != open.Parent.SpanID() {
 		t.Error("the lifetime span is not the open span's parent")
 	}
@@ -106,9 +116,53 @@ func TestOpenSpanExportedBeforeClose(t *testing.T) {
 	if _, ok := attr(life.Attributes, semconv.ErrorTypeKey); ok {
 		t.Error("clean close has an error.type")
 	}
-	if st := e.Stats(); st.OpenConnections != 0 || st.EventsUnmatched != 0 {
+	if st := e.Stats(); st.OpenConnections != 2 || st.EventsUnmatched != 0 {
 		t.Errorf("stats %+v", st)
 	}
+}
+
+// A connection that closes within the delay has no open span: its lifetime
+// span tells everything, one span instead of two.
+func TestShortConnectionHasNoOpenSpan(t *testing.T) {
+	t.Parallel()
+	e, mem := newTestExporter(t, Config{OpenSpanDelay: time.Second})
+	spans := play(t, e, mem,
+		inbound(transport.EventAccepted, 1, 0, "Connection accepted"),
+		inbound(transport.EventClosed, 1, 400, "EOF received"),
+		inbound(transport.EventAccepted, 2, 500, "Connection accepted"),
+		inbound(transport.EventClosed, 2, 2500, "EOF received"),
+	)
+	if got := names(spans); len(got) != 3 || len(byName(spans, SpanOpen)) != 1 {
+		t.Fatalf("spans %v, want connection 1's lifetime, then connection 2's open and lifetime", got)
+	}
+	if id, _ := attr(one(t, spans, SpanOpen).Attributes, AttrConnectionID); id.AsInt64() != 2 {
+		t.Errorf("open span of connection %v, want 2", id)
+	}
+}
+
+// With no event to carry time forward, the exporter's own clock emits the
+// open span of a connection that stays open.
+func TestOpenSpanDueWithoutEvents(t *testing.T) {
+	t.Parallel()
+	e, mem := newTestExporter(t, Config{OpenSpanDelay: 20 * time.Millisecond})
+	ch := make(chan transport.Event, 1)
+	ev := inbound(transport.EventAccepted, 1, 0, "Connection accepted")
+	ev.Time = time.Now()
+	ch <- ev
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.Run(ctx, ch); close(done) }()
+	defer func() { cancel(); <-done }()
+	for range 500 {
+		if err := e.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(byName(mem.GetSpans(), SpanOpen)) == 1 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no open span after 5 s with a 20 ms delay: spans %v", names(mem.GetSpans()))
 }
 
 func TestConnectSpans(t *testing.T) {

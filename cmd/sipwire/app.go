@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,6 +77,8 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		ServiceName: cfg.OTel.ServiceName,
 		Insecure:    cfg.OTel.Insecure,
 		Headers:     cfg.OTel.Headers,
+		// otel's zero means its default; the config's zero means at once.
+		OpenSpanDelay: cmp.Or(cfg.OTel.OpenSpanDelay, -1),
 	}
 	if a.otel, err = otel.New(ctx, otelCfg); err != nil {
 		return nil, fmt.Errorf("opentelemetry: %w", err)

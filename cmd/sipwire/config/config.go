@@ -207,6 +207,11 @@ type OTel struct {
 
 	// Headers are sent with every export. The values are secrets.
 	Headers map[string]string `yaml:"headers" json:"headers"`
+
+	// OpenSpanDelay is how long a connection stays open before its open
+	// span is exported; one that closes sooner has its lifetime span only.
+	// Zero exports open spans at once.
+	OpenSpanDelay time.Duration `yaml:"open_span_delay" json:"open_span_delay"`
 }
 
 // History holds the embedded event store settings.

@@ -149,6 +149,8 @@ func (c *Config) fields() []field {
 			&c.OTel.Insecure),
 		mapKey("otel.headers", "headers sent with every export (the values are secrets)",
 			&c.OTel.Headers, checkHeaderName, nil).secretValue(),
+		durationKey("otel.open_span_delay", "a connection open this long gets its open span exported before it closes (one closed sooner has its lifetime span only); 0s = at once",
+			&c.OTel.OpenSpanDelay, 0, time.Hour),
 
 		boolKey("history.enabled", "keep events in the store",
 			&c.History.Enabled),
