@@ -5,9 +5,9 @@
 //
 // The store is one more consumer of the event fan-out. [Store.Consume] (or
 // [Store.ConsumeSubscription]) reads a stream of [transport.Event] into the
-// store's own bounded queue, taking what the channel holds every 10 ms under
+// store's own bounded queue, taking what the channel holds every 50 ms under
 // load (a wake per event cost more than storing it; the channel must hold
-// 10 ms of events); a writer goroutine inserts the queue in batches, one
+// 50 ms of events, or the consumer stops pausing); a writer goroutine inserts the queue in batches, one
 // transaction per batch, whenever BatchSize events are waiting or
 // FlushInterval has passed, with multi-row INSERT statements prepared once.
 // Nothing on that path ever blocks the producer: a full queue drops the
@@ -16,7 +16,7 @@
 //
 // Durability: [Store.Close] writes everything queued before it returns, so a
 // graceful stop loses nothing that was raised. A crash (SIGKILL) loses at most
-// the events of the last FlushInterval (and the last 10 ms in the consumed
+// the events of the last FlushInterval (and the last 50 ms in the consumed
 // channel). The database runs in WAL mode with synchronous=NORMAL: a
 // committed batch survives the death of the process, but a power cut or a
 // kernel crash may lose the batches committed since the last checkpoint (one

@@ -9,15 +9,16 @@ import (
 	"strings"
 )
 
+// insertBuckets is the number of statement sizes: 1, 2, 4 ...
+// maxInsertRows rows.
+const insertBuckets = 8
+
 // maxInsertRows is the number of rows the largest INSERT statement carries:
 // one statement per row costs more in database/sql and the driver than
 // SQLite spends inserting the row. A batch of n rows takes one statement of
 // each power of two in n's binary form, and at most n/maxInsertRows of the
 // largest.
-const maxInsertRows = 128
-
-// insertBuckets is the number of statement sizes: 1, 2, 4 ... maxInsertRows.
-var insertBuckets = bits.Len(maxInsertRows)
+const maxInsertRows = 1 << (insertBuckets - 1)
 
 // multiInsert is the INSERT statements of one table for 1, 2, 4 ...
 // maxInsertRows rows, each prepared once on the writer's pool and reused by
