@@ -7,12 +7,13 @@
 // [Store.ConsumeSubscription]) reads a stream of [transport.Event] into the
 // store's own bounded queue, taking what the channel holds every 50 ms under
 // load (a wake per event cost more than storing it; the channel must hold
-// 50 ms of events, or the consumer stops pausing); a writer goroutine inserts the queue in batches, one
-// transaction per batch, whenever BatchSize events are waiting or
-// FlushInterval has passed, with multi-row INSERT statements prepared once.
-// Nothing on that path ever blocks the producer: a full queue drops the
-// event and counts it. [Store.ObserveCallID] records which connections
-// carried a Call-ID, as a 64-bit hash, two connections a row.
+// 50 ms of events, or the consumer stops pausing); a writer goroutine
+// inserts the queue in batches, one transaction per batch, whenever
+// BatchSize events are waiting or FlushInterval has passed, with multi-row
+// INSERT statements prepared once. Nothing on that path ever blocks the
+// producer: a full queue drops the event and counts it.
+// [Store.ObserveCallID] records which connections carried a Call-ID, as a
+// 64-bit hash, two connections a row.
 //
 // Durability: [Store.Close] writes everything queued before it returns, so a
 // graceful stop loses nothing that was raised. A crash (SIGKILL) loses at most
