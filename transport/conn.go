@@ -69,8 +69,10 @@ type Conn struct {
 	deadline time.Time
 	msg      Message
 	readFn   func(fd uintptr) bool
-	rn       int
 	rerr     error
+	// rstate is the reader's place relative to its read callback
+	// (readerOut, ...), for closeSocket.
+	rstate atomic.Uint32
 
 	w writer
 
@@ -103,7 +105,7 @@ func (c *Conn) attach(nc *net.TCPConn) error {
 		return err
 	}
 	c.nc, c.rc = nc, rc
-	c.readFn = c.readOnce
+	c.readFn = c.readReady
 	c.w.writeFn = c.w.writeOnce
 	return nil
 }
@@ -218,7 +220,7 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 		c.dialCancel()
 	}
 	if c.nc != nil {
-		c.nc.Close()
+		c.closeSocket()
 	}
 	if kind != 0 {
 		t.stats.count(kind)

@@ -22,28 +22,31 @@ func (c *Conn) serve() {
 	defer c.releaseBuf()
 	defer func() {
 		if r := recover(); r != nil {
+			if c.rstate.Swap(readerOut) == readerInClose {
+				c.nc.Close()
+			}
 			c.closeWith(EventReadError, StatusFailure, fmt.Sprintf("Internal error: %v", r))
 		}
 	}()
 	c.armDeadline(time.Now())
 	for {
 		err := c.rc.Read(c.readFn)
-		if err == nil {
-			err = c.rerr
+		if c.rstate.Load() == readerClosing {
+			// closeWith ran while messages were handled inside the read
+			// callback and left the socket for us to close, out of it.
+			c.nc.Close()
+			return
 		}
-		if c.rn > 0 {
-			now := time.Now()
-			c.touch(now)
-			c.bytesIn.Add(uint64(c.rn))
-			c.t.stats.bytesIn.Add(uint64(c.rn))
-			n := c.rn
-			c.rn = 0
-			if !c.frame(n, now) {
-				return
+		if c.State() == StateClosed {
+			return
+		}
+		if err == nil {
+			err, c.rerr = c.rerr, nil
+		}
+		if err == nil {
+			if c.State() == StateDraining {
+				return // Shutdown stopped the reading and closes the connection
 			}
-			continue
-		}
-		if err == nil {
 			err = io.EOF
 		}
 		if !c.readFailed(err) {
@@ -52,15 +55,68 @@ func (c *Conn) serve() {
 	}
 }
 
-// readOnce is called by the runtime poller: one read(2) into a pooled
-// buffer, taken only now that bytes are there. It returns false to wait for
-// readability.
-func (c *Conn) readOnce(fd uintptr) bool {
-	if c.buf == nil {
-		c.buf = c.t.bufs.Get().(*[]byte)
-	}
-	b := *c.buf
+// The reader's place relative to its read callback (Conn.rstate). Messages
+// are handled inside the callback, where the runtime holds a reference on
+// the socket: closing it there would wait for ourselves, and another
+// goroutine closing it while holding the connection's lock would wait for
+// a reader that may wait for that lock. So a close that finds the reader in
+// the callback leaves the socket to the reader, and a reader that finds a
+// close begun does nothing in the callback.
+const (
+	readerOut     uint32 = iota // not in the callback
+	readerIn                    // in the callback
+	readerInClose               // in the callback; closeWith left the socket to the reader
+	readerClosing               // the socket is closed or left to the reader: read nothing more
+)
+
+// closeSocket closes the socket for closeWith, or leaves it to the reader
+// when the reader is inside its read callback.
+func (c *Conn) closeSocket() {
 	for {
+		switch c.rstate.Load() {
+		case readerIn:
+			if c.rstate.CompareAndSwap(readerIn, readerInClose) {
+				return
+			}
+		case readerOut:
+			if c.rstate.CompareAndSwap(readerOut, readerClosing) {
+				c.nc.Close()
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// readReady is the read callback, called by the runtime poller when the
+// socket is readable: it reads into a pooled buffer, taken only now that
+// bytes are there, and handles what it frames. It returns false to wait for
+// readability, true to leave (an error in c.rerr, the connection closed, or
+// the socket left to the reader).
+func (c *Conn) readReady(fd uintptr) bool {
+	if !c.rstate.CompareAndSwap(readerOut, readerIn) {
+		return true
+	}
+	wait := c.readAndHandle(fd)
+	if !c.rstate.CompareAndSwap(readerIn, readerOut) {
+		c.rstate.Store(readerClosing)
+		return true
+	}
+	return wait
+}
+
+// readAndHandle reads until the socket has nothing more or the connection
+// ends. A read that leaves room in the buffer emptied the socket then:
+// instead of a second read(2) to see EAGAIN, it returns false to wait, and
+// the poller's edge for bytes that came meanwhile wakes it at once.
+func (c *Conn) readAndHandle(fd uintptr) bool {
+	for {
+		if c.buf == nil {
+			c.buf = c.t.bufs.Get().(*[]byte)
+		}
+		b := *c.buf
+		room := cap(b) - len(b)
 		n, err := syscall.Read(int(fd), b[len(b):cap(b)])
 		switch {
 		case err == syscall.EINTR:
@@ -71,14 +127,23 @@ func (c *Conn) readOnce(fd uintptr) bool {
 			}
 			return false
 		case err != nil:
-			c.rn, c.rerr = 0, err
+			c.rerr = err
+			return true
 		case n == 0:
-			c.rn, c.rerr = 0, io.EOF
-		default:
-			*c.buf = b[:len(b)+n]
-			c.rn, c.rerr = n, nil
+			c.rerr = io.EOF
+			return true
 		}
-		return true
+		*c.buf = b[:len(b)+n]
+		now := time.Now()
+		c.touch(now)
+		c.bytesIn.Add(uint64(n))
+		c.t.stats.bytesIn.Add(uint64(n))
+		if !c.frame(n, now) || c.State() != StateOpen {
+			return true
+		}
+		if n < room {
+			return false
+		}
 	}
 }
 

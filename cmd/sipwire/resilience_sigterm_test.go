@@ -37,7 +37,9 @@ func TestResilienceSIGTERMUnderLoad(t *testing.T) {
 	recv.start()
 	cfgPath := filepath.Join(t.TempDir(), "sipwire.yaml")
 	cfgText := "hep_id:\n  - '[t] " + col.addr + "; transport=tcp; version=3'\ntrace_destination: t\n" +
-		"otel:\n  endpoint: http://" + recv.addr + "\n  protocol: http/protobuf\n"
+		// Open spans at once: each connection then has exactly two spans
+		// to flush at SIGTERM, however short it lived.
+		"otel:\n  endpoint: http://" + recv.addr + "\n  protocol: http/protobuf\n  open_span_delay: 0s\n"
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
 	}
