@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/sipwire/sipwire/transport/framing"
 )
 
 const (
@@ -61,13 +59,14 @@ type Conn struct {
 	bytesIn      atomic.Uint64
 	bytesOut     atomic.Uint64
 
-	// Reader-owned state.
+	// Reader-owned state. buf and rs are taken from pools while bytes wait
+	// and given back at a message boundary: an idle connection holds
+	// neither.
 	buf      *[]byte
-	framer   framing.Framer
+	rs       *readState
 	chunks   int
 	msgStart time.Time
 	deadline time.Time
-	msg      Message
 	readFn   func(fd uintptr) bool
 	rerr     error
 	// rstate is the reader's place relative to its read callback
@@ -92,8 +91,6 @@ func newConn(t *Transport, dir Direction, remote, listener netip.AddrPort) *Conn
 		opened:   time.Now(),
 	}
 	c.lastActivity.Store(c.opened.UnixNano())
-	c.framer.MaxMessageBytes = t.opts.maxMessageBytes()
-	c.msg.Conn = c
 	c.w.c = c
 	return c
 }

@@ -113,7 +113,7 @@ func (c *Conn) readReady(fd uintptr) bool {
 func (c *Conn) readAndHandle(fd uintptr) bool {
 	for {
 		if c.buf == nil {
-			c.buf = c.t.bufs.Get().(*[]byte)
+			c.takeBuf()
 		}
 		b := *c.buf
 		room := cap(b) - len(b)
@@ -147,6 +147,23 @@ func (c *Conn) readAndHandle(fd uintptr) bool {
 	}
 }
 
+// readState is the reader's framing state, pooled with the read buffer:
+// both are needed only while bytes wait.
+type readState struct {
+	framer framing.Framer
+	msg    Message
+}
+
+// takeBuf takes a read buffer and a framing state from the pools.
+func (c *Conn) takeBuf() {
+	c.buf = c.t.bufs.Get().(*[]byte)
+	c.rs = c.t.states.Get().(*readState)
+	c.rs.framer.MaxMessageBytes = c.t.opts.maxMessageBytes()
+	c.rs.msg.Conn = c
+}
+
+// releaseBuf gives the read buffer and the framing state back; the buffer
+// holds nothing unconsumed and the framer is at a message boundary.
 func (c *Conn) releaseBuf() {
 	if c.buf == nil {
 		return
@@ -156,6 +173,10 @@ func (c *Conn) releaseBuf() {
 		c.t.bufs.Put(c.buf)
 	}
 	c.buf = nil
+	c.rs.framer.Reset()
+	c.rs.msg = Message{}
+	c.t.states.Put(c.rs)
+	c.rs = nil
 }
 
 // frame frames every complete item in the buffer after a read of n bytes.
@@ -166,7 +187,7 @@ func (c *Conn) frame(n int, now time.Time) bool {
 	off := 0
 	var r framing.Result
 	for {
-		c.framer.Next(b[off:], &r)
+		c.rs.framer.Next(b[off:], &r)
 		switch r.Kind {
 		case framing.Message:
 			off += r.N
@@ -243,7 +264,10 @@ func (c *Conn) growBuf() {
 	}
 	nb := make([]byte, len(b), newCap)
 	copy(nb, b)
-	c.releaseBuf()
+	if cap(b) == readBufferSize {
+		*c.buf = b[:0]
+		c.t.bufs.Put(c.buf)
+	}
 	c.buf = &nb
 }
 
@@ -262,9 +286,10 @@ func (c *Conn) deliver(f *framing.Frame) bool {
 		}()
 		return true
 	}
-	c.msg.Frame = *f
-	c.t.handler.ServeSIP(&c.msg)
-	c.msg.Frame = framing.Frame{}
+	m := &c.rs.msg
+	m.Frame = *f
+	c.t.handler.ServeSIP(m)
+	m.Frame = framing.Frame{}
 	return true
 }
 

@@ -36,6 +36,7 @@ type Transport struct {
 	acceptors sync.WaitGroup // accept loops
 	readers   sync.WaitGroup // connection readers and parallel handlers
 	bufs      sync.Pool      // read buffers (*[]byte), taken only while bytes wait
+	states    sync.Pool      // framing states (*readState), taken with the buffers
 
 	stats counters
 }
@@ -61,6 +62,7 @@ func New(opts Options, h Handler) *Transport {
 		b := make([]byte, 0, readBufferSize)
 		return &b
 	}
+	t.states.New = func() any { return new(readState) }
 	return t
 }
 
