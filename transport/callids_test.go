@@ -19,8 +19,48 @@ func TestCallIDSet(t *testing.T) {
 	if !s.Add(1, []byte("a")) {
 		t.Fatal("a forgotten after the bound, so new again")
 	}
-	if len(s.seen) != 4 || len(s.order) != 4 {
-		t.Fatalf("size %d/%d, bound 4", len(s.seen), len(s.order))
+	if s.n != 4 || len(s.order) != 4 {
+		t.Fatalf("size %d/%d, bound 4", s.n, len(s.order))
+	}
+}
+
+// The table against a plain map, through growth and a long FIFO churn: the
+// same answer for every Add, and the table holds exactly the ring's
+// entries.
+func TestCallIDSetAgainstMap(t *testing.T) {
+	const bound = 3000
+	s := NewCallIDSet(bound)
+	type key struct {
+		conn uint64
+		id   string
+	}
+	seen := map[key]bool{}
+	var order []key
+	for i := range 200000 {
+		// A working set a little larger than the bound, so that entries
+		// come back after being forgotten.
+		n := (i * 7919) % (bound + bound/2)
+		k := key{conn: uint64(n % 5), id: "call-" + strconv.Itoa(n)}
+		want := !seen[k]
+		if want {
+			seen[k] = true
+			order = append(order, k)
+			if len(order) > bound {
+				delete(seen, order[0])
+				order = order[1:]
+			}
+		}
+		if got := s.Add(k.conn, []byte(k.id)); got != want {
+			t.Fatalf("Add %d (%v): %v, want %v", i, k, got, want)
+		}
+	}
+	if s.n != len(seen) {
+		t.Fatalf("table holds %d, want %d", s.n, len(seen))
+	}
+	for k := range seen {
+		if s.Add(k.conn, []byte(k.id)) {
+			t.Fatalf("%v lost from the table", k)
+		}
 	}
 }
 
@@ -38,6 +78,26 @@ func TestCallIDSetTrunk(t *testing.T) {
 	}
 	if news != 1000 {
 		t.Fatalf("%d new, want 1000", news)
+	}
+}
+
+// BenchmarkCallIDSetTrunk: a full set under churn, as on a trunk: per op
+// one new Call-ID (an eviction) and five repeats of recent ones.
+func BenchmarkCallIDSetTrunk(b *testing.B) {
+	s := NewCallIDSet(0)
+	ids := make([][]byte, 2*DefaultCallIDSetSize)
+	for i := range ids {
+		ids[i] = []byte(strconv.Itoa(i) + "-31337@pc33.atlanta.example.com")
+		s.Add(1, ids[i])
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		s.Add(1, ids[i%len(ids)])
+		for r := 1; r <= 5; r++ {
+			s.Add(1, ids[(i-r*7+len(ids))%len(ids)])
+		}
 	}
 }
 

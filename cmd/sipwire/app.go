@@ -186,7 +186,11 @@ func (a *app) start(ctx context.Context, webListen string) error {
 		}
 		sub := a.tr.Subscribe("history", historyEventQueue, gate)
 		a.consume(func() { a.history.ConsumeSubscription(sub) })
-		a.handler.callIDs = a.history
+		if a.cfg.History.RecordUntraced {
+			a.handler.callIDs = a.history // every connection's Call-IDs
+		} else {
+			a.tr.AddMessageTap(a.history) // traced messages' only, as the events
+		}
 	}
 	a.tr.AddMessageTap(a.pcap)
 
