@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -19,6 +18,12 @@ const (
 	// sizeLowWater: a store over MaxSize is cut down to this share of it, so
 	// that retention does not run on every batch.
 	sizeLowWater = 0.9
+	// callIDGrace is how much older than the oldest event left a Call-ID
+	// may be and still be kept: a Call-ID can be stamped a little before
+	// its connection's first event (the reader may handle a message before
+	// the accept loop stamps ACCEPTED), and the events reach the store
+	// later than the Call-ID, through the event queue.
+	callIDGrace = 10 * time.Minute
 )
 
 var errStopped = errors.New("history: retention stopped")
@@ -122,7 +127,7 @@ func (s *Store) deleteWhile(ctx context.Context, more func() (bool, error), cuto
 			return err
 		}
 	}
-	return s.deleteOldCallIDs(ctx)
+	return s.deleteOldCallIDs(ctx, cutoff)
 }
 
 // deleteChunk deletes up to limit of the oldest events (before cutoff when
@@ -158,34 +163,47 @@ func (s *Store) deleteChunk(ctx context.Context, cutoff, limit int64) (int64, er
 	return n, nil
 }
 
-// deleteOldCallIDs deletes, in chunks, the Call-IDs first seen before the
-// oldest event left (all of them when no event is left). callids is in
-// insertion order, which is time order: the rows to delete are those before
-// the first one seen at or after the cutoff (a row a little out of order
-// waits for the next pass).
-func (s *Store) deleteOldCallIDs(ctx context.Context) error {
+// deleteOldCallIDs deletes, in chunks, the Call-IDs first seen more than
+// callIDGrace before the oldest event left. When no event is left it
+// deletes only those older than ageCutoff (none when it is zero): a Call-ID
+// is often stored before the events of its connection, which reach the
+// store through the event queue, and must not be taken for a leftover.
+// callids is in insertion
+// order, which is time order: the rows to delete are those before the first
+// one seen at or after the cutoff (a row a little out of order waits for
+// the next pass).
+func (s *Store) deleteOldCallIDs(ctx context.Context, ageCutoff int64) error {
+	began := time.Now().UnixMicro()
 	var oldest sql.NullInt64
 	if err := s.wdb.QueryRowContext(ctx, "SELECT min(ts) FROM events").Scan(&oldest); err != nil {
 		return fmt.Errorf("history: retention: %w", classify(err))
 	}
-	cutoff := oldest.Int64
+	cutoff := oldest.Int64 - callIDGrace.Microseconds()
 	if !oldest.Valid {
-		cutoff = time.Now().Add(time.Hour).UnixMicro()
+		if ageCutoff == 0 {
+			return nil
+		}
+		cutoff = ageCutoff
 	}
-	var end sql.NullInt64
-	err := s.wdb.QueryRowContext(ctx, "SELECT min(id) FROM (SELECT id FROM callids WHERE ts >= ? ORDER BY id LIMIT 1)", cutoff).Scan(&end)
+	// end is the first row to keep: the first one seen at or after the
+	// cutoff or, when there is none, the first one inserted after this
+	// query (the writer goes on meanwhile: its rows are new ones, never to
+	// be taken for old ones). Both come from one snapshot.
+	var end int64
+	err := s.wdb.QueryRowContext(ctx, `SELECT coalesce(
+		(SELECT id FROM callids WHERE ts >= ? ORDER BY id LIMIT 1),
+		(SELECT coalesce(max(id), 0) + 1 FROM callids))`, cutoff).Scan(&end)
 	if err != nil {
 		return fmt.Errorf("history: retention: %w", classify(err))
 	}
-	if !end.Valid {
-		end.Int64 = math.MaxInt64
-	}
-	const q = `DELETE FROM callids WHERE id IN (SELECT id FROM callids WHERE id < ? ORDER BY id LIMIT ?)`
+	// Rows stamped after the pass began are never deleted, whatever their
+	// id (a table emptied meanwhile gives ids from 1 again).
+	const q = `DELETE FROM callids WHERE id IN (SELECT id FROM callids WHERE id < ? AND ts < ? ORDER BY id LIMIT ?)`
 	for {
 		if err := s.stopped(ctx); err != nil {
 			return err
 		}
-		res, err := s.wdb.ExecContext(ctx, q, end.Int64, retentionChunk)
+		res, err := s.wdb.ExecContext(ctx, q, end, began, retentionChunk)
 		if err != nil {
 			return fmt.Errorf("history: retention: delete call-ids: %w", classify(err))
 		}

@@ -156,3 +156,42 @@ func TestRetentionRunsInBackground(t *testing.T) {
 	record(t, s, transport.Event{Kind: transport.EventAccepted, ConnID: 1, Time: time.Now(), Reason: "Connection accepted"})
 	waitFor(t, "background retention", func() bool { return s.Stats().Stored == 1 })
 }
+
+// A Call-ID stored before any event of its connection (the handler's path
+// is faster than the event queue) survives a retention pass over a store
+// that has no event yet; one older than the retention age does not.
+func TestRetentionKeepsCallIDsBeforeTheirEvents(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Retention = 24 * time.Hour
+	s := openTest(t, cfg)
+	s.ObserveCallID(1, []byte("expired-call"))
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.wdb.Exec("UPDATE callids SET ts = ?", time.Now().Add(-48*time.Hour).UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	s.ObserveCallID(1, []byte("early-call"))
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EnforceRetention(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var left []int64
+	rows, err := s.rdb.Query("SELECT hash FROM callids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h int64
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, h)
+	}
+	if want := []int64{callIDHash([]byte("early-call"))}; !slices.Equal(left, want) {
+		t.Errorf("Call-IDs left %v, want only early-call's %v", left, want)
+	}
+}
