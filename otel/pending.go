@@ -9,13 +9,8 @@ import "time"
 type pendingOpens struct {
 	delay time.Duration // <= 0: no waiting
 	max   int
-	q     []pendingOpen
+	q     []*connSpan
 	head  int
-}
-
-type pendingOpen struct {
-	c      *connSpan
-	opened time.Time
 }
 
 // add queues c's open span and marks it pending; false when the span is
@@ -29,7 +24,7 @@ func (p *pendingOpens) add(c *connSpan) bool {
 		clear(p.q[n:])
 		p.q, p.head = p.q[:n], 0
 	}
-	p.q = append(p.q, pendingOpen{c: c, opened: c.opened})
+	p.q = append(p.q, c)
 	c.openPending = true
 	return true
 }
@@ -38,15 +33,15 @@ func (p *pendingOpens) add(c *connSpan) bool {
 // whose open span still waits (not closed, evicted or ended since).
 func (p *pendingOpens) due(now time.Time, emit func(*connSpan)) {
 	for p.head < len(p.q) {
-		e := p.q[p.head]
-		if now.Before(e.opened.Add(p.delay)) {
+		c := p.q[p.head]
+		if now.Before(c.opened.Add(p.delay)) {
 			return
 		}
-		p.q[p.head] = pendingOpen{}
+		p.q[p.head] = nil
 		p.head++
-		if e.c.openPending && e.c.opened.Equal(e.opened) {
-			e.c.openPending = false
-			emit(e.c)
+		if c.openPending {
+			c.openPending = false
+			emit(c)
 		}
 	}
 	p.q, p.head = p.q[:0], 0

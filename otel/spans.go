@@ -285,6 +285,7 @@ func (s *spanner) midlife(ev *transport.Event, t time.Time) {
 		c.events = append(c.events, connEvent{kind: ev.Kind, status: ev.Status, reason: ev.Reason, at: t})
 	} else {
 		c.eventsDropped++
+		s.st.spanEvents.Add(1)
 	}
 	if ev.Kind == transport.EventIdleTimeout && ev.Status != transport.StatusFailure {
 		return

@@ -514,3 +514,44 @@ func TestTracingOff(t *testing.T) {
 		t.Errorf("%d ended by TracingOff, %d partial, stats %+v", off, partial, e.Stats())
 	}
 }
+
+// A connection keeps at most maxConnEvents mid-life events for its
+// lifetime span; the rest are counted, on the span and in Stats.
+func TestConnEventsBound(t *testing.T) {
+	t.Parallel()
+	e, mem := newTestExporter(t, Config{})
+	evs := []transport.Event{inbound(transport.EventAccepted, 1, 0, "")}
+	for i := range maxConnEvents + 3 {
+		evs = append(evs, inbound(transport.EventIdleTimeout, 1, i+1, "re-armed"))
+	}
+	evs = append(evs, inbound(transport.EventClosed, 1, maxConnEvents+10, "EOF received"))
+	life := one(t, play(t, e, mem, evs...), SpanConnection)
+	if len(life.Events) != maxConnEvents {
+		t.Errorf("lifetime span has %d events, want the bound %d", len(life.Events), maxConnEvents)
+	}
+	wantAttrs(t, "lifetime", life.Attributes, map[attribute.Key]any{AttrEventsDropped: int64(3)})
+	if st := e.Stats(); st.Dropped.SpanEvents != 3 {
+		t.Errorf("stats dropped span events %d, want 3", st.Dropped.SpanEvents)
+	}
+}
+
+// The queue of open spans waiting for their delay holds at most
+// MaxOpenConnections entries (closed connections wait there too until they
+// are due); a connection that finds it full has its open span at once.
+func TestPendingOpenSpansBound(t *testing.T) {
+	t.Parallel()
+	e, mem := newTestExporter(t, Config{OpenSpanDelay: time.Hour, MaxOpenConnections: 2})
+	spans := play(t, e, mem,
+		inbound(transport.EventAccepted, 1, 0, ""),
+		inbound(transport.EventClosed, 1, 1, ""),
+		inbound(transport.EventAccepted, 2, 2, ""),
+		inbound(transport.EventAccepted, 3, 3, ""),
+	)
+	opens := byName(spans, SpanOpen)
+	if len(opens) != 1 {
+		t.Fatalf("spans %v, want one open span: connection 3's, the queue being full", names(spans))
+	}
+	if id, _ := attr(opens[0].Attributes, AttrConnectionID); id.AsInt64() != 3 {
+		t.Errorf("open span of connection %d, want 3", id.AsInt64())
+	}
+}

@@ -72,6 +72,10 @@ type DropStats struct {
 	Evicted uint64 `json:"evicted"`
 	// AfterShutdown: events received after Shutdown; they make no span.
 	AfterShutdown uint64 `json:"after_shutdown"`
+	// SpanEvents: mid-life events of a connection beyond the 128 its
+	// lifetime span keeps (the span counts them too, in
+	// sipwire.connection.events_dropped).
+	SpanEvents uint64 `json:"span_events"`
 }
 
 // counters are the live counters behind Stats; every field may be read at
@@ -90,6 +94,7 @@ type counters struct {
 	exportQueueFull atomic.Uint64
 	evicted         atomic.Uint64
 	afterShutdown   atomic.Uint64
+	spanEvents      atomic.Uint64
 
 	errMu     sync.Mutex
 	lastError string
@@ -116,6 +121,7 @@ func (c *counters) snapshot(st *Stats) {
 	st.Dropped.ExportQueueFull = c.exportQueueFull.Load()
 	st.Dropped.Evicted = c.evicted.Load()
 	st.Dropped.AfterShutdown = c.afterShutdown.Load()
+	st.Dropped.SpanEvents = c.spanEvents.Load()
 	c.errMu.Lock()
 	st.LastError = c.lastError
 	c.errMu.Unlock()
