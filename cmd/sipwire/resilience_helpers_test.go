@@ -195,28 +195,8 @@ type hepCounter struct {
 
 func newHEPCounter(t testing.TB) *hepCounter {
 	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadBuffer(4 << 20)
-	r := &hepCounter{conn: c}
-	go func() {
-		buf := make([]byte, 65535)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				return
-			}
-			var p hep.Packet
-			if err := hep.Decode(buf[:n], &p); err != nil {
-				t.Errorf("undecodable HEP packet: %v", err)
-				continue
-			}
-			r.packets.Add(1)
-		}
-	}()
-	t.Cleanup(func() { c.Close() })
+	r := &hepCounter{}
+	r.conn = serveHEP(t, 4<<20, func(*hep.Packet) { r.packets.Add(1) })
 	return r
 }
 

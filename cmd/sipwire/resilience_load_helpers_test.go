@@ -233,3 +233,23 @@ func needFiles(t testing.TB, n uint64) {
 		t.Fatalf("this test opens about %d files; the limit is %d (raise it: ulimit -n %d)", n, lim.Cur, n)
 	}
 }
+
+// acceptedIDs waits for the ACCEPTED of every client connection in log and
+// returns their connection ids, in the order of conns.
+func acceptedIDs(t *testing.T, log *eventLog, conns []net.Conn) []uint64 {
+	t.Helper()
+	ids := make([]uint64, len(conns))
+	waitUntil(t, "every connection's ACCEPTED", ioTimeout, func() bool {
+		for i, c := range conns {
+			if ids[i] == 0 {
+				id, ok := log.connOf(c.LocalAddr().String())
+				if !ok {
+					return false
+				}
+				ids[i] = id
+			}
+		}
+		return true
+	})
+	return ids
+}

@@ -117,19 +117,7 @@ func nonReaders(t *testing.T, chunks, burst, maxRequests int, pause time.Duratio
 	}
 	// The connection ids, known while every client's address is its own (a
 	// client that got a reset frees its port for another connection).
-	ids := make([]uint64, clients)
-	waitUntil(t, "every connection's ACCEPTED", ioTimeout, func() bool {
-		for i, c := range conns {
-			if ids[i] == 0 {
-				id, ok := log.connOf(c.LocalAddr().String())
-				if !ok {
-					return false
-				}
-				ids[i] = id
-			}
-		}
-		return true
-	})
+	ids := acceptedIDs(t, log, conns)
 
 	var (
 		wg       sync.WaitGroup

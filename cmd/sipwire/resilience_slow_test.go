@@ -41,19 +41,7 @@ func TestResilienceOneBytePerSecond(t *testing.T) {
 		defer c.Close()
 		conns[i] = c
 	}
-	ids := make([]uint64, clients)
-	waitUntil(t, "every connection's ACCEPTED", ioTimeout, func() bool {
-		for i, c := range conns {
-			if ids[i] == 0 {
-				id, ok := log.connOf(c.LocalAddr().String())
-				if !ok {
-					return false
-				}
-				ids[i] = id
-			}
-		}
-		return true
-	})
+	ids := acceptedIDs(t, log, conns)
 
 	msg := optionsRequest("slow", 1, 0)
 	open := clients

@@ -34,11 +34,36 @@ type hepReceiver struct {
 
 func newHEPReceiver(t testing.TB) *hepReceiver {
 	t.Helper()
+	r := &hepReceiver{}
+	r.conn = serveHEP(t, 0, func(p *hep.Packet) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		switch p.ProtoType {
+		case 100:
+			var m map[string]any
+			if err := json.Unmarshal(p.Payload, &m); err != nil {
+				t.Errorf("HEP event payload %q: %v", p.Payload, err)
+			}
+			r.evs = append(r.evs, m)
+		case 1:
+			r.sip++
+		}
+	})
+	return r
+}
+
+// serveHEP listens for HEP over UDP on 127.0.0.1 (with a receive buffer of
+// readBuffer bytes when not zero) and calls handle with every packet, which
+// must decode, until the test ends.
+func serveHEP(t testing.TB, readBuffer int, handle func(*hep.Packet)) *net.UDPConn {
+	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &hepReceiver{conn: c}
+	if readBuffer > 0 {
+		c.SetReadBuffer(readBuffer)
+	}
 	go func() {
 		buf := make([]byte, 65535)
 		for {
@@ -51,22 +76,11 @@ func newHEPReceiver(t testing.TB) *hepReceiver {
 				t.Errorf("undecodable HEP packet: %v", err)
 				continue
 			}
-			r.mu.Lock()
-			switch p.ProtoType {
-			case 100:
-				var m map[string]any
-				if err := json.Unmarshal(p.Payload, &m); err != nil {
-					t.Errorf("HEP event payload %q: %v", p.Payload, err)
-				}
-				r.evs = append(r.evs, m)
-			case 1:
-				r.sip++
-			}
-			r.mu.Unlock()
+			handle(&p)
 		}
 	}()
 	t.Cleanup(func() { c.Close() })
-	return r
+	return c
 }
 
 // connEvents lists the kinds of the events of one connection, correlated by

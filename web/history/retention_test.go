@@ -48,19 +48,7 @@ func TestRetentionByAge(t *testing.T) {
 	if len(got) != len(recent) || got[len(got)-1].Time.Before(now.Add(-24*time.Hour)) {
 		t.Fatalf("after retention %d events remain, oldest %v", len(got), got[len(got)-1].Time)
 	}
-	var left []int64
-	rows, err := s.rdb.Query("SELECT hash FROM callids")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h int64
-		if err := rows.Scan(&h); err != nil {
-			t.Fatal(err)
-		}
-		left = append(left, h)
-	}
+	left := callIDHashes(t, s)
 	if want := []int64{callIDHash([]byte("new-call"))}; !slices.Equal(left, want) {
 		t.Errorf("Call-IDs left %v, want only new-call's %v", left, want)
 	}
@@ -178,8 +166,17 @@ func TestRetentionKeepsCallIDsBeforeTheirEvents(t *testing.T) {
 	if err := s.EnforceRetention(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var left []int64
-	rows, err := s.rdb.Query("SELECT hash FROM callids")
+	left := callIDHashes(t, s)
+	if want := []int64{callIDHash([]byte("early-call"))}; !slices.Equal(left, want) {
+		t.Errorf("Call-IDs left %v, want only early-call's %v", left, want)
+	}
+}
+
+// callIDHashes returns the hashes of the Call-ID rows in s, in row order.
+func callIDHashes(t *testing.T, s *Store) []int64 {
+	t.Helper()
+	var out []int64
+	rows, err := s.rdb.Query("SELECT hash FROM callids ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +186,10 @@ func TestRetentionKeepsCallIDsBeforeTheirEvents(t *testing.T) {
 		if err := rows.Scan(&h); err != nil {
 			t.Fatal(err)
 		}
-		left = append(left, h)
+		out = append(out, h)
 	}
-	if want := []int64{callIDHash([]byte("early-call"))}; !slices.Equal(left, want) {
-		t.Errorf("Call-IDs left %v, want only early-call's %v", left, want)
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
+	return out
 }
