@@ -40,9 +40,9 @@ func callIDHash(callID []byte) int64 {
 // connection's events. It is meant for the SIP handler's path: a repeat
 // (transport.CallIDSet remembers the last 32768 pairs of connection and
 // Call-ID, however many calls a trunk connection carries) costs a hash and
-// a map lookup; a new one costs a second hash (see callIDHash) and a slot
-// in the bounded queue (dropped and counted when full). Neither allocates. Empty Call-IDs and those over
-// MaxCallIDLen bytes are ignored.
+// a table lookup; a new one costs a second hash (see callIDHash) and a slot
+// in the bounded queue (dropped and counted when full). Neither allocates.
+// Empty Call-IDs and those over MaxCallIDLen bytes are ignored.
 func (s *Store) ObserveCallID(connID uint64, callID []byte) {
 	if s.closed.Load() || len(callID) == 0 {
 		return
