@@ -12,21 +12,25 @@ import (
 )
 
 // BenchmarkInboundConnection: one op is one connection, ACCEPTED then
-// CLOSED at once: the lifetime span only (the open span waits for the
-// connection to be open for the open-span delay).
+// CLOSED 100 ms later, a new connection every 500 µs (2,000 a second, as
+// in the load benchmark's one connection per call): the lifetime span only
+// (the open span waits for the connection to be open for the open-span
+// delay, 1 s).
 func BenchmarkInboundConnection(b *testing.B) {
 	e, err := NewWithSpanExporter(context.Background(), Config{}, tracetest.NewNoopExporter())
 	if err != nil {
 		b.Fatal(err)
 	}
 	acc := inbound(transport.EventAccepted, 0, 0, "Connection accepted")
-	cls := inbound(transport.EventClosed, 0, 5, "EOF received")
+	cls := inbound(transport.EventClosed, 0, 0, "EOF received")
 	b.ReportAllocs()
 	cpu := cpuTime(b)
 	id := uint64(0)
 	for b.Loop() {
 		id++
 		acc.ConnID, cls.ConnID = id, id
+		acc.Time = base.Add(time.Duration(id) * 500 * time.Microsecond)
+		cls.Time = acc.Time.Add(100 * time.Millisecond)
 		e.HandleEvent(&acc)
 		e.HandleEvent(&cls)
 	}
