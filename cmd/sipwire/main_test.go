@@ -375,6 +375,10 @@ route[tcp_filter] {
 	if !strings.Contains(string(out), "tm.so") {
 		t.Fatalf("no warning about tm.so:\n%s", out)
 	}
+	// Homer's call view for an imported config too (issue 13).
+	if !strings.Contains(string(out), "format: homer") {
+		t.Fatalf("an imported config must use hep.format homer:\n%s", out)
+	}
 	in := &instance{sip: sip, stderr: &lockedBuffer{}, dir: dir}
 	in.cmd = exec.Command(binary, "-config", cfgPath, "-web", "off")
 	in.cmd.Dir = dir

@@ -49,7 +49,8 @@ var (
 //     skipped, and are an error when no tcp socket is left);
 //   - modparam("proto_tcp", ...) for all 13 proto_tcp parameters;
 //   - modparam("proto_hep", ...) for hep_id, hep_capture_id and homer5_on
-//     (homer5_on selects hep.format opensips with a text or json payload);
+//     (homer5_on selects the text or json payload of hep.format opensips,
+//     which only a config that sets hep.format: opensips uses);
 //   - the core parameters tcp_max_connections, tcp_connection_lifetime and
 //     tcp_max_msg_time;
 //   - route[name] { ... } blocks reached from trace_filter_route;
@@ -60,8 +61,11 @@ var (
 // Warnings). OpenSIPS' semantics apply: trace_on is 0 and there is no trace
 // destination unless the file sets them, 0|1 switches take any non-zero
 // number as 1, a hep_id without transport= gets OpenSIPS' default (tcp, or
-// udp for HEP versions 1 and 2), and HEP events use OpenSIPS' encoding.
-// sipwire's own sections keep their defaults.
+// udp for HEP versions 1 and 2). HEP events use sipwire's default format,
+// homer, as for every config: OpenSIPS' own encoding (proto type 0x59),
+// which Homer files in its catch-all table and never shows with a call, is
+// there for whoever sets hep.format: opensips. sipwire's own sections keep
+// their defaults.
 func ParseOpenSIPS(data []byte, name string) (*Config, error) {
 	c := Default()
 	c.src = newSource(name)
@@ -71,7 +75,6 @@ func ParseOpenSIPS(data []byte, name string) (*Config, error) {
 	c.HepID = nil
 	c.Route = nil
 	c.Socket = nil
-	c.HEP.Format = "opensips"
 	c.HEP.OpenSIPSPayload = "text"
 
 	im := &importer{c: c, p: &problems{file: name}, failed: map[string]bool{}, set: map[string]int{},
@@ -353,7 +356,6 @@ func (im *importer) hepParam(line int, stmt, param string, value cfgArg) {
 			im.p.add(line, "homer5_on", ErrType, fmt.Sprintf("must be an integer, got %s", value))
 			return
 		}
-		c.src.lines["hep.format"] = line
 		c.src.lines["hep.opensips_payload"] = line
 		c.HEP.OpenSIPSPayload = "json"
 		if n != 0 {

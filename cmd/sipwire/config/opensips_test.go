@@ -76,7 +76,7 @@ func TestOpenSIPSImport(t *testing.T) {
 		{"trace_filter_route", c.TraceFilterRoute, "tcp_filter"},
 		{"hep_id", c.HepID, []string{"[hep_dest]10.0.0.2;transport=tcp;version=3"}},
 		{"hep_capture_id", c.HepCaptureID, 234},
-		{"hep.format", c.HEP.Format, "opensips"},
+		{"hep.format (homer for every config)", c.HEP.Format, "homer"},
 		{"hep.opensips_payload", c.HEP.OpenSIPSPayload, "json"},
 		{"tcp_port (OpenSIPS default)", c.TCPPort, 5060},
 		{"tcp_max_msg_time (default)", c.TCPMaxMsgTime, d.TCPMaxMsgTime},
@@ -122,14 +122,15 @@ func TestOpenSIPSImport(t *testing.T) {
 }
 
 // OpenSIPS' defaults apply to an imported file: trace_on 0, no trace
-// destination, OpenSIPS' text payload.
+// destination, OpenSIPS' text payload (for hep.format opensips, which is
+// not the default: homer is, as for every config).
 func TestOpenSIPSDefaults(t *testing.T) {
 	c, err := Parse([]byte(`loadmodule "proto_tcp.so"`+"\n"), "opensips.cfg")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.TraceOn || c.TraceDestination != "" || c.HepID != nil || c.Route != nil ||
-		c.HEP.Format != "opensips" || c.HEP.OpenSIPSPayload != "text" {
+		c.HEP.Format != "homer" || c.HEP.OpenSIPSPayload != "text" {
 		t.Errorf("imported defaults %+v", c)
 	}
 	if !reflect.DeepEqual(c.Socket, []string{"tcp:127.0.0.1"}) {

@@ -163,7 +163,8 @@ func TestFormatChoice(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
-		if got := c.HEP.Format == "opensips"; got != tc.opensips {
+		// OpenSIPS' semantics: trace_on is 0 unless the file sets it.
+		if got := !c.TraceOn; got != tc.opensips {
 			t.Errorf("%s: read as OpenSIPS = %v", tc.name, got)
 		}
 	}
