@@ -56,7 +56,7 @@ func shutdownTimeout(t *testing.T) time.Duration {
 			}
 		}
 	}
-	t.Skip("cmd/sipwire has no shutdownTimeout constant: cannot compare the stop deadlines with it")
+	t.Fatal("cmd/sipwire has no shutdownTimeout constant: cannot compare the stop deadlines with it")
 	return 0
 }
 

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 // unitFile is a parsed systemd unit: section -> key -> values in order.
@@ -122,10 +124,7 @@ func unitForVerify(t *testing.T) string {
 }
 
 func TestSystemdAnalyzeVerify(t *testing.T) {
-	analyze, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze not installed (Debian package systemd): skipping the unit verification")
-	}
+	analyze := testtool.Program(t, "systemd-analyze", "systemd")
 	unit := unitForVerify(t)
 	out, err := exec.Command(analyze, "verify", unit).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "sipwire.service") {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 const traceFleet = "k8s/trace-fleet.sh"
@@ -24,10 +26,7 @@ func TestTraceFleetScriptLints(t *testing.T) {
 	if info, err := os.Stat(traceFleet); err != nil || info.Mode()&0o111 == 0 {
 		t.Errorf("%s is not executable (%v)", traceFleet, err)
 	}
-	shellcheck, err := exec.LookPath("shellcheck")
-	if err != nil {
-		t.Skip("shellcheck not installed (Debian package shellcheck): bash -n only")
-	}
+	shellcheck := testtool.Program(t, "shellcheck", "shellcheck")
 	if out, err := exec.Command(shellcheck, traceFleet).CombinedOutput(); err != nil {
 		t.Fatalf("shellcheck %s: %v\n%s", traceFleet, err, out)
 	}

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 // extProc is an external program started by a test, in its own process
@@ -71,12 +73,9 @@ func (p *extProc) exited() bool {
 	}
 }
 
-// needTool skips the test when a program is not installed.
+// needTool returns the path of an installed program; when it is missing
+// the test skips, or fails under CI (see testtool).
 func needTool(t *testing.T, name, debianPackage string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (Debian package %s): skipping the interop test", name, debianPackage)
-	}
-	return path
+	return testtool.Program(t, name, debianPackage)
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/sipwire/sipwire/transport"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 // kamailioModuleDirs are where Debian puts Kamailio's modules.
@@ -53,16 +55,11 @@ request_route {
 func startKamailio(t *testing.T) (int, *extProc) {
 	t.Helper()
 	needTool(t, "kamailio", "kamailio")
-	var modDir string
+	var modPaths []string
 	for _, d := range kamailioModuleDirs {
-		if _, err := os.Stat(filepath.Join(d, "sipcapture.so")); err == nil {
-			modDir = d
-			break
-		}
+		modPaths = append(modPaths, filepath.Join(d, "sipcapture.so"))
 	}
-	if modDir == "" {
-		t.Skip("Kamailio's sipcapture module not found (Debian package kamailio): skipping the interop test")
-	}
+	modDir := filepath.Dir(testtool.File(t, "Kamailio's sipcapture module", "kamailio", modPaths...))
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
 	if err := os.Mkdir(db, 0o755); err != nil {

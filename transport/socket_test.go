@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 func TestParseSocket(t *testing.T) {
@@ -69,7 +71,7 @@ func TestIPv6AndSeveralListeners(t *testing.T) {
 	}
 	v6, err := tr.Listen("tcp:[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback here: %v", err)
+		testtool.Unavailable(t, "an IPv6 loopback ("+err.Error()+")", "enable IPv6 on lo: sysctl net.ipv6.conf.lo.disable_ipv6=0")
 	}
 	for _, ap := range []netip.AddrPort{v4, v6} {
 		c, err := net.Dial("tcp", ap.String())

@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 // EnvArtifacts names the directory where the browser test saves its
@@ -22,13 +23,7 @@ const EnvArtifacts = "SIPWIRE_ARTIFACTS"
 // browser starts headless Chromium for the test, or skips it.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-			t.Skip("chromium not installed (Debian package chromium); skipping the dashboard browser test")
-		}
-		path = "/usr/bin/chromium"
-	}
+	path := testtool.Program(t, "chromium", "chromium")
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
 		chromedp.Headless,

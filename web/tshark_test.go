@@ -9,16 +9,15 @@ import (
 	"testing"
 
 	"github.com/sipwire/sipwire/web/pcap"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 // TestDownloadedPcapDecodesAsSIP sends real SIP over TCP through the
 // transport with tracing on, downloads GET /api/v1/pcap and checks that
 // tshark decodes every request and response with its Call-ID.
 func TestDownloadedPcapDecodesAsSIP(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed (Debian package tshark); skipping the pcap decode check")
-	}
+	tshark := testtool.Program(t, "tshark", "tshark")
 	ring := pcap.NewRing(0)
 	f := newFixture(t, func(_ *Config, d *Deps) { d.Pcap = ring })
 	f.tr.SetTracing(true)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 func TestParseProcStat(t *testing.T) {
@@ -89,7 +91,7 @@ func TestOwnProcess(t *testing.T) {
 	}
 	c, err := startChild(t.TempDir(), "sleep", "sleep", "30")
 	if err != nil {
-		t.Skipf("no sleep binary: %v", err)
+		testtool.Unavailable(t, "program sleep ("+err.Error()+")", "Debian package coreutils: apt-get install coreutils")
 	}
 	defer c.stop(9, time.Second)
 	tree := processTree(os.Getpid())

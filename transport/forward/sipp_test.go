@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sipwire/sipwire/transport"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 // sippTimeout bounds one SIPp run.
@@ -25,10 +27,7 @@ type sippRun struct {
 }
 
 func TestSIPp(t *testing.T) {
-	sipp, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Skip("sipp not found (Debian package sip-tester): skipping the SIPp end-to-end tests")
-	}
+	sipp := testtool.Program(t, "sipp", "sip-tester")
 	dir, err := filepath.Abs(filepath.Join("testdata", "sipp"))
 	if err != nil {
 		t.Fatal(err)

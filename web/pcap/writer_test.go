@@ -17,6 +17,8 @@ import (
 	"github.com/google/gopacket/pcapgo"
 
 	"github.com/sipwire/sipwire/transport"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 type decoded struct {
@@ -188,10 +190,7 @@ func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full")
 // TestTsharkDecodesSIP checks that tshark reads the pcap as SIP with the
 // right Call-IDs, including a message split over several segments.
 func TestTsharkDecodesSIP(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark not installed (Debian package tshark); skipping the decode check")
-	}
+	tshark := testtool.Program(t, "tshark", "tshark")
 	r := NewRing(0)
 	r.TapMessage(tapped(1, transport.Received, testEpoch, "call-one@sipwire", 0))
 	r.TapMessage(tapped(1, transport.Sent, testEpoch, "call-two@sipwire", 3000))
