@@ -210,6 +210,8 @@ func TestErrorStatus(t *testing.T) {
 		{ErrBadContentLength, 400, "Bad Content-Length"},
 		{ErrConflictingContentLength, 400, "Conflicting Content-Length"},
 		{ErrNotSIP, 400, "Bad Request Line"},
+		{ErrVersion, 505, "Version Not Supported"},
+		{fmt.Errorf("conn 7: %w", ErrVersion), 505, "Version Not Supported"},
 		{errors.New("other"), 400, "Bad Request"},
 	}
 	for _, tc := range tests {

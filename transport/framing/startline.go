@@ -3,21 +3,32 @@ package framing
 // sipVersion is the only protocol version accepted (compared ignoring case).
 const sipVersion = "SIP/2.0"
 
+// The version number of a request line, after "SIP/", is matched against
+// wantVersion as it arrives: scan.k counts the bytes matched so far, or is
+// versionMismatch once one differs.
+const (
+	wantVersion     = "2.0"
+	versionMismatch = len(wantVersion) + 1
+)
+
 // lineState is where the start-line scanner is inside the first line.
 type lineState uint8
 
 const (
-	lineMethod   lineState = iota // method token, or "SIP" of a status line
-	lineURIStart                  // first byte of the Request-URI
-	lineURI                       // rest of the Request-URI
-	lineReqVer                    // "SIP/2.0" of a request line
-	lineEOL                       // CR or LF after a request line
-	lineLF                        // LF after CR
-	lineRespVer                   // "2.0" of a status line, after "SIP/"
-	lineRespSP                    // SP after the version
-	lineCode                      // three-digit status code
-	lineCodeSP                    // SP after the code
-	lineReason                    // reason phrase up to CR or LF
+	lineMethod    lineState = iota // method token, or "SIP" of a status line
+	lineURIStart                   // first byte of the Request-URI
+	lineURI                        // rest of the Request-URI
+	lineReqVer                     // "SIP/" of a request line
+	lineVerMajor0                  // first digit of the major version
+	lineVerMajor                   // major version digits, or '.'
+	lineVerMinor0                  // first digit of the minor version
+	lineVerMinor                   // minor version digits, or CR or LF
+	lineLF                         // LF after CR
+	lineRespVer                    // "2.0" of a status line, after "SIP/"
+	lineRespSP                     // SP after the version
+	lineCode                       // three-digit status code
+	lineCodeSP                     // SP after the code
+	lineReason                     // reason phrase up to CR or LF
 )
 
 // lineResult is the outcome of scanning the start line so far.
@@ -37,6 +48,13 @@ const (
 // It rejects a byte as soon as no valid line can contain it, so a peer that
 // speaks another protocol is refused after its first few bytes. A bare LF
 // ends the line as well as CRLF.
+//
+// A request line that is well formed but for its version (SIP-Version =
+// "SIP" "/" 1*DIGIT "." 1*DIGIT, other than 2.0) is not refused here: the
+// header block is still scanned, and Next then reports ErrVersion with it,
+// so that the request can be answered with 505. The error waits in the
+// view's error slot (clErr), which Next checks first once the header block
+// is complete and which no later Content-Length error replaces.
 func (s *scan) startLine(b []byte) lineResult {
 	p := s.pos
 	if p == 0 && len(b) >= 8 && string(b[:8]) == "SIP/2.0 " {
@@ -86,17 +104,55 @@ func (s *scan) startLine(b []byte) lineResult {
 				return lineDone
 			}
 			s.line, s.k = lineReqVer, 0
-		case lineReqVer, lineRespVer:
+		case lineReqVer:
+			if lowerASCII[c] != lowerASCII[sipVersion[s.k]] {
+				return lineBad
+			}
+			s.k++
+			if s.k == len("SIP/") {
+				s.line, s.k = lineVerMajor0, 0
+			}
+		case lineVerMajor0, lineVerMinor0:
+			if c < '0' || c > '9' {
+				return lineBad
+			}
+			s.matchVersion(c)
+			if s.line == lineVerMajor0 {
+				s.line = lineVerMajor
+			} else {
+				s.line = lineVerMinor
+			}
+		case lineVerMajor:
+			switch {
+			case c == '.':
+				s.line = lineVerMinor0
+			case c < '0' || c > '9':
+				return lineBad
+			}
+			s.matchVersion(c)
+		case lineVerMinor:
+			if c == '\r' || c == '\n' {
+				if s.k != len(wantVersion) {
+					s.v.clErr = ErrVersion
+				}
+				if c == '\n' {
+					s.pos = p + 1
+					return lineDone
+				}
+				s.line = lineLF
+				continue
+			}
+			if c < '0' || c > '9' {
+				return lineBad
+			}
+			s.matchVersion(c)
+		case lineRespVer:
 			if lowerASCII[c] != lowerASCII[sipVersion[s.k]] {
 				return lineBad
 			}
 			s.k++
 			if s.k == len(sipVersion) {
-				if s.line == lineReqVer {
-					s.line = lineEOL
-				} else {
-					s.line = lineRespSP
-				}
+				s.line = lineRespSP
 			}
 		case lineRespSP, lineCodeSP:
 			if c != ' ' {
@@ -130,16 +186,6 @@ func (s *scan) startLine(b []byte) lineResult {
 				return lineDone
 			}
 			s.line = lineLF
-		case lineEOL:
-			switch c {
-			case '\r':
-				s.line = lineLF
-			case '\n':
-				s.pos = p + 1
-				return lineDone
-			default:
-				return lineBad
-			}
 		case lineLF:
 			if c != '\n' {
 				return lineBad
@@ -150,4 +196,14 @@ func (s *scan) startLine(b []byte) lineResult {
 	}
 	s.pos = p
 	return lineMore
+}
+
+// matchVersion advances the match of the version number against
+// wantVersion by the byte c.
+func (s *scan) matchVersion(c byte) {
+	if s.k < len(wantVersion) && c == wantVersion[s.k] {
+		s.k++
+		return
+	}
+	s.k = versionMismatch
 }
