@@ -265,34 +265,79 @@ func (a *app) stats() map[string]any {
 	return m
 }
 
-// shutdown stops accepting, drains connections, then flushes every
-// exporter, all within ctx.
+// exporterStopShare bounds the time HEP and OpenTelemetry each get to flush
+// at a stop, and is kept back from the connections' drain for them: a silent
+// collector then costs at most this, never the history's time nor the exit
+// status. What an exporter could not send within it is counted in its Stats
+// and logged.
+const exporterStopShare = 2 * time.Second
+
+// shutdown stops accepting and drains connections, keeping back the
+// exporters' share of ctx's budget; then HEP, OpenTelemetry and the history
+// flush side by side, each within its own bound: HEP and OpenTelemetry
+// exporterStopShare (or a quarter of the budget if less), the history
+// whatever remains of ctx. An exporter whose collector does not take its
+// last packets within its share is logged, not an error: the stop itself
+// went well. Errors are those of the web server, the transport and the
+// history.
 func (a *app) shutdown(ctx context.Context) error {
+	share := exporterStopShare
+	drainCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		share = min(share, time.Until(deadline)/4)
+		var cancel context.CancelFunc
+		drainCtx, cancel = context.WithDeadline(ctx, deadline.Add(-share))
+		defer cancel()
+	}
 	var errs []error
 	if a.web != nil {
-		if err := a.web.Shutdown(ctx); err != nil {
+		if err := a.web.Shutdown(drainCtx); err != nil {
 			errs = append(errs, fmt.Errorf("web: %w", err))
 		}
 	}
-	if err := a.tr.Shutdown(ctx); err != nil {
+	if err := a.tr.Shutdown(drainCtx); err != nil {
 		errs = append(errs, fmt.Errorf("transport: %w", err))
 	}
 	// The transport closed the subscriptions after its last event: the
 	// consumers drain them and return.
-	waitCtx(ctx, &a.consumers)
+	waitCtx(drainCtx, &a.consumers)
+
+	var wg sync.WaitGroup
 	if a.hep != nil {
-		if err := a.hep.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("hep: %w", err))
+		wg.Go(func() {
+			hctx, cancel := context.WithTimeout(ctx, share)
+			defer cancel()
+			if err := a.hep.Close(hctx); err != nil {
+				var lost uint64
+				for _, d := range a.hep.Stats() {
+					lost += d.Drops.NotConnected
+				}
+				a.log.Warn("hep: packets not sent within the exporter's share of the stop budget are dropped",
+					"share", share, "not_connected_total", lost, "err", err)
+			}
+		})
+	}
+	wg.Go(func() {
+		octx, cancel := context.WithTimeout(ctx, share)
+		defer cancel()
+		if err := a.otel.Shutdown(octx); err != nil {
+			// The export cut short counts its spans as failed when it
+			// returns: until then they are ended and not yet accounted.
+			st := a.otel.Stats()
+			a.log.Warn("opentelemetry: spans not exported within the exporter's share of the stop budget are dropped",
+				"share", share, "spans_unexported", st.SpansEnded-st.SpansExported-st.SpansFailed-st.Dropped.ExportQueueFull, "err", err)
 		}
-	}
-	if err := a.otel.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("opentelemetry: %w", err))
-	}
+	})
+	var histErr error
 	if a.history != nil {
-		if err := a.history.Close(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("history: %w", err))
-		}
+		wg.Go(func() {
+			if err := a.history.Close(ctx); err != nil {
+				histErr = fmt.Errorf("history: %w", err)
+			}
+		})
 	}
+	wg.Wait()
+	errs = append(errs, histErr)
 	if a.cancel != nil {
 		a.cancel()
 	}
