@@ -12,19 +12,17 @@ import (
 
 // Defaults of the tracer's own settings.
 const (
-	DefaultCaptureID      = 1        // proto_hep's hep_capture_id
-	DefaultQueueSize      = 8192     // packets per destination
-	DefaultQueueBytes     = 16 << 20 // bytes per destination
-	DefaultBackoffMin     = 100 * time.Millisecond
-	DefaultBackoffMax     = 30 * time.Second
-	DefaultDialTimeout    = 3 * time.Second
-	DefaultWriteTimeout   = 5 * time.Second
-	DefaultLogInterval    = time.Minute
-	DefaultBatchDelay     = time.Millisecond
-	DefaultCallIDsPerConn = 16
+	DefaultCaptureID    = 1        // proto_hep's hep_capture_id
+	DefaultQueueSize    = 8192     // packets per destination
+	DefaultQueueBytes   = 16 << 20 // bytes per destination
+	DefaultBackoffMin   = 100 * time.Millisecond
+	DefaultBackoffMax   = 30 * time.Second
+	DefaultDialTimeout  = 3 * time.Second
+	DefaultWriteTimeout = 5 * time.Second
+	DefaultLogInterval  = time.Minute
+	DefaultBatchDelay   = time.Millisecond
 	// DefaultOpenReplaysPerConn is the default of Config.OpenReplaysPerConn.
 	DefaultOpenReplaysPerConn = 16
-	DefaultMaxTrackedConns    = 4096
 	// MaxDefaultUDPWorkers caps the default of Config.UDPWorkers, which is
 	// GOMAXPROCS.
 	MaxDefaultUDPWorkers = 4
@@ -165,20 +163,14 @@ type Config struct {
 	// LogInterval is the least time between two "collector unreachable"
 	// warnings of one destination. Zero means 1 minute.
 	LogInterval time.Duration
-	// CallIDsPerConn bounds how many recent Call-IDs FormatHomer remembers
-	// per connection. Zero means 16.
-	CallIDsPerConn int
 	// OpenReplaysPerConn bounds how many of a connection's Call-IDs get its
 	// open event repeated (FormatHomer). A phone's connection carries a few
 	// calls, and each call's view shows how its connection began; a trunk
 	// carries thousands, for which the repeat would be one more packet per
 	// call (a sixth more HEP traffic for a proxy hop) telling the same old
 	// story: past the bound, its calls are still correlated with its CLOSED
-	// event (CallIDsPerConn). Zero means 16.
+	// event (the transport's Options.CallIDsPerConn). Zero means 16.
 	OpenReplaysPerConn int
-	// MaxTrackedConns bounds how many connections FormatHomer remembers
-	// Call-IDs for. Zero means 4096.
-	MaxTrackedConns int
 	// Logger receives the rate-limited warnings. Nil means slog.Default().
 	Logger *slog.Logger
 }

@@ -17,7 +17,7 @@ import (
 // answerOptions answers OPTIONS with 200.
 func answerOptions(m *transport.Message) {
 	if m.IsRequest && string(m.Method) == "OPTIONS" {
-		m.Conn.Write(framing.AppendResponse(nil, &m.Frame, 200, "OK"))
+		m.Conn.WriteMessage(framing.AppendResponse(nil, &m.Frame, 200, "OK"), m.CallID)
 	}
 }
 
@@ -34,15 +34,7 @@ func startTracedTransport(t testing.TB, tr *Tracer, traceOn bool) netip.AddrPort
 	t.Helper()
 	tp := transport.New(transport.Options{TraceOn: traceOn}, transport.HandlerFunc(answerOptions))
 	if tr != nil {
-		tp.AddMessageTap(tr)
-		sub := tp.Subscribe("hep", 0, transport.TracedEvents)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			tr.Run(ctx, sub)
-		}()
-		t.Cleanup(func() { cancel(); <-done })
+		tp.AddObserver(tr, transport.TracedEvents)
 	}
 	addr, err := tp.Listen("tcp:127.0.0.1:0")
 	if err != nil {

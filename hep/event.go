@@ -8,28 +8,26 @@ import (
 	"github.com/sipwire/sipwire/transport"
 )
 
-// HandleEvent encodes e and queues it to every destination; with
-// FormatHomer it also repeats a connection's open and CLOSED events with the
-// Call-IDs the connection carried. It never blocks.
-func (t *Tracer) HandleEvent(e *transport.Event) {
+// HandleEvent encodes e and queues it to every destination. It never
+// blocks. (Observe also repeats, with FormatHomer, a CLOSED event with each
+// Call-ID its connection carried.)
+func (t *Tracer) HandleEvent(e *transport.Event) { t.observeEvent(e, nil) }
+
+// observeEvent is HandleEvent; with FormatHomer a CLOSED event is also sent
+// again with each of callIDs, the Call-IDs its connection carried recently,
+// as correlation id, so that Homer's call view shows how the call's
+// connection ended.
+func (t *Tracer) observeEvent(e *transport.Event, callIDs []string) {
 	if t.closed.Load() {
 		return
 	}
 	t.eventsIn.Add(1)
 	t.sendEvent(e, "")
-	if t.calls == nil {
+	if t.replays == 0 || e.Kind != transport.EventClosed {
 		return
 	}
-	var ids [maxReplay]string
-	switch e.Kind {
-	case transport.EventAccepted, transport.EventConnected:
-		for _, id := range t.calls.opened(e, ids[:0]) {
-			t.sendEvent(e, id)
-		}
-	case transport.EventClosed:
-		for _, id := range t.calls.closed(e.ConnID, ids[:0]) {
-			t.sendEvent(e, id)
-		}
+	for _, id := range callIDs {
+		t.sendEvent(e, id)
 	}
 }
 

@@ -132,24 +132,26 @@ func TestEventHomerFormat(t *testing.T) {
 	decodeHomer(t, &p)
 }
 
-// TestHomerCallIDReplay: the open event is repeated once per new Call-ID,
-// the CLOSED event once per Call-ID the connection carried.
+// TestHomerCallIDReplay: the open event is repeated once per new Call-ID
+// (as the transport marks it), the CLOSED event once per Call-ID the
+// transport says the connection carried.
 func TestHomerCallIDReplay(t *testing.T) {
 	col := newUDPCollector(t)
 	tr := newTestTracer(t, Config{Destinations: []Destination{col.dest("c")}, DisableMessages: true})
 	open := acceptedEvent(9)
-	tr.HandleEvent(&open)
-	msg := func(callID string) {
-		tr.TapMessage(&transport.TracedMessage{
-			Conn: transport.ConnInfo{ID: 9, Local: evLocal, Remote: evPeer}, Time: evTime,
+	tr.Observe(&transport.Observation{Kind: transport.ObservedEvent, Traced: true, Event: open})
+	conn := transport.ConnInfo{ID: 9, Direction: transport.Inbound, Local: evLocal, Remote: evPeer, Listener: evLocal, Opened: evTime}
+	msg := func(callID string, seq int) {
+		tr.Observe(&transport.Observation{Kind: transport.ObservedMessage, Traced: true, Message: transport.TracedMessage{
+			Conn: conn, Time: evTime.Add(time.Millisecond), NewCall: seq > 0, CallSeq: seq,
 			Data: []byte("OPTIONS sip:x SIP/2.0\r\nCall-ID: " + callID + "\r\n\r\n"), CallID: []byte(callID),
-		})
+		}})
 	}
-	msg("call-a")
-	msg("call-b")
-	msg("call-a")
+	msg("call-a", 1)
+	msg("call-b", 2)
+	msg("call-a", 0)
 	closed := closedEvent(9)
-	tr.HandleEvent(&closed)
+	tr.Observe(&transport.Observation{Kind: transport.ObservedEvent, Traced: true, Event: closed, CallIDs: []string{"call-a", "call-b"}})
 	want := []struct{ event, corr string }{
 		{"ACCEPTED", "9"}, {"ACCEPTED", "call-a"}, {"ACCEPTED", "call-b"},
 		{"CLOSED", "9"}, {"CLOSED", "call-a"}, {"CLOSED", "call-b"},
@@ -163,12 +165,9 @@ func TestHomerCallIDReplay(t *testing.T) {
 		if w.corr != "9" && h.CallID != w.corr {
 			t.Errorf("payload CallID %q, want %q", h.CallID, w.corr)
 		}
-		if h.Event == "ACCEPTED" && (p.TimeSec != uint32(evTime.Unix()) || p.Src != evPeer) {
-			t.Errorf("replayed open event changed: %+v", p)
+		if h.Event == "ACCEPTED" && (p.TimeSec != uint32(evTime.Unix()) || p.TimeUsec != uint32(evTime.Nanosecond()/1000) || p.Src != evPeer || h.Reason != open.Reason) {
+			t.Errorf("replayed open event differs from the open event: %+v", p)
 		}
-	}
-	if n := tr.calls.tracked(); n != 0 {
-		t.Errorf("%d connections still tracked after CLOSED", n)
 	}
 	marker := transport.Event{Kind: transport.EventAccepted, ConnID: 1000, Local: evLocal, Remote: evPeer, Reason: "marker"}
 	tr.HandleEvent(&marker)
@@ -177,48 +176,32 @@ func TestHomerCallIDReplay(t *testing.T) {
 	}
 }
 
-// TestHomerCallIDBeforeOpen: a message tapped before its connection's open
-// event got through the subscription queue still gets the open event with
-// its Call-ID, when the open event arrives.
-func TestHomerCallIDBeforeOpen(t *testing.T) {
-	col := newUDPCollector(t)
-	tr := newTestTracer(t, Config{Destinations: []Destination{col.dest("c")}, DisableMessages: true})
-	tr.TapMessage(&transport.TracedMessage{Conn: transport.ConnInfo{ID: 3}, Time: evTime, Data: []byte("x"), CallID: []byte("early")})
-	open := acceptedEvent(3)
-	tr.HandleEvent(&open)
-	for _, corr := range []string{"3", "early"} {
-		if p := col.next(t); string(p.CorrelationID) != corr {
-			t.Fatalf("correlation %q, want %q", p.CorrelationID, corr)
+// TestHomerOpenReplayBound: only the first OpenReplaysPerConn Call-IDs of
+// a connection repeat its open event; the opensips format repeats nothing.
+func TestHomerOpenReplayBound(t *testing.T) {
+	for _, c := range []struct {
+		format Format
+		want   int
+	}{{FormatHomer, 3}, {FormatOpenSIPS, 0}} {
+		col := newUDPCollector(t)
+		tr := newTestTracer(t, Config{Destinations: []Destination{col.dest("c")}, DisableMessages: true, Format: c.format, OpenReplaysPerConn: 3})
+		conn := transport.ConnInfo{ID: 2, Local: evLocal, Remote: evPeer, Opened: evTime}
+		for i := range 10 {
+			tr.Observe(&transport.Observation{Kind: transport.ObservedMessage, Traced: true, Message: transport.TracedMessage{
+				Conn: conn, Data: []byte("x"), CallID: []byte("d" + strconv.Itoa(i)), NewCall: true, CallSeq: i + 1}})
 		}
-	}
-}
-
-func TestHomerCallIDBounds(t *testing.T) {
-	col := newUDPCollector(t)
-	tr := newTestTracer(t, Config{Destinations: []Destination{col.dest("c")}, DisableMessages: true, CallIDsPerConn: 4, MaxTrackedConns: 3})
-	for i := range 10 {
-		id := strconv.Itoa(i)
-		tr.TapMessage(&transport.TracedMessage{Conn: transport.ConnInfo{ID: 1}, Data: []byte("x"), CallID: []byte("c" + id)})
-		tr.TapMessage(&transport.TracedMessage{Conn: transport.ConnInfo{ID: uint64(100 + i)}, Data: []byte("x"), CallID: []byte("c")})
-	}
-	if n := tr.calls.tracked(); n > 3 {
-		t.Fatalf("%d connections tracked, bound is 3", n)
-	}
-	// Connection 1 may have been evicted by the churn; use a fresh one.
-	for i := range 10 {
-		tr.TapMessage(&transport.TracedMessage{Conn: transport.ConnInfo{ID: 2}, Data: []byte("x"), CallID: []byte("d" + strconv.Itoa(i))})
-	}
-	closed := closedEvent(2)
-	tr.HandleEvent(&closed)
-	var got []string
-	for range 5 {
-		p := col.next(t)
-		got = append(got, string(p.CorrelationID))
-	}
-	want := map[string]bool{"2": true, "d6": true, "d7": true, "d8": true, "d9": true}
-	for _, g := range got {
-		if !want[g] {
-			t.Fatalf("CLOSED sent with %v, want the connection id and the last 4 Call-IDs", got)
+		marker := transport.Event{Kind: transport.EventAccepted, ConnID: 1000, Local: evLocal, Remote: evPeer, Reason: "marker"}
+		tr.HandleEvent(&marker)
+		var got []string
+		for {
+			p := col.next(t)
+			if string(p.CorrelationID) == "1000" {
+				break
+			}
+			got = append(got, string(p.CorrelationID))
+		}
+		if len(got) != c.want || (c.want > 0 && (got[0] != "d0" || got[c.want-1] != "d"+strconv.Itoa(c.want-1))) {
+			t.Errorf("format %d: open event repeated for %v, want the first %d Call-IDs", c.format, got, c.want)
 		}
 	}
 }

@@ -6,20 +6,21 @@ import (
 	"github.com/sipwire/sipwire/transport"
 )
 
-// TapMessage implements transport.MessageTap: it encodes m as a HEP type 1
-// packet (payload = the exact message bytes, correlation id = the Call-ID)
-// straight into a pooled buffer, the one copy of the message, and queues it
-// without blocking. With FormatHomer a Call-ID new to the connection also
-// repeats the connection's open event with the Call-ID as correlation id.
+// TapMessage encodes m as a HEP type 1 packet (payload = the exact message
+// bytes, correlation id = the Call-ID) straight into a pooled buffer, the
+// one copy of the message, and queues it without blocking. With FormatHomer
+// a Call-ID new to the connection (m.NewCall), among its first
+// Config.OpenReplaysPerConn, first repeats the connection's open event with
+// the Call-ID as correlation id, so that Homer's call view shows how the
+// call's connection began.
 func (t *Tracer) TapMessage(m *transport.TracedMessage) {
 	if t.closed.Load() {
 		return
 	}
 	t.messagesIn.Add(1)
-	if t.calls != nil && len(m.CallID) > 0 {
-		if open, id, ok := t.calls.message(m.Conn.ID, m.CallID); ok {
-			t.sendEvent(&open, id)
-		}
+	if m.NewCall && m.CallSeq <= t.replays && !m.Conn.Opened.IsZero() {
+		open := m.Conn.OpenEvent()
+		t.sendEvent(&open, string(m.CallID))
 	}
 	if !t.messages {
 		return

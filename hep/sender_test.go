@@ -125,8 +125,8 @@ func TestTCPSender(t *testing.T) {
 	for i := range n {
 		p := recvPacket(t, col.ch)
 		if p.ProtoType == ProtoLog {
-			// The Call-ID replay of the open event waits for the open event,
-			// which never comes in this test: there must be none.
+			// Tapped directly, no message is marked new on its connection
+			// (TracedMessage.NewCall): no open event is repeated.
 			t.Fatalf("unexpected LOG packet %s", p.Payload)
 		}
 		want := fmt.Sprintf("call-%d", i)

@@ -12,7 +12,7 @@ import (
 
 // Tracer turns the transport's traced events and SIP messages into HEP
 // packets and sends them to its destinations. Its methods are safe for
-// concurrent use; TapMessage and HandleEvent never block.
+// concurrent use; Observe never blocks.
 type Tracer struct {
 	format      Format
 	payload     PayloadStyle
@@ -22,7 +22,7 @@ type Tracer struct {
 	authKey     []byte
 	senders     []*sender
 	pool        bufPool
-	calls       *callTracker // nil unless FormatHomer
+	replays     int // open-event repeats per connection; 0 unless FormatHomer
 	closed      atomic.Bool
 	closeOnce   sync.Once
 	closeErr    error
@@ -61,11 +61,7 @@ func New(cfg Config) (*Tracer, error) {
 		authKey:   []byte(cfg.AuthKey),
 	}
 	if cfg.Format == FormatHomer {
-		t.calls = newCallTracker(callBounds{
-			perConn:  orInt(cfg.CallIDsPerConn, DefaultCallIDsPerConn),
-			replays:  orInt(cfg.OpenReplaysPerConn, DefaultOpenReplaysPerConn),
-			maxConns: orInt(cfg.MaxTrackedConns, DefaultMaxTrackedConns),
-		})
+		t.replays = orInt(cfg.OpenReplaysPerConn, DefaultOpenReplaysPerConn)
 	}
 	for _, d := range cfg.Destinations {
 		s := newSender(d, opts)
@@ -75,24 +71,16 @@ func New(cfg Config) (*Tracer, error) {
 	return t, nil
 }
 
-// Run sends the events of sub (subscribe with transport.TracedEvents) until
-// the subscription's queue is closed (nil) or ctx is done (ctx.Err()).
-func (t *Tracer) Run(ctx context.Context, sub *transport.Subscription) error {
-	return t.Consume(ctx, sub.Events())
-}
-
-// Consume is Run for any channel of events.
-func (t *Tracer) Consume(ctx context.Context, events <-chan transport.Event) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case e, ok := <-events:
-			if !ok {
-				return nil
-			}
-			t.HandleEvent(&e)
-		}
+// Observe implements transport.Observer (add it with
+// transport.TracedEvents): it encodes each traced event and message as it
+// happens, on the connection's goroutine, so a connection's packets are
+// queued in the order of the facts; it never blocks.
+func (t *Tracer) Observe(o *transport.Observation) {
+	switch o.Kind {
+	case transport.ObservedEvent:
+		t.observeEvent(&o.Event, o.CallIDs)
+	case transport.ObservedMessage:
+		t.TapMessage(&o.Message)
 	}
 }
 
@@ -108,7 +96,7 @@ func (t *Tracer) Stats() []DestinationStats {
 
 // Counters are the tracer's own totals.
 type Counters struct {
-	// Events and Messages count what reached HandleEvent and TapMessage.
+	// Events and Messages count the events and messages observed.
 	Events   uint64 `json:"events"`
 	Messages uint64 `json:"messages"`
 	// EncodeFailures counts events or messages that could not be encoded

@@ -16,7 +16,7 @@
 //     conventions v1.43, sipwire.connection.id and, at its end,
 //     sipwire.close.reason and sipwire.close.status. Error events (BAD_MESSAGE,
 //     MESSAGE_TOO_LARGE, CHUNK_LIMIT, MESSAGE_TIMEOUT, WRITE_QUEUE_FULL,
-//     WRITE_TIMEOUT, READ_ERROR, WRITE_ERROR) become span events named after
+//     WRITE_TIMEOUT, READ_ERROR, WRITE_ERROR, HANDLER_PANIC) become span events named after
 //     their kind, set the span's status to Error and its error.type to the
 //     first such kind. A CLOSED with status FAILURE does the same (error.type
 //     "CLOSED" when no error event came before it). IDLE_TIMEOUT is

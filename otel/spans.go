@@ -49,7 +49,8 @@ func (s *spanner) handle(ev *transport.Event) {
 		s.closed(ev, t)
 	case transport.EventBadMessage, transport.EventMessageTooLarge, transport.EventChunkLimit,
 		transport.EventMessageTimeout, transport.EventWriteQueueFull, transport.EventWriteTimeout,
-		transport.EventIdleTimeout, transport.EventReadError, transport.EventWriteError:
+		transport.EventIdleTimeout, transport.EventReadError, transport.EventWriteError,
+		transport.EventHandlerPanic:
 		s.midlife(ev, t)
 	default:
 		s.st.eventsUnmatched.Add(1)

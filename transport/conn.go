@@ -75,6 +75,10 @@ type Conn struct {
 
 	w writer
 
+	// callsMu guards calls, the Call-IDs the connection carried.
+	callsMu sync.Mutex
+	calls   *connCalls
+
 	// Outbound connect.
 	connected  chan struct{}
 	connErr    error
@@ -88,7 +92,7 @@ func newConn(t *Transport, dir Direction, remote, listener netip.AddrPort) *Conn
 		dir:      dir,
 		remote:   remote,
 		listener: listener,
-		opened:   time.Now(),
+		opened:   time.Now().Truncate(time.Microsecond),
 	}
 	c.lastActivity.Store(c.opened.UnixNano())
 	c.w.c = c
@@ -121,7 +125,11 @@ func (c *Conn) Info() ConnInfo {
 }
 
 func (c *Conn) infoLocked() ConnInfo {
-	return ConnInfo{ID: c.id, Direction: c.dir, Local: c.local, Remote: c.remote, Listener: c.listener}
+	ci := ConnInfo{ID: c.id, Direction: c.dir, Local: c.local, Remote: c.remote, Listener: c.listener}
+	if c.State() != StateConnecting {
+		ci.Opened = c.opened
+	}
+	return ci
 }
 
 // Remote is the peer's address.
@@ -160,8 +168,8 @@ func (c *Conn) traceable() bool {
 	return v == verdictTrace
 }
 
-// tracedNow is traceable for callers outside c.mu (the message taps): it
-// takes the lock only to decide a verdict.
+// tracedNow is traceable for callers outside c.mu (message observations):
+// it takes the lock only to decide a verdict.
 func (c *Conn) tracedNow() bool {
 	if !c.t.tracing.Load() {
 		return false
@@ -175,26 +183,6 @@ func (c *Conn) tracedNow() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.traceable()
-}
-
-// tap hands a traced message to the message taps.
-func (c *Conn) tap(dir MessageDirection, data, callID []byte) {
-	if c.t.taps.Load() == nil || !c.tracedNow() {
-		return
-	}
-	c.tapTraced(dir, data, callID)
-}
-
-// tapTraced hands a message already judged traced to the taps.
-func (c *Conn) tapTraced(dir MessageDirection, data, callID []byte) {
-	taps := c.t.taps.Load()
-	if taps == nil {
-		return
-	}
-	m := TracedMessage{Conn: c.Info(), Direction: dir, Time: time.Now().Truncate(time.Microsecond), Data: data, CallID: callID}
-	for _, tp := range *taps {
-		tp.TapMessage(&m)
-	}
 }
 
 // closeWith moves the connection to StateClosed once: it removes it from the

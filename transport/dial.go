@@ -26,26 +26,21 @@ func (t *Transport) ResolveDest(hostport string) (netip.AddrPort, error) {
 // failure known before Send returns is returned, and notify is not called.
 // With tcp_async=0, Send waits for the connect and the write.
 func (t *Transport) Send(dst netip.AddrPort, data []byte, notify func(error)) error {
+	return t.SendMessage(dst, data, nil, notify)
+}
+
+// SendMessage is Send for a message whose Call-ID is callID: observers
+// receive it with the message (see Conn.WriteMessage).
+func (t *Transport) SendMessage(dst netip.AddrPort, data, callID []byte, notify func(error)) error {
 	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
 	c, created, err := t.connFor(dst)
 	if err != nil {
 		return err
 	}
-	if !created && c.State() != StateConnecting {
-		traced := c.tracingSent()
-		if err := c.w.write(data, notify); err != nil {
-			return err
-		}
-		c.countSent(data, traced)
-		return nil
-	}
+	m := &outMessage{callID: callID}
 	if !created {
-		// Queued behind a connect: traced or not once it is decided.
-		if err := c.w.write(data, notify); err != nil {
-			return err
-		}
-		c.countSent(data, c.tracingSent())
-		return nil
+		// Written, or queued behind a connect in progress.
+		return c.w.write(data, m, notify)
 	}
 	go c.dial()
 	if t.opts.SyncWrites {
@@ -65,11 +60,7 @@ func (t *Transport) Send(dst netip.AddrPort, data []byte, notify func(error)) er
 		}
 	default:
 	}
-	if err := c.w.write(data, notify); err != nil {
-		return err
-	}
-	c.countSent(data, c.tracingSent())
-	return nil
+	return c.w.write(data, m, notify)
 }
 
 // connFor finds the connection for dst or puts a new outbound one in the
@@ -143,11 +134,11 @@ func (c *Conn) dial() {
 		return
 	}
 	c.local = addrPortOf(tc.LocalAddr())
-	c.opened = time.Now()
+	c.opened = time.Now().Truncate(time.Microsecond)
 	c.touch(c.opened)
 	c.state.Store(uint32(StateOpen))
 	t.stats.connects.Add(1)
-	t.raise(c, EventConnected, StatusSuccess, "Successfully connected")
+	t.raise(c, EventConnected, StatusSuccess, ReasonConnected)
 	t.readers.Add(1)
 	c.mu.Unlock()
 	close(c.connected)

@@ -58,6 +58,10 @@ const (
 	EventReadError
 	// EventWriteError: writing failed.
 	EventWriteError
+	// EventHandlerPanic: the SIP handler panicked on one of the
+	// connection's messages; the panic was logged with its stack and only
+	// this connection is closed.
+	EventHandlerPanic
 
 	numEventKinds = iota + 1
 )
@@ -78,6 +82,7 @@ var eventKindNames = [numEventKinds]string{
 	EventIdleTimeout:     "IDLE_TIMEOUT",
 	EventReadError:       "READ_ERROR",
 	EventWriteError:      "WRITE_ERROR",
+	EventHandlerPanic:    "HANDLER_PANIC",
 }
 
 // String returns the kind's upper-case name, or "EventKind(N)" for an unknown one.
@@ -176,4 +181,24 @@ type ConnInfo struct {
 	Local     netip.AddrPort
 	Remote    netip.AddrPort
 	Listener  netip.AddrPort
+	// Opened is the time of the connection's open event (when the accept
+	// or the connect returned); zero while an outbound connect is under way.
+	Opened time.Time
+}
+
+// The reasons of the open events, in OpenSIPS' wording.
+const (
+	ReasonAccepted  = "Connection accepted"
+	ReasonConnected = "Successfully connected"
+)
+
+// OpenEvent returns the open event of the connection (ACCEPTED for an
+// inbound one, CONNECTED for an outbound one) as it was raised.
+func (ci *ConnInfo) OpenEvent() Event {
+	e := Event{Kind: EventAccepted, Status: StatusSuccess, ConnID: ci.ID, Direction: ci.Direction,
+		Time: ci.Opened, Local: ci.Local, Remote: ci.Remote, Listener: ci.Listener, Reason: ReasonAccepted}
+	if ci.Direction == Outbound {
+		e.Kind, e.Reason = EventConnected, ReasonConnected
+	}
+	return e
 }

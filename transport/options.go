@@ -1,6 +1,9 @@
 package transport
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Defaults of OpenSIPS' proto_tcp parameters and of sipwire's own bounds.
 const (
@@ -19,6 +22,7 @@ const (
 	DefaultConnectionLifetime  = 120 * time.Second      // tcp_connection_lifetime
 	DefaultMaxMessageBytes     = 65535                  // OpenSIPS' TCP buffer size
 	DefaultEventQueueLen       = 4096                   // sipwire: per-subscriber event queue
+	DefaultCallIDsPerConn      = 16                     // sipwire: Call-IDs a connection's CLOSED names
 )
 
 // Options configures a Transport. Each field bounds one thing; the zero value
@@ -109,6 +113,20 @@ type Options struct {
 	// returns false to silence the connection. Nil traces every connection.
 	// It must not block.
 	TraceFilter func(ConnInfo) bool
+
+	// CallIDMemory bounds the (connection, Call-ID) pairs remembered to tell
+	// observers that a message's Call-ID is new on its connection
+	// (TracedMessage.NewCall). Zero means DefaultCallIDSetSize.
+	CallIDMemory int
+
+	// CallIDsPerConn bounds the Call-IDs a connection remembers for its
+	// CLOSED observation (Observation.CallIDs); older ones are forgotten.
+	// Zero means 16.
+	CallIDsPerConn int
+
+	// Logger receives what no event reports: accept errors, and handler
+	// panics with their stack. Nil means slog.Default().
+	Logger *slog.Logger
 }
 
 func (o *Options) port() int {
@@ -160,6 +178,15 @@ func (o *Options) maxPostponedChunks() int {
 func (o *Options) maxPostponedBytes() int {
 	return orInt(o.MaxPostponedBytes, DefaultMaxPostponedBytes)
 }
+func (o *Options) callIDsPerConn() int { return orInt(o.CallIDsPerConn, DefaultCallIDsPerConn) }
+
+func (o *Options) logger() *slog.Logger {
+	if o.Logger == nil {
+		return slog.Default()
+	}
+	return o.Logger
+}
+
 func (o *Options) maxConnections() int  { return orInt(o.MaxConnections, DefaultMaxConnections) }
 func (o *Options) maxMessageBytes() int { return orInt(o.MaxMessageBytes, DefaultMaxMessageBytes) }
 

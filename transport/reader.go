@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -25,7 +26,7 @@ func (c *Conn) serve() {
 			if c.rstate.Swap(readerOut) == readerInClose {
 				c.nc.Close()
 			}
-			c.closeWith(EventReadError, StatusFailure, fmt.Sprintf("Internal error: %v", r))
+			c.handlerPanicked(r)
 		}
 	}()
 	c.armDeadline(time.Now())
@@ -196,7 +197,7 @@ func (c *Conn) frame(n int, now time.Time) bool {
 				c.msgStart = time.Time{}
 				c.armDeadline(now)
 			}
-			if !c.deliver(&r.Frame) {
+			if !c.deliver(&r.Frame, now) {
 				return false
 			}
 			if c.State() == StateClosed {
@@ -208,7 +209,7 @@ func (c *Conn) frame(n int, now time.Time) bool {
 			c.t.stats.pings.Add(1)
 			if !opts.DisableCRLFPingPong {
 				c.t.stats.pongs.Add(1)
-				if c.w.write(crlf, nil) != nil {
+				if c.w.write(crlf, nil, nil) != nil {
 					return false
 				}
 			}
@@ -271,17 +272,19 @@ func (c *Conn) growBuf() {
 	c.buf = &nb
 }
 
-// deliver hands one message to the handler: inline with
+// deliver observes one message, stamped when the read that completed it
+// returned, and hands it to the handler: inline with
 // tcp_parallel_handling=0, in its own goroutine (on a copy) with 1.
-func (c *Conn) deliver(f *framing.Frame) bool {
+func (c *Conn) deliver(f *framing.Frame, readAt time.Time) bool {
 	c.msgsIn.Add(1)
 	c.t.stats.messagesIn.Add(1)
-	c.tap(Received, f.Data, f.CallID)
+	c.observeMessage(Received, readAt, f.Data, f.CallID, false)
 	if c.t.opts.ParallelHandling {
 		m := copyMessage(c, f)
 		c.t.readers.Add(1)
 		go func() {
 			defer c.t.readers.Done()
+			defer c.recoverHandler()
 			c.t.handler.ServeSIP(m)
 		}()
 		return true
@@ -293,18 +296,40 @@ func (c *Conn) deliver(f *framing.Frame) bool {
 	return true
 }
 
-// reject answers a request that cannot be framed with 400 or 513 when its
-// header block allows a response, then closes the connection.
+// recoverHandler turns a panic in a parallel handler into what the reader
+// does with one in an inline handler (see serve): logged once with its
+// stack, a HANDLER_PANIC event, and this connection closed.
+func (c *Conn) recoverHandler() {
+	if r := recover(); r != nil {
+		c.handlerPanicked(r)
+	}
+}
+
+// handlerPanicked logs a recovered panic with its stack and closes the
+// connection with EventHandlerPanic. Only this connection is affected.
+func (c *Conn) handlerPanicked(r any) {
+	c.t.opts.logger().Error("sip handler panicked; closing its connection", "conn", c.id, "remote", c.remote.String(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	c.closeWith(EventHandlerPanic, StatusFailure, fmt.Sprintf("Handler panic: %v", r))
+}
+
+// reject answers a request that cannot be framed with the status
+// framing.ErrorStatus gives (400, 505, 513) when its header block allows a
+// response, then closes the connection. The reason says "answered N" only
+// when the response was written whole.
 func (c *Conn) reject(r *framing.Result) {
 	code, phrase := framing.ErrorStatus(r.Err)
 	kind := EventBadMessage
 	if errors.Is(r.Err, framing.ErrTooLarge) {
 		kind = EventMessageTooLarge
 	}
+	reason := r.Err.Error()
 	if resp := framing.AppendResponse(nil, &r.Frame, code, phrase); len(resp) > 0 {
-		c.w.write(resp, nil)
+		err := c.w.write(resp, &outMessage{callID: r.Frame.CallID, local: true}, nil)
+		if queued, _ := c.w.queued(); err == nil && queued == 0 {
+			reason = fmt.Sprintf("%s (answered %d)", reason, code)
+		}
 	}
-	c.closeWith(kind, StatusFailure, fmt.Sprintf("%s (answered %d)", r.Err, code))
+	c.closeWith(kind, StatusFailure, reason)
 }
 
 // readFailed handles an error from the read side. It returns true when the

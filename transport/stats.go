@@ -8,7 +8,7 @@ type counters struct {
 	pings, pongs, loneCRLFs                              atomic.Uint64
 	badMessages, tooLarge, chunkLimits, messageTimeouts  atomic.Uint64
 	queueFull, writeTimeouts, idleTimeouts               atomic.Uint64
-	readErrors, writeErrors, events                      atomic.Uint64
+	readErrors, writeErrors, events, panics              atomic.Uint64
 }
 
 // count counts a limit or error that closed a connection: counted where
@@ -33,6 +33,8 @@ func (c *counters) count(kind EventKind) {
 		c.readErrors.Add(1)
 	case EventWriteError:
 		c.writeErrors.Add(1)
+	case EventHandlerPanic:
+		c.panics.Add(1)
 	}
 }
 
@@ -61,6 +63,7 @@ type Stats struct {
 	IdleTimeouts    uint64              `json:"idle_timeouts"`
 	ReadErrors      uint64              `json:"read_errors"`
 	WriteErrors     uint64              `json:"write_errors"`
+	HandlerPanics   uint64              `json:"handler_panics"`
 	EventsRaised    uint64              `json:"events_raised"`
 	Tracing         bool                `json:"tracing"`
 	Subscriptions   []SubscriptionStats `json:"subscriptions"`
@@ -95,6 +98,7 @@ func (t *Transport) Stats() Stats {
 		IdleTimeouts:    c.idleTimeouts.Load(),
 		ReadErrors:      c.readErrors.Load(),
 		WriteErrors:     c.writeErrors.Load(),
+		HandlerPanics:   c.panics.Load(),
 		EventsRaised:    c.events.Load(),
 		Tracing:         t.Tracing(),
 	}

@@ -1,27 +1,23 @@
 package transport
 
-import "sync/atomic"
-
-// Gate says which events a subscription receives.
-type Gate uint8
-
-// The subscription gates.
-const (
-	// AllEvents: every event, whether or not tracing is on (counters, the
-	// dashboard, the event history).
-	AllEvents Gate = iota
-	// TracedEvents: only events of traced connections while tracing is on
-	// (HEP, OpenTelemetry).
-	TracedEvents
+import (
+	"sync"
+	"sync/atomic"
 )
 
-// Subscription is one consumer's bounded queue of events. Events that find
-// the queue full are dropped and counted; the connection never waits.
+// Subscription is an Observer that keeps the events of the observations it
+// receives in a bounded queue, for a consumer that handles events on its
+// own goroutine (OpenTelemetry, the event history, the dashboard's ring).
+// Events that find the queue full are dropped and counted; the connection
+// never waits.
 type Subscription struct {
 	name    string
 	gate    Gate
 	ch      chan Event
 	offered atomic.Uint64
+	// mu orders Observe before the queue's close; closed says it happened.
+	mu      sync.RWMutex
+	closed  bool
 	dropped atomic.Uint64
 }
 
@@ -44,12 +40,32 @@ func (s *Subscription) QueueLen() int { return len(s.ch) }
 // QueueCap is the bound of the queue.
 func (s *Subscription) QueueCap() int { return cap(s.ch) }
 
-func (s *Subscription) offer(e *Event) {
+// Observe implements Observer: it queues the observation's event, if it
+// is one.
+func (s *Subscription) Observe(o *Observation) {
+	if o.Kind != ObservedEvent {
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return
+	}
 	s.offered.Add(1)
 	select {
-	case s.ch <- *e:
+	case s.ch <- o.Event:
 	default:
 		s.dropped.Add(1)
+	}
+}
+
+// close closes the queue once; later observations are ignored.
+func (s *Subscription) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.ch)
 	}
 }
 

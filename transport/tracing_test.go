@@ -14,7 +14,11 @@ type recordingTap struct {
 	msgs []string
 }
 
-func (r *recordingTap) TapMessage(m *TracedMessage) {
+func (r *recordingTap) Observe(o *Observation) {
+	if o.Kind != ObservedMessage {
+		return
+	}
+	m := &o.Message
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.msgs = append(r.msgs, m.Direction.String()+":"+string(m.CallID))
@@ -40,7 +44,7 @@ func TestTraceGateAndFilter(t *testing.T) {
 		return ci.Remote.Port() != blockedPort
 	}}, HandlerFunc(echoOptions))
 	tap := &recordingTap{}
-	tr.AddMessageTap(tap)
+	tr.AddObserver(tap, TracedEvents)
 	all := tr.Subscribe("all", 64, AllEvents)
 	traced := tr.Subscribe("traced", 64, TracedEvents)
 	addr, err := tr.Listen("tcp:127.0.0.1:0")

@@ -20,7 +20,8 @@ type Transport struct {
 	nextID  atomic.Uint64
 	tracing atomic.Bool
 	filter  atomic.Pointer[func(ConnInfo) bool]
-	taps    atomic.Pointer[[]MessageTap]
+	obs     observers
+	callIDs *CallIDSet // which Call-IDs each connection carried
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -52,6 +53,7 @@ func New(opts Options, h Handler) *Transport {
 		handler:  h,
 		byID:     make(map[uint64]*Conn),
 		byRemote: make(map[netip.AddrPort]*Conn),
+		callIDs:  NewCallIDSet(opts.CallIDMemory),
 	}
 	t.tracing.Store(opts.TraceOn)
 	if opts.TraceFilter != nil {
@@ -115,8 +117,10 @@ func (t *Transport) acceptLoop(l *net.TCPListener, bound netip.AddrPort) {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Out of descriptors and the like: wait and retry, as net/http does.
+			// Out of descriptors and the like: wait and retry, as net/http
+			// does. The backoff bounds the log to a line a second.
 			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			t.opts.logger().Error("accept failed; retrying", "listener", "tcp:"+bound.String(), "err", err, "retry_in", backoff)
 			time.Sleep(backoff)
 			continue
 		}
@@ -156,7 +160,7 @@ func (t *Transport) accepted(nc *net.TCPConn, listener netip.AddrPort) {
 	t.mu.Unlock()
 	t.stats.accepted.Add(1)
 	c.mu.Lock()
-	t.raise(c, EventAccepted, StatusSuccess, "Connection accepted")
+	t.raise(c, EventAccepted, StatusSuccess, ReasonAccepted)
 	c.mu.Unlock()
 	go c.serve()
 }
@@ -231,11 +235,15 @@ func (t *Transport) CloseConn(id uint64, reason string) bool {
 	return true
 }
 
-// SetTracing flips the trace switch (trace_on). Off: traced subscribers and
-// message taps see nothing new from now on. On: connections opened from now
-// on are traced from their open event; connections already open are traced
-// from their next event, their filter verdict decided then.
-func (t *Transport) SetTracing(on bool) { t.tracing.Store(on) }
+// SetTracing flips the trace switch (trace_on) and tells every observer.
+// Off: observers of traced observations see nothing new from now on. On:
+// connections opened from now on are traced from their open event;
+// connections already open are traced from their next event or message,
+// their filter verdict decided then.
+func (t *Transport) SetTracing(on bool) {
+	t.tracing.Store(on)
+	t.obs.emit(&Observation{Kind: ObservedTraceSwitch, TraceOn: on})
+}
 
 // Tracing reports the trace switch.
 func (t *Transport) Tracing() bool { return t.tracing.Load() }
@@ -250,22 +258,6 @@ func (t *Transport) SetTraceFilter(f func(ConnInfo) bool) {
 	t.filter.Store(&f)
 }
 
-// AddMessageTap adds a receiver of traced SIP messages. Add taps before
-// serving: a tap added later sees only messages from then on.
-func (t *Transport) AddMessageTap(tap MessageTap) {
-	for {
-		old := t.taps.Load()
-		var next []MessageTap
-		if old != nil {
-			next = append(next, *old...)
-		}
-		next = append(next, tap)
-		if t.taps.CompareAndSwap(old, &next) {
-			return
-		}
-	}
-}
-
 // Subscribe returns a new subscription to the event stream with a queue of
 // queueLen events (0 means 4096).
 func (t *Transport) Subscribe(name string, queueLen int, gate Gate) *Subscription {
@@ -276,10 +268,11 @@ func (t *Transport) Subscribe(name string, queueLen int, gate Gate) *Subscriptio
 	t.subsMu.Lock()
 	defer t.subsMu.Unlock()
 	if t.subsClosed {
-		close(s.ch)
+		s.close()
 		return s
 	}
 	t.subs = append(t.subs, s)
+	t.obs.add(s, gate)
 	return s
 }
 
@@ -289,39 +282,43 @@ func (t *Transport) Unsubscribe(s *Subscription) {
 	defer t.subsMu.Unlock()
 	for i, x := range t.subs {
 		if x == s {
+			t.obs.remove(s)
 			t.subs = append(t.subs[:i:i], t.subs[i+1:]...)
-			close(s.ch)
+			s.close()
 			return
 		}
 	}
 }
 
-// raise delivers one event to every subscription. The caller holds c.mu,
-// which orders a connection's events.
+// raise hands one event to the observers. The caller holds c.mu, which
+// orders a connection's events.
 func (t *Transport) raise(c *Conn, kind EventKind, status Status, reason string) {
-	e := Event{
+	t.stats.events.Add(1)
+	// The verdict is decided at the first event while tracing is on, even
+	// with no observer, so that the connection table shows it.
+	traced := c.traceable()
+	if !t.obs.wants(traced) {
+		return
+	}
+	at := time.Now().Truncate(time.Microsecond)
+	if kind == EventAccepted || kind == EventConnected {
+		at = c.opened // when the accept or the connect returned
+	}
+	o := Observation{Kind: ObservedEvent, Traced: traced, Event: Event{
 		Kind:      kind,
 		Status:    status,
 		ConnID:    c.id,
 		Direction: c.dir,
-		Time:      time.Now().Truncate(time.Microsecond),
+		Time:      at,
 		Local:     c.local,
 		Remote:    c.remote,
 		Listener:  c.listener,
 		Reason:    reason,
+	}}
+	if kind == EventClosed {
+		o.CallIDs = c.recentCalls()
 	}
-	t.stats.events.Add(1)
-	// The verdict is decided at the first event while tracing is on, even
-	// with no traced subscriber, so that the connection table shows it.
-	traced := c.traceable()
-	t.subsMu.RLock()
-	defer t.subsMu.RUnlock()
-	for _, s := range t.subs {
-		if s.gate == TracedEvents && !traced {
-			continue
-		}
-		s.offer(&e)
-	}
+	t.obs.emit(&o)
 }
 
 func (t *Transport) closeSubscriptions() {
@@ -332,13 +329,16 @@ func (t *Transport) closeSubscriptions() {
 	}
 	t.subsClosed = true
 	for _, s := range t.subs {
-		close(s.ch)
+		t.obs.remove(s)
+		s.close()
 	}
 }
 
 // Shutdown stops accepting, stops reading, lets handlers finish and queued
 // writes go out until ctx is done, then closes every connection with a
-// CLOSED event and closes the subscriptions' queues.
+// CLOSED event and closes the subscriptions' queues. When ctx ends first it
+// returns ctx.Err() (joined with what it was waiting for) without waiting
+// for a handler that does not return.
 func (t *Transport) Shutdown(ctx context.Context) error {
 	conns := t.stopAccepting()
 	for _, c := range conns {
@@ -357,7 +357,11 @@ func (t *Transport) Shutdown(ctx context.Context) error {
 	for _, c := range t.snapshotConns() {
 		c.closeWith(0, StatusSuccess, "Shutdown")
 	}
-	t.readers.Wait()
+	if len(errs) == 0 {
+		if err := waitGroup(ctx, &t.readers); err != nil {
+			errs = append(errs, fmt.Errorf("waiting for readers: %w", err))
+		}
+	}
 	t.closeSubscriptions()
 	return errors.Join(errs...)
 }

@@ -46,33 +46,30 @@ type writer struct {
 	werr    error
 }
 
-// Write sends one SIP message on the connection. It returns when the message
-// is written or queued; an error means the connection could not take it (and
-// was closed if a limit was hit).
-func (c *Conn) Write(b []byte) error {
-	traced := c.tracingSent()
-	if err := c.w.write(b, nil); err != nil {
-		return err
-	}
-	c.countSent(b, traced)
-	return nil
+// Write sends one SIP message on the connection, as WriteMessage with no
+// Call-ID: observers see the message without one.
+func (c *Conn) Write(b []byte) error { return c.WriteMessage(b, nil) }
+
+// WriteMessage sends one SIP message on the connection; callID is its
+// Call-ID, which observers receive with it (nothing parses the message again
+// to trace it). It returns when the message is written or queued; an error
+// means the connection could not take it (and was closed if a limit was hit).
+func (c *Conn) WriteMessage(b, callID []byte) error {
+	return c.w.write(b, &outMessage{callID: callID}, nil)
 }
 
-// tracingSent decides, before a write, whether the message goes to the
-// taps: the trace switch as it is when the message is sent.
-func (c *Conn) tracingSent() bool {
-	return c.t.taps.Load() != nil && c.tracedNow()
+// outMessage marks a write as a SIP message, to be observed and counted;
+// a write without one (a CRLF pong) is neither.
+type outMessage struct {
+	callID []byte
+	local  bool // sipwire's own response to a message it could not frame
 }
 
-func (c *Conn) countSent(b []byte, traced bool) {
-	c.msgsOut.Add(1)
-	c.t.stats.messagesOut.Add(1)
-	if traced {
-		c.tapSent(b)
-	}
-}
-
-func (w *writer) write(b []byte, notify func(error)) error {
+// write writes b or queues it. A SIP message (m not nil) is observed under
+// the writer's lock, stamped just before its bytes go to the kernel or to
+// the queue, so that the observations of a connection's sent messages are
+// in the order of their bytes on the wire; it is counted once taken.
+func (w *writer) write(b []byte, m *outMessage, notify func(error)) error {
 	c := w.c
 	w.mu.Lock()
 	if w.err != nil {
@@ -80,11 +77,26 @@ func (w *writer) write(b []byte, notify func(error)) error {
 		w.mu.Unlock()
 		return err
 	}
-	switch st := c.State(); {
-	case st == StateClosed:
+	st := c.State()
+	if st == StateClosed {
 		w.mu.Unlock()
 		return ErrConnClosed
-	case st == StateConnecting || w.flushing || len(w.queue) > 0:
+	}
+	if m != nil {
+		c.observeMessage(Sent, time.Now(), b, m.callID, m.local)
+	}
+	err := w.writeLocked(b, st, notify)
+	if err == nil && m != nil {
+		c.msgsOut.Add(1)
+		c.t.stats.messagesOut.Add(1)
+	}
+	return err
+}
+
+// writeLocked is write once the message is observed; it unlocks w.mu.
+func (w *writer) writeLocked(b []byte, st ConnState, notify func(error)) error {
+	c := w.c
+	if st == StateConnecting || w.flushing || len(w.queue) > 0 {
 		err := w.enqueueLocked(b, notify, time.Now())
 		w.mu.Unlock()
 		if err != nil {

@@ -28,7 +28,7 @@ const testToken = "s3cret-token"
 // echoOptions answers every request with 200 OK.
 func echoOptions(m *transport.Message) {
 	if m.IsRequest {
-		m.Conn.Write(framing.AppendResponse(nil, &m.Frame, 200, "OK"))
+		m.Conn.WriteMessage(framing.AppendResponse(nil, &m.Frame, 200, "OK"), m.CallID)
 	}
 }
 
@@ -52,8 +52,8 @@ func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	for _, o := range opts {
 		o(&cfg, &deps)
 	}
-	if tap, ok := deps.Pcap.(transport.MessageTap); ok {
-		tr.AddMessageTap(tap)
+	if o, ok := deps.Pcap.(transport.Observer); ok {
+		tr.AddObserver(o, transport.TracedEvents)
 	}
 	sip, err := tr.Listen("tcp:127.0.0.1:0")
 	if err != nil {

@@ -62,6 +62,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, err
 	}
 	opts.TraceFilter = filter
+	opts.Logger = log.With("component", "transport")
 	h, err := newHandler(cfg)
 	if err != nil {
 		return nil, err
@@ -170,13 +171,15 @@ func openHistory(ctx context.Context, cfg *config.Config, log *slog.Logger) (*hi
 // start wires the fan-out and starts listening.
 func (a *app) start(ctx context.Context, webListen string) error {
 	ctx, a.cancel = context.WithCancel(ctx)
+	// The observer spine: every consumer behind transport.Observer, each
+	// with its own bounded queue (HEP's senders, the subscriptions' queues,
+	// the pcap ring, the history's queue), drops counted.
 	if a.hep != nil {
-		sub := a.tr.Subscribe("hep", hepEventQueue, transport.TracedEvents)
-		a.tr.AddMessageTap(a.hep)
-		a.consume(func() { a.hep.Run(ctx, sub) })
+		a.tr.AddObserver(a.hep, transport.TracedEvents)
 	}
 	if a.otel.Enabled() {
 		sub := a.tr.Subscribe("otel", otelEventQueue, transport.TracedEvents)
+		a.tr.AddObserver(a.otel, transport.TracedEvents) // the trace switch
 		a.consume(func() { a.otel.RunSubscription(ctx, sub) })
 	}
 	if a.history != nil {
@@ -185,14 +188,10 @@ func (a *app) start(ctx context.Context, webListen string) error {
 			gate = transport.TracedEvents
 		}
 		sub := a.tr.Subscribe("history", historyEventQueue, gate)
+		a.tr.AddObserver(a.history, gate) // the Call-IDs of the same connections
 		a.consume(func() { a.history.ConsumeSubscription(sub) })
-		if a.cfg.History.RecordUntraced {
-			a.handler.callIDs = a.history // every connection's Call-IDs
-		} else {
-			a.tr.AddMessageTap(a.history) // traced messages' only, as the events
-		}
 	}
-	a.tr.AddMessageTap(a.pcap)
+	a.tr.AddObserver(a.pcap, transport.TracedEvents)
 
 	if webListen != "off" && webListen != "" {
 		if err := a.startWeb(ctx, webListen); err != nil {
@@ -223,7 +222,7 @@ func (a *app) consume(run func()) {
 
 func (a *app) startWeb(ctx context.Context, listen string) error {
 	deps := web.Deps{
-		Transport: tracingSwitch{a.tr, a.otel},
+		Transport: a.tr,
 		Stats:     a.stats,
 		Config:    func() any { return a.cfg.Redacted() },
 		Pcap:      a.pcap,
@@ -352,7 +351,7 @@ func (a *app) reload(cfg *config.Config) error {
 		return err
 	}
 	a.tr.SetTraceFilter(filter)
-	tracingSwitch{a.tr, a.otel}.SetTracing(cfg.TraceOn)
+	a.tr.SetTracing(cfg.TraceOn)
 	return nil
 }
 
@@ -366,20 +365,5 @@ func waitCtx(ctx context.Context, wg *sync.WaitGroup) {
 	case <-done:
 	case <-ctx.Done():
 	case <-time.After(10 * time.Second):
-	}
-}
-
-// tracingSwitch is the transport as the web API sees it: switching tracing
-// off also ends the OpenTelemetry spans of open connections, whose CLOSED
-// events the exporter will no longer see.
-type tracingSwitch struct {
-	*transport.Transport
-	otel *otel.Exporter
-}
-
-func (s tracingSwitch) SetTracing(on bool) {
-	s.Transport.SetTracing(on)
-	if !on {
-		s.otel.TracingOff()
 	}
 }

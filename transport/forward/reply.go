@@ -25,7 +25,7 @@ func (f *Forwarder) reply(m *transport.Message, code int, reason string, kind *a
 		// count.
 		f.c.local.Add(1)
 		kind.Add(1)
-		m.Conn.Write(out)
+		m.Conn.WriteMessage(out, m.CallID)
 	}
 	*buf = out
 	f.putBuf(buf)
@@ -53,6 +53,7 @@ func (f *Forwarder) laterFailure(m *transport.Message) func(error) {
 		return f.ackFailed
 	}
 	fr := responseFrame(&m.Frame)
+	callID := append([]byte(nil), m.CallID...)
 	c := m.Conn
 	return func(error) {
 		f.c.sendErrors.Add(1)
@@ -61,7 +62,7 @@ func (f *Forwarder) laterFailure(m *transport.Message) func(error) {
 		if len(out) > 0 {
 			f.c.local.Add(1)
 			f.c.unavailable.Add(1)
-			c.Write(out)
+			c.WriteMessage(out, callID)
 		}
 		*buf = out
 		f.putBuf(buf)

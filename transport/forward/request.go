@@ -178,7 +178,7 @@ func (f *Forwarder) sendRequest(m *transport.Message, a *attachment, hop *nextHo
 		}
 	}
 	if conn != nil {
-		if conn.Write(out) == nil {
+		if conn.WriteMessage(out, m.CallID) == nil {
 			f.c.requests.Add(1)
 			return
 		}
@@ -188,7 +188,7 @@ func (f *Forwarder) sendRequest(m *transport.Message, a *attachment, hop *nextHo
 			return
 		}
 	}
-	if err := a.t.Send(hop.dst, out, f.laterFailure(m)); err != nil {
+	if err := a.t.SendMessage(hop.dst, out, m.CallID, f.laterFailure(m)); err != nil {
 		f.c.sendErrors.Add(1)
 		f.reply(m, 503, "Service Unavailable", &f.c.unavailable)
 		return

@@ -24,7 +24,7 @@ func (f *Forwarder) response(m *transport.Message) {
 	if drop != nil {
 		drop.Add(1)
 	} else {
-		f.sendResponse(a, m.Data[:m.HeaderLen], &v, &next, out)
+		f.sendResponse(a, m.Data[:m.HeaderLen], m.CallID, &v, &next, out)
 	}
 	*buf = out
 	f.putBuf(buf)
@@ -65,9 +65,9 @@ func (f *Forwarder) strip(data []byte, hlen int, a *attachment, out []byte, v, n
 // cid; when it is gone, over the client's connection from received:rport,
 // or else to received (or the sent-by host) and the sent-by port
 // (RFC 3261 §18.2.2).
-func (f *Forwarder) sendResponse(a *attachment, b []byte, v, next *via, out []byte) {
+func (f *Forwarder) sendResponse(a *attachment, b, callID []byte, v, next *via, out []byte) {
 	if v.hasCID {
-		if c := a.t.Conn(v.cid); c != nil && c.Write(out) == nil {
+		if c := a.t.Conn(v.cid); c != nil && c.WriteMessage(out, callID) == nil {
 			f.c.responses.Add(1)
 			return
 		}
@@ -86,7 +86,7 @@ func (f *Forwarder) sendResponse(a *attachment, b []byte, v, next *via, out []by
 	}
 	if next.hasRport && !next.rport.empty() {
 		if p, q, ok := parsePort(b, next.rport.lo, next.rport.hi); ok && q == next.rport.hi {
-			if c := a.t.ConnByRemote(netip.AddrPortFrom(ip, p)); c != nil && c.Write(out) == nil {
+			if c := a.t.ConnByRemote(netip.AddrPortFrom(ip, p)); c != nil && c.WriteMessage(out, callID) == nil {
 				f.c.responses.Add(1)
 				return
 			}
@@ -96,7 +96,7 @@ func (f *Forwarder) sendResponse(a *attachment, b []byte, v, next *via, out []by
 	if port == 0 {
 		port = f.defPort
 	}
-	if err := a.t.Send(netip.AddrPortFrom(ip, port), out, f.respFailed); err != nil {
+	if err := a.t.SendMessage(netip.AddrPortFrom(ip, port), out, callID, f.respFailed); err != nil {
 		f.c.sendErrors.Add(1)
 		f.c.respSendFailed.Add(1)
 		return

@@ -118,14 +118,14 @@ func (f *Framer) Next(buf []byte, r *Result) {
 			f.fail(r, ErrNotSIP, nil)
 			return
 		case lineMore:
-			f.needMore(len(buf), limit, r)
+			f.needMore(buf, limit, r)
 			return
 		}
 		s.phase = phaseHeaders
 		fallthrough
 	case phaseHeaders:
 		if !s.headerBlock(win) {
-			f.needMore(len(buf), limit, r)
+			f.needMore(win, limit, r)
 			return
 		}
 		v := &s.v
@@ -158,12 +158,24 @@ func (f *Framer) Next(buf []byte, r *Result) {
 
 // needMore reports NeedMore for a started message, or ErrTooLarge when the
 // message already filled MaxMessageBytes without its header block ending.
-func (f *Framer) needMore(n, limit int, r *Result) {
-	if n >= limit {
+// Then the header lines of a request scanned so far are exposed in r.Frame
+// as its header block, so that a 513 can still be formed from them.
+func (f *Framer) needMore(buf []byte, limit int, r *Result) {
+	if len(buf) < limit {
+		r.Partial = true
+		return
+	}
+	s := &f.s
+	if s.phase != phaseHeaders || !s.v.isRequest || s.pos == 0 {
 		f.fail(r, ErrTooLarge, nil)
 		return
 	}
-	r.Partial = true
+	if s.hdr > 0 {
+		s.header(buf, s.hdr, s.pos)
+		s.hdr = 0
+	}
+	s.v.headerLen = s.pos
+	f.fail(r, ErrTooLarge, buf[:s.pos])
 }
 
 // fail reports err; header, when not nil, is the complete header block,

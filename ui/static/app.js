@@ -6,7 +6,7 @@ const MAX_EVENTS = 1000;     // events kept in the page
 const CHART_POINTS = 120;    // seconds shown on the chart
 const KINDS = ["ACCEPTED", "CONNECT_START", "CONNECTED", "CONNECT_FAILED", "ACCEPT_REFUSED", "CLOSED",
   "BAD_MESSAGE", "MESSAGE_TOO_LARGE", "CHUNK_LIMIT", "MESSAGE_TIMEOUT", "WRITE_QUEUE_FULL",
-  "WRITE_TIMEOUT", "IDLE_TIMEOUT", "READ_ERROR", "WRITE_ERROR"];
+  "WRITE_TIMEOUT", "IDLE_TIMEOUT", "READ_ERROR", "WRITE_ERROR", "HANDLER_PANIC"];
 const PLAIN_KINDS = new Set(["ACCEPTED", "CONNECT_START", "CONNECTED", "CLOSED"]);
 
 const $ = (id) => document.getElementById(id);

@@ -35,7 +35,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	tr := transport.New(transport.Options{}, transport.HandlerFunc(func(m *transport.Message) {
 		if m.IsRequest {
-			m.Conn.Write(framing.AppendResponse(nil, &m.Frame, 200, "OK"))
+			m.Conn.WriteMessage(framing.AppendResponse(nil, &m.Frame, 200, "OK"), m.CallID)
 		}
 	}))
 	sip, err := tr.Listen("tcp:127.0.0.1:0")

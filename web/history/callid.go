@@ -54,7 +54,15 @@ func (s *Store) ObserveCallID(connID uint64, callID []byte) {
 	if !s.seenCallIDs.Add(connID, callID) {
 		return
 	}
-	obs := callIDObs{connID: connID, hash: callIDHash(callID), ts: time.Now().UnixMicro()}
+	s.recordCallID(connID, callID, time.Now())
+}
+
+// recordCallID queues a Call-ID new on connection connID, seen at time at.
+func (s *Store) recordCallID(connID uint64, callID []byte, at time.Time) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	obs := callIDObs{connID: connID, hash: callIDHash(callID), ts: at.UnixMicro()}
 	q := &s.q
 	q.mu.Lock()
 	fits := !q.closed && len(q.callIDs) < q.max
@@ -67,10 +75,19 @@ func (s *Store) ObserveCallID(connID uint64, callID []byte) {
 	}
 }
 
-// TapMessage implements transport.MessageTap: it records the Call-ID of a
-// traced message (see ObserveCallID). The tap sees traced connections only
-// while tracing is on; to know the Call-IDs of every connection, call
-// ObserveCallID from the SIP handler instead.
-func (s *Store) TapMessage(m *transport.TracedMessage) {
-	s.ObserveCallID(m.Conn.ID, m.CallID)
+// Observe implements transport.Observer: it records the Call-ID of each
+// message whose Call-ID is new on its connection, as the transport tells
+// (TracedMessage.NewCall), without a set of its own. Add it with the gate
+// of the store's event subscription, so that the Call-IDs recorded are
+// those of the connections whose events are.
+func (s *Store) Observe(o *transport.Observation) {
+	m := &o.Message
+	if o.Kind != transport.ObservedMessage || !m.NewCall || s.closed.Load() || len(m.CallID) == 0 {
+		return
+	}
+	if len(m.CallID) > MaxCallIDLen {
+		s.callIDsDropped.Add(1)
+		return
+	}
+	s.recordCallID(m.Conn.ID, m.CallID, m.Time)
 }

@@ -201,7 +201,7 @@ func TestCallIDs(t *testing.T) {
 	}
 	s.ObserveCallID(3, nil)
 	s.ObserveCallID(3, []byte(strings.Repeat("x", MaxCallIDLen+1)))
-	s.TapMessage(&transport.TracedMessage{Conn: transport.ConnInfo{ID: 9}, CallID: []byte("call-c")})
+	s.Observe(&transport.Observation{Kind: transport.ObservedMessage, Message: transport.TracedMessage{Conn: transport.ConnInfo{ID: 9}, CallID: []byte("call-c"), NewCall: true}})
 	if err := s.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -53,8 +53,17 @@ func NewRing(maxBytes int) *Ring {
 	return &Ring{maxBytes: maxBytes, arena: arena{max: maxBytes}}
 }
 
+// Observe implements transport.Observer (add it with
+// transport.TracedEvents): it keeps each traced message, sipwire's own
+// responses included.
+func (r *Ring) Observe(o *transport.Observation) {
+	if o.Kind == transport.ObservedMessage {
+		r.TapMessage(&o.Message)
+	}
+}
+
 // TapMessage copies m into the ring, evicting the oldest messages to stay
-// within the bound. It implements transport.MessageTap.
+// within the bound.
 func (r *Ring) TapMessage(m *transport.TracedMessage) {
 	size, localZone, remoteZone := recordSize(m)
 	if size > r.maxBytes || uint64(size) > maxRecordBytes {
