@@ -120,6 +120,9 @@ func TestFlattenMetricsHistoryStats(t *testing.T) {
 		"sipwire_history_size_bytes":                     Gauge,
 		"sipwire_history_oldest_event_timestamp_seconds": Gauge,
 		"sipwire_history_batches_total":                  Counter,
+		"sipwire_history_up":                             Gauge,
+		"sipwire_history_outages_total":                  Counter,
+		"sipwire_history_state_since_timestamp_seconds":  Gauge,
 	}
 	got := map[string]Metric{}
 	for _, m := range FlattenMetrics("sipwire_history", st.Stats()) {

@@ -149,17 +149,22 @@ func newHEP(cfg *config.Config, log *slog.Logger) (*hep.Tracer, error) {
 
 // openHistory opens the event history. A store that cannot be opened is
 // logged and sipwire goes on without history rather than refuse SIP
-// traffic; the second result then says why, for /api/v1/stats.
+// traffic; the second result then says why, for /api/v1/stats and the
+// events API ("could not open: ..."). The store logs itself a corrupt file
+// it moved aside, and its outages.
 func openHistory(ctx context.Context, cfg *config.Config, log *slog.Logger) (*history.Store, *history.Store) {
 	if !cfg.History.Enabled {
 		return nil, nil
 	}
 	s, err := history.Open(ctx, history.Config{
-		Path:          cfg.History.Path,
-		Retention:     cfg.History.Retention,
-		MaxSize:       cfg.History.MaxSize,
-		FlushInterval: cfg.History.FlushInterval,
-		QueueSize:     cfg.History.QueueSize,
+		Path:            cfg.History.Path,
+		Retention:       cfg.History.Retention,
+		MaxSize:         cfg.History.MaxSize,
+		FlushInterval:   cfg.History.FlushInterval,
+		QueueSize:       cfg.History.QueueSize,
+		CacheSize:       cfg.History.CacheSize,
+		ReaderCacheSize: cfg.History.ReaderCacheSize,
+		Logger:          log.With("component", "history"),
 	})
 	if err != nil {
 		log.Error("event history disabled: the store cannot be opened; SIP traffic goes on", "path", cfg.History.Path, "err", err)
@@ -228,8 +233,8 @@ func (a *app) startWeb(ctx context.Context, listen string) error {
 		Pcap:      a.pcap,
 		Logger:    a.log.With("component", "web"),
 	}
-	if a.history != nil {
-		deps.Events = historyEvents{a.history}
+	if h := cmp.Or(a.history, a.historyDown); h != nil {
+		deps.Events = historyEvents{h}
 	}
 	srv, err := web.New(web.Config{
 		Listen:         listen,

@@ -217,3 +217,31 @@ func bulkLoad(b *testing.B, s *Store, end time.Time) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkOpen10M measures Open on the store of BenchmarkQuery10M, with
+// and without the integrity check (PRAGMA quick_check) it runs first. Set
+// SIPWIRE_HISTORY_BENCH_10M to the file BenchmarkQuery10M built.
+func BenchmarkOpen10M(b *testing.B) {
+	path := os.Getenv(bench10MEnv)
+	if path == "" {
+		b.Skip("set " + bench10MEnv + "=/path/to/bench.db (built by BenchmarkQuery10M)")
+	}
+	for _, c := range []struct {
+		name  string
+		bound time.Duration
+	}{{"unchecked", -1}, {"quick_check", time.Hour}} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			cfg := Config{Path: path, Retention: -1, MaxSize: -1, FlushInterval: time.Hour, RetentionInterval: time.Hour, IntegrityTimeout: c.bound}
+			for b.Loop() {
+				s, err := Open(ctx, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Close(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

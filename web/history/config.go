@@ -1,6 +1,9 @@
 package history
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // Defaults of the store's settings (the config's history: section).
 const (
@@ -12,6 +15,9 @@ const (
 	DefaultBatchSize         = 8192
 	DefaultRetentionInterval = 30 * time.Second
 	DefaultBusyTimeout       = 5 * time.Second
+	DefaultCacheSize         = 8 << 20 // 8 MiB
+	DefaultReaderCacheSize   = 2 << 20 // 2 MiB
+	DefaultIntegrityTimeout  = 5 * time.Second
 )
 
 // Config configures a Store. The zero value of a field means its documented
@@ -50,6 +56,26 @@ type Config struct {
 	// BusyTimeout bounds how long a statement waits for a lock held by
 	// another connection (SQLite's busy_timeout). Zero means 5 s.
 	BusyTimeout time.Duration
+
+	// CacheSize bounds the page cache of the writer's connection (SQLite's
+	// cache_size), in bytes: memory outside the Go heap that fills as the
+	// writer touches pages and stays filled. Zero means 8 MiB.
+	CacheSize int64
+
+	// ReaderCacheSize bounds the page cache of each of the query
+	// connections (4 of them) and of the checkpointer's, in bytes. Zero
+	// means 2 MiB.
+	ReaderCacheSize int64
+
+	// IntegrityTimeout bounds the integrity check (PRAGMA quick_check) of
+	// an existing file at Open; a check still running then is stopped, the
+	// file is used unchecked and a warning is logged. Zero means 5 s; a
+	// negative value skips the check.
+	IntegrityTimeout time.Duration
+
+	// Logger receives the store's log lines: a corrupt file moved aside,
+	// the start and the end of each outage. Nil means slog.Default().
+	Logger *slog.Logger
 }
 
 func (c *Config) path() string {
@@ -106,4 +132,32 @@ func (c *Config) busyTimeout() time.Duration {
 		return DefaultBusyTimeout
 	}
 	return c.BusyTimeout
+}
+
+func (c *Config) cacheSize() int64 {
+	if c.CacheSize <= 0 {
+		return DefaultCacheSize
+	}
+	return c.CacheSize
+}
+
+func (c *Config) readerCacheSize() int64 {
+	if c.ReaderCacheSize <= 0 {
+		return DefaultReaderCacheSize
+	}
+	return c.ReaderCacheSize
+}
+
+func (c *Config) integrityTimeout() time.Duration {
+	if c.IntegrityTimeout == 0 {
+		return DefaultIntegrityTimeout
+	}
+	return c.IntegrityTimeout
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.Default()
+	}
+	return c.Logger
 }

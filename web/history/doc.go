@@ -35,11 +35,35 @@
 // Call-ID and reason text, with an opaque cursor for the next page.
 // [Store.Export] streams a whole result as JSON lines or CSV.
 //
+// # Failures
+//
+// Open checks an existing file with PRAGMA quick_check, bounded by
+// IntegrityTimeout (5 s; a 10-million-event store of 1.5 GiB takes 2.6 s
+// when the OS has it cached, 18 s read cold from this project's disks, see
+// BenchmarkOpen10M): a check still running then is stopped and the file used
+// unchecked, with a warning. A damaged store is moved aside to
+// Path+".corrupt" (one kept: the disk holds at most two stores) and a new
+// one is started, so that the appliance keeps recording; the move is logged
+// (ERROR, with both paths and the error) and Stats.CorruptFile names it.
+//
+// While running, the writer is "up" or "down" (Stats.State): down from the
+// first batch that cannot be written (a full disk, damage the check did not
+// see) until the next one that is. The start of an outage is logged once at
+// ERROR with the error, its end once at INFO with the events lost
+// meanwhile, however many batches failed in between; every lost event is
+// counted (Stats.Failed).
+//
+// Memory: SQLite's page caches live outside the Go heap and, once filled,
+// stay filled: CacheSize (8 MiB) for the writer, ReaderCacheSize (2 MiB) for
+// each of the four query connections and the checkpointer's, 18 MiB in all.
+//
 // # Running without history
 //
-// A store that cannot be opened (a corrupt file, an unwritable path) must not
-// stop SIP traffic. The caller logs the error and goes on with a disabled
-// store, whose queries fail with [ErrDisabled] and whose stats say why:
+// A store that cannot be opened (an unwritable path, a file that is not a
+// SQLite database, a newer schema) must not stop SIP traffic. The caller
+// logs the error and goes on with a disabled store, whose queries fail with
+// an error that matches [ErrDisabled] and reads "could not open: ...", and
+// whose stats say the same with the state "down":
 //
 //	st, err := history.Open(ctx, cfg)
 //	if err != nil {

@@ -14,7 +14,7 @@ import (
 func TestMigrateFromSchema1(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig(t)
-	db, err := openDB(dsn(cfg.Path, cfg.busyTimeout(), true), 1)
+	db, err := openDB(dsn(cfg.Path, cfg.busyTimeout(), true, cfg.cacheSize()), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,10 +15,7 @@ import (
 // driverName is the name modernc.org/sqlite registers with database/sql.
 const driverName = "sqlite"
 
-// Per-connection page cache sizes (negative: KiB).
 const (
-	writerCacheKiB = 64 << 10
-	readerCacheKiB = 16 << 10
 	// walSizeLimit bounds the WAL file left behind by a checkpoint.
 	walSizeLimit = 64 << 20
 	// walPages is the WAL size (in pages, 64 MiB) at which the writer checkpoints.
@@ -32,17 +29,19 @@ const (
 // auto-vacuum (so that retention can hand freed pages back to the file
 // system; it only takes effect on a new file), synchronous=NORMAL (a commit
 // survives a crash of the process), BEGIN IMMEDIATE transactions and no
-// automatic checkpoints; readers are query-only.
-func dsn(path string, busy time.Duration, writer bool) string {
+// automatic checkpoints; readers are query-only. cacheBytes bounds the
+// connection's page cache.
+func dsn(path string, busy time.Duration, writer bool, cacheBytes int64) string {
 	q := url.Values{}
 	q.Set("_busy_timeout", strconv.FormatInt(busy.Milliseconds(), 10))
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// A negative cache_size is in KiB.
+	q.Add("_pragma", "cache_size(-"+strconv.FormatInt(max(cacheBytes>>10, 1), 10)+")")
 	if writer {
 		q.Set("_auto_vacuum", "INCREMENTAL")
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "NORMAL")
 		q.Set("_txlock", "immediate")
-		q.Add("_pragma", "cache_size(-"+strconv.Itoa(writerCacheKiB)+")")
 		q.Add("_pragma", "journal_size_limit("+strconv.Itoa(walSizeLimit)+")")
 		// Checkpoints run on their own connection (see checkpointer) while
 		// the writer goes on; the writer's own checkpoint at walPages is
@@ -52,7 +51,6 @@ func dsn(path string, busy time.Duration, writer bool) string {
 		q.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(walPages)+")")
 	} else {
 		q.Set("_query_only", "1")
-		q.Add("_pragma", "cache_size(-"+strconv.Itoa(readerCacheKiB)+")")
 	}
 	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: q.Encode()}
 	return u.String()

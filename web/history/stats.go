@@ -15,6 +15,18 @@ type Stats struct {
 	// Enabled is false for a store made by Disabled; LastError says why.
 	Enabled bool   `json:"enabled"`
 	Path    string `json:"path,omitempty"`
+	// State is "up" while batches are written, "down" from the first batch
+	// that fails until one is written again, and for a store that could not
+	// be opened; Up is the same as a boolean (a gauge on /metrics), and
+	// StateSince is when the state began. Outages counts the times the
+	// state went down.
+	State      string    `json:"state"`
+	Up         bool      `json:"up"`
+	StateSince time.Time `json:"state_since,omitzero"`
+	Outages    uint64    `json:"outages"`
+	// CorruptFile is where Open moved a corrupt store before starting a new
+	// one ("" when it did not).
+	CorruptFile string `json:"corrupt_file,omitempty"`
 	// Run is the current run's number.
 	Run int64 `json:"run,omitempty"`
 	// Stored is the number of events in the store now.
@@ -89,12 +101,22 @@ func (c *counters) noteOldest(ts int64) {
 
 // Stats returns the store's counters.
 func (s *Store) Stats() Stats {
+	down, since, outages := s.healthState()
+	state := "up"
+	if down {
+		state = "down"
+	}
 	if s.disabled != nil {
-		return Stats{LastError: s.disabled.Error()}
+		return Stats{State: state, StateSince: since, LastError: s.closedErr().Error()}
 	}
 	st := Stats{
 		Enabled:        true,
 		Path:           s.path,
+		State:          state,
+		Up:             !down,
+		StateSince:     since,
+		Outages:        outages,
+		CorruptFile:    s.corruptFile,
 		Run:            s.run,
 		Stored:         s.stored.Load(),
 		Written:        s.written.Load(),

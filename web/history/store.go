@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -20,8 +21,12 @@ import (
 type Store struct {
 	cfg  Config
 	path string
+	log  *slog.Logger
 	// disabled is the reason of a store made by Disabled; nil otherwise.
 	disabled error
+	// corruptFile is where Open moved a corrupt file aside ("" when it
+	// did not).
+	corruptFile string
 
 	wdb    *sql.DB // one connection: the writer and retention take turns
 	cdb    *sql.DB // one connection: WAL checkpoints
@@ -59,18 +64,52 @@ type Store struct {
 	retMu     sync.Mutex // one retention pass at a time
 
 	counters
+	health health
 }
 
-// Open opens (creating it when missing) the store at cfg.Path, migrates its
-// schema, and starts its writer and its retention. It does not consume
-// events until Consume is called. A file that is not a SQLite database or is
-// damaged fails with ErrCorrupt, a path that cannot be created or written
-// with ErrUnwritable, a newer schema with ErrNewerSchema, another
-// application's database with ErrForeign.
+// Open opens (creating it when missing) the store at cfg.Path, checks an
+// existing file's integrity (PRAGMA quick_check, bounded by
+// IntegrityTimeout), migrates its schema, and starts its writer and its
+// retention. It does not consume events until Consume is called.
+//
+// A damaged store (a SQLite file that fails the check or reads as corrupt)
+// is moved aside, to Path+".corrupt" (replacing an earlier one), with its
+// WAL, and a new store is started in its place: the appliance keeps
+// recording, the damaged file is kept for inspection, and the move is
+// logged and shown in Stats (CorruptFile). A file that is not a SQLite
+// database at all is left untouched and fails with ErrCorrupt, a path that
+// cannot be created or written with ErrUnwritable, a newer schema with
+// ErrNewerSchema, another application's database with ErrForeign.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := openStore(ctx, cfg)
+	if err != nil && errors.Is(err, ErrCorrupt) && isSQLiteFile(cfg.path()) {
+		moved, merr := moveAside(cfg.path())
+		if merr != nil {
+			return nil, errors.Join(err, merr)
+		}
+		cause := err
+		cfg.logger().Error("event history: the store is corrupt; moved it aside and started a new one",
+			"path", cfg.path(), "moved_to", moved, "err", cause)
+		if s, err = openStore(ctx, cfg); err == nil {
+			s.corruptFile = moved
+			s.setError(cause)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	go s.writer()
+	go s.retention()
+	go s.checkpointer()
+	return s, nil
+}
+
+// openStore opens the store at cfg.Path without starting its goroutines.
+func openStore(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{
 		cfg:       cfg,
 		path:      cfg.path(),
+		log:       cfg.logger(),
 		wake:      make(chan struct{}, 1),
 		ckpt:      make(chan struct{}, 1),
 		ckptEnd:   make(chan struct{}),
@@ -84,13 +123,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.q.max = cfg.queueSize()
 	s.seenCallIDs = transport.NewCallIDSet(0)
+	s.health.since = time.Now()
 	if err := s.open(ctx); err != nil {
 		s.closeDBs()
 		return nil, fmt.Errorf("open history store %s: %w", s.path, classify(err))
 	}
-	go s.writer()
-	go s.retention()
-	go s.checkpointer()
 	return s, nil
 }
 
@@ -105,7 +142,10 @@ func (s *Store) open(ctx context.Context) error {
 		return fmt.Errorf("%w: %s is not a directory", ErrUnwritable, dir)
 	}
 	var err error
-	if s.wdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), true), 1); err != nil {
+	if s.wdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), true, s.cfg.cacheSize()), 1); err != nil {
+		return err
+	}
+	if err := s.checkIntegrity(ctx); err != nil {
 		return err
 	}
 	if err := migrate(ctx, s.wdb); err != nil {
@@ -130,13 +170,13 @@ func (s *Store) open(ctx context.Context) error {
 	if s.insCallIDs, err = prepareInsert(ctx, s.wdb, insertCallIDSQL, callIDParams); err != nil {
 		return err
 	}
-	if s.cdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), true), 1); err != nil {
+	if s.cdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), true, s.cfg.readerCacheSize()), 1); err != nil {
 		return err
 	}
 	if err := s.cdb.PingContext(ctx); err != nil {
 		return fmt.Errorf("open checkpointer: %w", err)
 	}
-	if s.rdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), false), readers); err != nil {
+	if s.rdb, err = openDB(dsn(s.path, s.cfg.busyTimeout(), false, s.cfg.readerCacheSize()), readers); err != nil {
 		return err
 	}
 	if err := s.rdb.PingContext(ctx); err != nil {
@@ -150,14 +190,16 @@ func (s *Store) open(ctx context.Context) error {
 	return s.refreshStats(ctx)
 }
 
-// Disabled returns a store that records nothing: its queries fail with
-// ErrDisabled and its Stats report reason (the error Open returned). It lets
-// the caller go on without history when Open fails.
+// Disabled returns a store that records nothing: its queries fail with an
+// error that matches ErrDisabled and reads "could not open: <reason>", and
+// its Stats say the same with the state "down". It lets the caller go on
+// without history when Open fails; reason is the error Open returned.
 func Disabled(reason error) *Store {
 	if reason == nil {
 		reason = ErrDisabled
 	}
 	s := &Store{disabled: reason, closeDone: make(chan struct{})}
+	s.health.down, s.health.since = true, time.Now()
 	s.closed.Store(true)
 	close(s.closeDone)
 	return s
@@ -278,7 +320,15 @@ func (s *Store) closedErr() error {
 		if errors.Is(s.disabled, ErrDisabled) {
 			return s.disabled
 		}
-		return fmt.Errorf("%w: %w", ErrDisabled, s.disabled)
+		return &openError{s.disabled}
 	}
 	return ErrClosed
 }
+
+// openError is why a disabled store could not be opened; it matches
+// ErrDisabled.
+type openError struct{ reason error }
+
+func (e *openError) Error() string        { return "could not open: " + e.reason.Error() }
+func (e *openError) Unwrap() error        { return e.reason }
+func (e *openError) Is(target error) bool { return target == ErrDisabled }

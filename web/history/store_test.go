@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -260,6 +261,9 @@ func TestOpenUnwritable(t *testing.T) {
 	}
 }
 
+// A file that is not a SQLite database is refused and left alone; a damaged
+// store is moved aside (with a log line naming both files and the error) and
+// a new one started, which records.
 func TestOpenCorrupt(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.db")
@@ -273,6 +277,9 @@ func TestOpenCorrupt(t *testing.T) {
 	if _, err := Open(context.Background(), Config{Path: garbage}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("garbage file: Open error %v, want ErrCorrupt", err)
 	}
+	if got, err := os.ReadFile(garbage); err != nil || !bytes.Equal(got, b) {
+		t.Errorf("the garbage file was changed or moved: %v", err)
+	}
 
 	// A real store whose schema page is overwritten.
 	damaged := filepath.Join(dir, "damaged.db")
@@ -283,18 +290,75 @@ func TestOpenCorrupt(t *testing.T) {
 	if err := s.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(damaged, os.O_RDWR, 0)
+	overwrite(t, damaged, 100, b[:3000])
+	var logs logBuffer
+	cfg := testConfig(t)
+	cfg.Path, cfg.Logger = damaged, logs.logger()
+	s = openTest(t, cfg)
+	checkMovedAside(t, s, damaged, &logs)
+}
+
+// A store with damaged table and index pages (garbage over pages past the
+// schema) opens, but its first write would fail: the integrity check at
+// Open finds it, and it is moved aside.
+func TestOpenDamagedPages(t *testing.T) {
+	cfg := testConfig(t)
+	s := openTest(t, cfg)
+	record(t, s, genEvents(20000)...)
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(cfg.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.WriteAt(b[:3000], 100); err != nil {
+	const page = 4096
+	garbage := bytes.Repeat([]byte{0xA5, 0x00, 0xFF, 0x13}, page/4)
+	// Every third page of the file's second half: the pages new rows go
+	// to, which Open itself does not read.
+	for off := fi.Size() / 2 / page * page; off+page <= fi.Size(); off += 3 * page {
+		overwrite(t, cfg.Path, off, garbage)
+	}
+	var logs logBuffer
+	cfg.Logger = logs.logger()
+	s2 := openTest(t, cfg)
+	checkMovedAside(t, s2, cfg.Path, &logs)
+}
+
+// checkMovedAside checks that s was started fresh at path after the damaged
+// file went to path.corrupt, and that this was logged once.
+func checkMovedAside(t *testing.T, s *Store, path string, logs *logBuffer) {
+	t.Helper()
+	if _, err := os.Stat(path + corruptSuffix); err != nil {
+		t.Errorf("the damaged file is not kept aside: %v", err)
+	}
+	lines := logs.lines("store is corrupt; moved it aside")
+	if len(lines) != 1 || !strings.Contains(lines[0], "path="+path) || !strings.Contains(lines[0], "moved_to="+path+corruptSuffix) ||
+		!strings.Contains(lines[0], "level=ERROR") || !strings.Contains(lines[0], "err=") {
+		t.Errorf("log lines %q, want one ERROR naming both files and the error", lines)
+	}
+	st := s.Stats()
+	if st.CorruptFile != path+corruptSuffix || !st.Up || st.State != "up" || st.Stored != 0 || st.LastError == "" {
+		t.Errorf("stats of the new store: %+v", st)
+	}
+	record(t, s, genEvents(10)...)
+	if st := s.Stats(); st.Stored != 10 || st.Failed != 0 {
+		t.Errorf("the new store does not record: %+v", st)
+	}
+}
+
+// overwrite writes b at off in the file at path.
+func overwrite(t *testing.T, path string, off int64, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(b, off); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := Open(context.Background(), Config{Path: damaged}); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("damaged store: Open error %v, want ErrCorrupt", err)
 	}
 }
 
@@ -335,7 +399,10 @@ func TestDisabled(t *testing.T) {
 	if err := s.Export(ctx, Filter{}, FormatCSV, new(strings.Builder)); !errors.Is(err, ErrDisabled) {
 		t.Errorf("Export: %v", err)
 	}
-	if st := s.Stats(); st.Enabled || st.LastError != cause.Error() {
+	if _, err := s.Query(ctx, Filter{}); err == nil || err.Error() != "could not open: "+cause.Error() {
+		t.Errorf("Query: %v, want could not open: %v", err, cause)
+	}
+	if st := s.Stats(); st.Enabled || st.Up || st.State != "down" || st.StateSince.IsZero() || st.LastError != "could not open: "+cause.Error() {
 		t.Errorf("Stats: %+v", st)
 	}
 	ch := make(chan transport.Event, 1)

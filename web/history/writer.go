@@ -39,7 +39,9 @@ func (s *Store) writer() {
 }
 
 // flush writes everything queued, BatchSize events per transaction, and
-// returns the first error. Events of a failed batch are lost and counted.
+// returns the first error. Events of a failed batch are lost and counted;
+// the first failed batch of an outage and the first written one after it
+// are logged (see health).
 func (s *Store) flush() error {
 	evs, cids := s.q.take(s.spare[:0], s.spareC[:0])
 	if len(evs) == 0 && len(cids) == 0 {
@@ -55,9 +57,12 @@ func (s *Store) flush() error {
 			s.failed.Add(uint64(ne))
 			s.callIDsDropped.Add(uint64(nc))
 			s.setError(err)
+			s.writeFailed(err, ne)
 			if first == nil {
 				first = err
 			}
+		} else {
+			s.writeOK()
 		}
 		clear(evs[:ne])
 		clear(cids[:nc])

@@ -238,6 +238,14 @@ type History struct {
 	// QueueSize bounds the events waiting to be written; a full queue
 	// drops and counts.
 	QueueSize int `yaml:"queue_size" json:"queue_size"`
+
+	// CacheSize bounds the SQLite page cache of the store's writer, in
+	// bytes (memory outside the Go heap that stays filled once used).
+	CacheSize int64 `yaml:"cache_size" json:"cache_size"`
+
+	// ReaderCacheSize bounds the SQLite page cache of each of the store's
+	// five other connections (four for queries, one for checkpoints).
+	ReaderCacheSize int64 `yaml:"reader_cache_size" json:"reader_cache_size"`
 }
 
 // Log holds the settings of sipwire's own log.

@@ -25,6 +25,8 @@ const (
 	maxCaptureID  = math.MaxUint32
 	minHistory    = 1 << 20
 	maxHistory    = 1 << 40
+	minCache      = 256 << 10
+	maxCache      = 1 << 30
 	maxRetention  = 87_600 * time.Hour // 10 years
 	maxFlushEvery = time.Hour
 )
@@ -166,6 +168,10 @@ func (c *Config) fields() []field {
 			&c.History.FlushInterval, time.Millisecond, maxFlushEvery),
 		intKey("history.queue_size", "events waiting to be written; more are dropped and counted",
 			&c.History.QueueSize, 1, maxQueue),
+		sizeKey("history.cache_size", "bound of the SQLite page cache of the store's writer (memory outside the Go heap that stays filled once used)",
+			&c.History.CacheSize, minCache, maxCache),
+		sizeKey("history.reader_cache_size", "bound of the SQLite page cache of each of the store's 5 other connections (4 for queries, 1 for checkpoints)",
+			&c.History.ReaderCacheSize, minCache, maxCache),
 
 		enumKey("log.level", "debug | info | warn | error",
 			&c.Log.Level, "debug", "info", "warn", "error"),

@@ -53,8 +53,9 @@ func get(c *Config, key string) any {
 		"history.enabled": c.History.Enabled, "history.path": c.History.Path,
 		"history.record_untraced": c.History.RecordUntraced, "history.retention": c.History.Retention,
 		"history.max_size": c.History.MaxSize, "history.flush_interval": c.History.FlushInterval,
-		"history.queue_size": c.History.QueueSize,
-		"log.level":          c.Log.Level, "log.format": c.Log.Format,
+		"history.queue_size": c.History.QueueSize, "history.cache_size": c.History.CacheSize,
+		"history.reader_cache_size": c.History.ReaderCacheSize,
+		"log.level":                 c.Log.Level, "log.format": c.Log.Format,
 	}
 	v, ok := m[key]
 	if !ok {
@@ -216,6 +217,10 @@ var keyCases = []keyCase{
 	{key: "history.flush_interval", value: "2h", err: `t.yaml:2: history.flush_interval: must be between 1ms and 1h, got 2h`},
 	{key: "history.queue_size", value: "10", want: 10},
 	{key: "history.queue_size", value: "-5", err: `t.yaml:2: history.queue_size: must be between 1 and 10000000, got -5`},
+	{key: "history.cache_size", value: "32MiB", want: int64(32 << 20)},
+	{key: "history.cache_size", value: "100KiB", err: `t.yaml:2: history.cache_size: must be between 256KiB and 1GiB, got 100KiB`},
+	{key: "history.reader_cache_size", value: "1MiB", want: int64(1 << 20)},
+	{key: "history.reader_cache_size", value: "2GiB", err: `t.yaml:2: history.reader_cache_size: must be between 256KiB and 1GiB, got 2GiB`},
 
 	{key: "log.level", value: "debug", want: "debug"},
 	{key: "log.level", value: "trace", err: `t.yaml:2: log.level: must be debug, info, warn or error, got "trace"`},
