@@ -334,7 +334,11 @@ func TestCloseErrorType(t *testing.T) {
 		failed(inbound(transport.EventClosed, 2, 6, "Write error")),
 	)
 	want := map[int64]string{1: "CLOSED", 2: "WRITE_TIMEOUT"}
-	for _, s := range byName(spans, SpanConnection) {
+	conns := byName(spans, SpanConnection)
+	if len(conns) != len(want) {
+		t.Fatalf("%d connection spans, want %d", len(conns), len(want))
+	}
+	for _, s := range conns {
 		id, _ := attr(s.Attributes, AttrConnectionID)
 		et, _ := attr(s.Attributes, semconv.ErrorTypeKey)
 		if et.AsString() != want[id.AsInt64()] || s.Status.Code != codes.Error {
@@ -351,6 +355,9 @@ func TestIPv6AndMappedAddresses(t *testing.T) {
 	mapped := inbound(transport.EventAccepted, 2, 0, "")
 	mapped.Remote = netip.MustParseAddrPort("[::ffff:127.0.0.1]:40002")
 	spans := play(t, e, mem, v6, mapped)
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want one per connection: %+v", len(spans), spans)
+	}
 	for _, s := range spans {
 		id, _ := attr(s.Attributes, AttrConnectionID)
 		want := map[attribute.Key]any{semconv.NetworkTypeKey: "ipv6", semconv.NetworkPeerAddressKey: "::1", AttrListener: "[::1]:5060"}

@@ -145,7 +145,15 @@ func TestShutdownDrainsAndClosesAll(t *testing.T) {
 		defer cancel()
 		done <- tr.Shutdown(ctx)
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// The handler is released only once Shutdown is draining the connection.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		if cs := tr.Connections(); len(cs) == 1 && cs[0].State == StateDraining.String() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the connection is not draining 10s after Shutdown: %+v", tr.Connections())
+		}
+	}
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -202,9 +210,9 @@ func TestSubscriptionDropsAreCounted(t *testing.T) {
 		}
 		c.Close()
 	}
-	for range 500 { // until all three are accepted and closed
-		if tr.Stats().Closed == 3 {
-			break
+	for i := 0; tr.Stats().Closed != 3; i++ { // until all three are accepted and closed
+		if i == 1000 {
+			t.Fatalf("%d of 3 connections closed after 10s", tr.Stats().Closed)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -119,10 +119,16 @@ func TestShutdownEndsOpenStreams(t *testing.T) {
 // TestStreamOutlivesWriteTimeout: the stream lifts the server's write
 // timeout for its own response.
 func TestStreamOutlivesWriteTimeout(t *testing.T) {
-	f := newFixture(t, func(c *Config, _ *Deps) { c.WriteTimeout = 50 * time.Millisecond })
+	const writeTimeout = 50 * time.Millisecond
+	f := newFixture(t, func(c *Config, _ *Deps) { c.WriteTimeout = writeTimeout })
+	opened := time.Now()
 	s := openStream(t, f.base+"/api/v1/events/stream")
 	s.next()
-	time.Sleep(300 * time.Millisecond) // well past the write timeout
+	// Wait until the request is well past the write timeout, counted from
+	// before it was sent (the server's deadline starts after that).
+	for time.Since(opened) < 6*writeTimeout {
+		time.Sleep(writeTimeout)
+	}
 	want := f.srv.Ring().Add(Event{Kind: "ACCEPTED", Status: "SUCCESS"})
 	if ev := s.next(); ev.id != strconv.FormatUint(want.Seq, 10) {
 		t.Fatalf("event after the write timeout = %+v", ev)

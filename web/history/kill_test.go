@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +19,9 @@ import (
 // killChildEnv, when set to a path, makes TestSIGKILL the child: a process
 // that records events into that store until it is killed.
 const killChildEnv = "SIPWIRE_HISTORY_KILL_CHILD"
+
+// killFlushInterval is the child's flush interval.
+const killFlushInterval = 20 * time.Millisecond
 
 // TestSIGKILL kills a process that records events without pause, mid-write,
 // and checks that every event the process had reported committed is in the
@@ -45,23 +49,43 @@ func TestSIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer child.Process.Kill() //nolint:errcheck // already dead on the normal path
-	var committed, flushes int64
+	// The child says "committed N" after each flush and "generated N" after
+	// each burst of events it hands to the store.
+	var committed, flushes, generated, perFlush int64
+	var gaps []time.Duration // between the child's flushes
+	var lastFlush time.Time
 	sc := bufio.NewScanner(out)
-	for flushes < 10 && sc.Scan() {
-		n, ok := strings.CutPrefix(sc.Text(), "committed ")
-		if !ok {
-			continue
-		}
-		if committed, err = strconv.ParseInt(n, 10, 64); err != nil {
+	line := func() {
+		word, n, _ := strings.Cut(sc.Text(), " ")
+		v, err := strconv.ParseInt(n, 10, 64)
+		switch {
+		case err != nil:
 			t.Fatalf("child said %q", sc.Text())
+		case word == "generated":
+			generated = v
+		case word == "committed":
+			if now := time.Now(); flushes > 0 {
+				gaps = append(gaps, now.Sub(lastFlush))
+				lastFlush = now
+			} else {
+				lastFlush = now
+			}
+			perFlush = max(perFlush, v-committed)
+			committed = v
+			flushes++
 		}
-		flushes++
+	}
+	for flushes < 10 && sc.Scan() {
+		line()
 	}
 	if flushes < 10 {
 		t.Fatalf("child ended early after %d flushes (%v)", flushes, sc.Err())
 	}
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
+	}
+	for sc.Scan() { // what the child said before it died
+		line()
 	}
 	err = child.Wait()
 	if ws, ok := child.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
@@ -81,18 +105,31 @@ func TestSIGKILL(t *testing.T) {
 	if stored < committed || rows != stored {
 		t.Fatalf("after SIGKILL: %d rows, counter %d; the child had committed %d", rows, stored, committed)
 	}
+	// At most one flush interval is lost: of the events generated before
+	// the kill, those missing are no more than the most one flush committed
+	// (twice that, for a flush cut short by the kill, plus a burst).
+	if lost := generated - stored; lost > 2*perFlush+10 {
+		t.Fatalf("after SIGKILL: %d of %d generated events lost, more than one flush interval (a flush committed at most %d)", lost, generated, perFlush)
+	}
+	// And a flush interval is the configured one: the median time between
+	// flushes is within a few intervals (a scheduler hiccup moves one gap,
+	// not the median).
+	slices.Sort(gaps)
+	if median := gaps[len(gaps)/2]; median > 3*killFlushInterval {
+		t.Fatalf("the child flushed every %s (median of %v), its flush interval is %s", median, gaps, killFlushInterval)
+	}
 	// The last event written is whole.
 	p, err := s.Query(context.Background(), Filter{Run: 1, Limit: 1})
 	if err != nil || len(p.Events) != 1 || p.Events[0].Kind != "ACCEPTED" || p.Events[0].Reason != "Connection accepted" {
 		t.Fatalf("newest event after SIGKILL: %+v, %v", p.Events, err)
 	}
-	t.Logf("child committed %d events in %d flushes before SIGKILL; the store holds %d", committed, flushes, stored)
+	t.Logf("child generated %d and committed %d events in %d flushes (at most %d a flush) before SIGKILL; the store holds %d", generated, committed, flushes, perFlush, stored)
 }
 
 // killChild records a steady stream of events and prints the
 // committed count after every flush, until it is killed (or a minute passes).
 func killChild(path string) {
-	cfg := Config{Path: path, FlushInterval: 20 * time.Millisecond, BatchSize: 1 << 20, QueueSize: 1 << 20, Retention: -1, MaxSize: -1}
+	cfg := Config{Path: path, FlushInterval: killFlushInterval, BatchSize: 1 << 20, QueueSize: 1 << 20, Retention: -1, MaxSize: -1}
 	s, err := Open(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
@@ -106,6 +143,7 @@ func killChild(path string) {
 		for seq := uint64(1); ; seq++ {
 			ch <- transport.Event{Kind: transport.EventAccepted, ConnID: seq, Time: time.Now(), Reason: "Connection accepted"}
 			if seq%10 == 0 {
+				fmt.Printf("generated %d\n", seq)
 				time.Sleep(time.Millisecond)
 			}
 		}
