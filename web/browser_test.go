@@ -59,36 +59,41 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 	}
 }
 
-// TestDashboardInBrowser drives the dashboard in headless Chromium: it shows
-// the trace state, refuses to switch it without the token, switches it with
-// the token typed in, follows a change made elsewhere, and shows the
+// TestDashboardInBrowser drives the dashboard in headless Chromium with a
+// token set: it shows nothing but a notice and refuses to switch tracing
+// without the token, shows the trace state and switches it with the token
+// typed in, follows a change made elsewhere, and shows the
 // ACCEPTED event of a real TCP connection to the transport live, in the
 // event log and the connection table.
 func TestDashboardInBrowser(t *testing.T) {
 	ctx := browser(t)
-	f := newFixture(t)
+	f := newFixture(t, withToken)
 	if err := chromedp.Do(ctx, chromedp.Navigate(f.base+"/")); err != nil {
 		t.Fatalf("open dashboard: %v", err)
 	}
-	waitJS(t, ctx, "trace state off", `document.getElementById("trace-state").dataset.state === "off"`)
-	waitJS(t, ctx, "the event stream", `document.getElementById("live").classList.contains("on")`)
-
-	// Without the token the switch is refused and the page says why.
+	// Without the token the page shows nothing but why, and the switch is
+	// refused.
+	waitJS(t, ctx, "the token notice", `(() => { const n = document.getElementById("notice");
+		return !n.classList.contains("hidden") && n.textContent.includes("token"); })()`)
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("trace-toggle"))); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "the token notice", `(() => { const n = document.getElementById("notice");
-		return !n.classList.contains("hidden") && n.textContent.includes("token"); })()`)
+	waitJS(t, ctx, "the switch's token notice", `document.getElementById("notice").textContent.includes("Switching tracing needs the token")`)
 	if f.tr.Tracing() {
 		t.Fatal("tracing switched without the token")
 	}
 
-	// With the token typed in, the toggle switches tracing on.
+	// With the token typed in, the page shows the state and the live
+	// stream, and the toggle switches tracing on.
 	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.ID("token"), testToken),
 		chromedp.Click(chromedp.ID("token-save")),
-		chromedp.Click(chromedp.ID("trace-toggle")),
 	); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "trace state off", `document.getElementById("trace-state").dataset.state === "off"`)
+	waitJS(t, ctx, "the event stream", `document.getElementById("live").classList.contains("on")`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("trace-toggle"))); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "trace state on", `document.getElementById("trace-state").dataset.state === "on"`)

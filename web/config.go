@@ -11,15 +11,17 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultListen            = "127.0.0.1:8080"
-	DefaultEventRingSize     = 10000
-	DefaultReadTimeout       = 10 * time.Second
-	DefaultReadHeaderTimeout = 5 * time.Second
-	DefaultWriteTimeout      = 30 * time.Second
-	DefaultIdleTimeout       = 120 * time.Second
-	DefaultMaxHeaderBytes    = 16 << 10
-	DefaultMaxBodyBytes      = 64 << 10
-	DefaultEventQueueLen     = 4096
+	DefaultListen             = "127.0.0.1:8080"
+	DefaultEventRingSize      = 10000
+	DefaultReadTimeout        = 10 * time.Second
+	DefaultReadHeaderTimeout  = 5 * time.Second
+	DefaultWriteTimeout       = 30 * time.Second
+	DefaultIdleTimeout        = 120 * time.Second
+	DefaultMaxHeaderBytes     = 16 << 10
+	DefaultMaxBodyBytes       = 64 << 10
+	DefaultEventQueueLen      = 4096
+	DefaultMaxEventStreams    = 64
+	DefaultStreamWriteTimeout = 10 * time.Second
 )
 
 // EnvToken is the environment variable whose value, when set, overrides
@@ -39,15 +41,19 @@ type Config struct {
 	// environment override.
 	Token string
 
-	// AllowedHosts are Host header values accepted besides localhost,
-	// 127.0.0.1, ::1 and the listen host: a name ("sipwire.example") accepts
-	// any port, "name:port" only that port. When the listen host is a
-	// wildcard (0.0.0.0, ::) and this is empty, any Host is accepted.
+	// AllowedHosts are Host header values accepted besides localhost, the
+	// loopback addresses and the listen host (on a wildcard listen, 0.0.0.0
+	// or ::, the addresses of the machine): a name ("sipwire.example")
+	// accepts any port, "name:port" only that port. Any other Host is
+	// refused (DNS rebinding).
 	AllowedHosts []string
 
 	// AllowedOrigins are Origin header values ("https://ops.example:8443")
-	// accepted besides the origins of the allowed hosts. A request without an
-	// Origin header (curl, scripts) is never refused for it.
+	// accepted besides the page's own origin (http:// and the request's
+	// Host) and the listen address's, compared as scheme, host and port. A
+	// request without an Origin header (curl, scripts) is not refused for
+	// it; a state change still needs a JSON body, StateChangeHeader or the
+	// bearer header, which no cross-site form or no-cors fetch can send.
 	AllowedOrigins []string
 
 	// EventRingSize bounds the in-memory ring of recent events that
@@ -71,6 +77,15 @@ type Config struct {
 
 	// MaxBodyBytes bounds a request body. Zero means 64 KiB.
 	MaxBodyBytes int64
+
+	// MaxEventStreams bounds the open event streams (GET /events/stream);
+	// one more is refused with a 503 and counted. Zero means 64.
+	MaxEventStreams int
+
+	// StreamWriteTimeout bounds each write of an event stream: a client
+	// that stops reading is dropped when one write has not gone out within
+	// it, and counted. Zero means 10 s.
+	StreamWriteTimeout time.Duration
 }
 
 // ResolveToken returns the token to use: the value of SIPWIRE_WEB_TOKEN when
@@ -98,6 +113,10 @@ func (c *Config) writeTimeout() time.Duration { return orDefault(c.WriteTimeout,
 func (c *Config) idleTimeout() time.Duration  { return orDefault(c.IdleTimeout, DefaultIdleTimeout) }
 func (c *Config) maxHeaderBytes() int         { return orDefault(c.MaxHeaderBytes, DefaultMaxHeaderBytes) }
 func (c *Config) maxBodyBytes() int64         { return orDefault(c.MaxBodyBytes, DefaultMaxBodyBytes) }
+func (c *Config) maxEventStreams() int        { return orDefault(c.MaxEventStreams, DefaultMaxEventStreams) }
+func (c *Config) streamWriteTimeout() time.Duration {
+	return orDefault(c.StreamWriteTimeout, DefaultStreamWriteTimeout)
+}
 func (c *Config) readHeaderTimeout() time.Duration {
 	return orDefault(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 }
@@ -108,11 +127,11 @@ func (c *Config) validate() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: listen %q: %w", ErrConfig, c.listen(), err)
 	}
-	if c.EventRingSize < 0 || c.EventQueueLen < 0 || c.MaxHeaderBytes < 0 || c.MaxBodyBytes < 0 {
+	if c.EventRingSize < 0 || c.EventQueueLen < 0 || c.MaxHeaderBytes < 0 || c.MaxBodyBytes < 0 || c.MaxEventStreams < 0 || c.StreamWriteTimeout < 0 {
 		return "", fmt.Errorf("%w: negative size", ErrConfig)
 	}
 	for _, o := range c.AllowedOrigins {
-		if !strings.Contains(o, "://") {
+		if normOrigin(strings.TrimRight(o, "/")) == "" {
 			return "", fmt.Errorf("%w: allowed origin %q is not scheme://host[:port]", ErrConfig, o)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,6 +15,10 @@ import (
 // CloseReason is the reason of the CLOSED event of a connection closed
 // through DELETE /connections/{id} when the request gives none.
 const CloseReason = "Closed by operator (web API)"
+
+// MaxCloseReasonBytes bounds the reason= of DELETE /connections/{id}: it
+// goes into the CLOSED event, the history and HEP.
+const MaxCloseReasonBytes = 200
 
 // connectionsBody is the body of GET /connections.
 type connectionsBody struct {
@@ -35,6 +41,24 @@ func (s *Server) getConnections(c *gin.Context) error {
 		return 0
 	})
 	c.JSON(http.StatusOK, connectionsBody{Count: len(conns), Connections: conns})
+	return nil
+}
+
+// checkUserText refuses text that reaches events unless it is UTF-8 of
+// printable characters (spaces but no tab, CR, LF, NUL or other control)
+// and at most max bytes.
+func checkUserText(name, text string, max int) error {
+	if len(text) > max {
+		return errorf(http.StatusBadRequest, "%s is %d bytes, longer than %d", name, len(text), max)
+	}
+	if !utf8.ValidString(text) {
+		return errorf(http.StatusBadRequest, "%s is not UTF-8", name)
+	}
+	for i, r := range text {
+		if !unicode.IsPrint(r) {
+			return errorf(http.StatusBadRequest, "%s has the unprintable character %U at byte %d", name, r, i)
+		}
+	}
 	return nil
 }
 
@@ -70,13 +94,13 @@ func (s *Server) deleteConnection(c *gin.Context) error {
 	if reason == "" {
 		reason = CloseReason
 	}
-	if len(reason) > 200 {
-		return errorf(http.StatusBadRequest, "reason longer than 200 bytes")
+	if err := checkUserText("reason", reason, MaxCloseReasonBytes); err != nil {
+		return err
 	}
 	if !s.deps.Transport.CloseConn(id, reason) {
 		return errorf(http.StatusNotFound, "connection %d not found", id)
 	}
-	s.log.Info("connection closed by the web API", "conn", id, "remote", c.ClientIP())
+	s.log.Info("connection closed by the web API", append([]any{"conn", id, "reason", reason}, caller(c)...)...)
 	c.JSON(http.StatusOK, gin.H{"closed": id, "reason": reason})
 	return nil
 }

@@ -4,11 +4,16 @@
 // network events, Prometheus metrics, a pcap download of traced SIP messages,
 // and the dashboard of package ui.
 //
-// Safety follows Caddy's admin API: the server listens on 127.0.0.1:8080 by
-// default; every request's Host and Origin are checked against an allow-list
-// (DNS rebinding, cross-site requests); every route that changes state needs
-// the bearer token; a non-loopback address without a token is refused at
-// start; every error is the JSON object {"error": "..."}.
+// Safety follows Caddy's admin API (guard.go): the server listens on
+// 127.0.0.1:8080 by default; every request's Host is checked against an
+// allow-list (DNS rebinding: on a wildcard listen, the machine's addresses)
+// and its Origin compared as scheme, host and port with the page's own, the
+// listen address's and the allowed ones (cross-site requests); a state change
+// also needs a request no cross-site page can send (a JSON body, X-Sipwire or
+// the bearer header); with a token set, every route that changes state or
+// reveals traffic or configuration needs it; a non-loopback address without
+// a token is refused at start; every error is the JSON object
+// {"error": "..."}.
 //
 // The package imports no exporter: it reaches the transport and the
 // exporters through the small interfaces of Deps.

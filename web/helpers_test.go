@@ -42,12 +42,16 @@ type fixture struct {
 
 type fixtureOpt func(*Config, *Deps)
 
+// withToken sets the token testToken.
+func withToken(c *Config, _ *Deps) { c.Token = testToken }
+
 // newFixture starts a real transport on 127.0.0.1:0 and a Server for it,
-// served on a real listener on 127.0.0.1:0.
+// served on a real listener on 127.0.0.1:0. It has no token unless an
+// option (withToken) sets one.
 func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	t.Helper()
 	tr := transport.New(transport.Options{}, transport.HandlerFunc(echoOptions))
-	cfg := Config{Listen: "127.0.0.1:0", Token: testToken}
+	cfg := Config{Listen: "127.0.0.1:0"}
 	deps := Deps{Transport: tr, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, o := range opts {
 		o(&cfg, &deps)

@@ -82,6 +82,13 @@ func (s *Server) transportMetrics(st *StatsBody) []Metric {
 		g("sipwire_web_event_ring_events", "Events held by the web event ring.", float64(st.Web.EventRingLen)),
 		g("sipwire_web_event_ring_capacity", "Bound of the web event ring.", float64(st.Web.EventRingSize)),
 		g("sipwire_web_event_streams", "Open event streams (SSE).", float64(st.Web.StreamClients)),
+		g("sipwire_web_event_streams_max", "Bound of the open event streams (web.max_event_streams).", float64(st.Web.MaxStreams)),
+		c("sipwire_web_event_streams_refused_total", "Event streams refused over web.max_event_streams.", st.Web.StreamsRefused),
+		c("sipwire_web_event_stream_write_timeouts_total", "Event streams dropped because a write did not go out in time.", st.Web.StreamWriteTimeouts),
+		c("sipwire_web_requests_refused_total", "Requests refused by the web guard, by reason.", st.Web.Refused.Host, Label{"reason", "host"}),
+		c("sipwire_web_requests_refused_total", "", st.Web.Refused.Origin, Label{"reason", "origin"}),
+		c("sipwire_web_requests_refused_total", "", st.Web.Refused.Simple, Label{"reason", "simple"}),
+		c("sipwire_web_requests_refused_total", "", st.Web.Refused.Token, Label{"reason", "token"}),
 	)
 	if p := st.Pcap; p != nil {
 		ms = append(ms,

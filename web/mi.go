@@ -64,7 +64,7 @@ func (s *Server) postMI(c *gin.Context) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return errorf(http.StatusBadRequest, "empty request: a JSON-RPC 2.0 request is expected")
 	}
-	resp, notification := s.runMI(body)
+	resp, notification := s.runMI(body, caller(c))
 	if notification {
 		c.Status(http.StatusAccepted)
 		return nil
@@ -73,9 +73,9 @@ func (s *Server) postMI(c *gin.Context) error {
 	return nil
 }
 
-// runMI runs one JSON-RPC request. notification is true when no response is
-// to be sent.
-func (s *Server) runMI(body []byte) (resp rpcResponse, notification bool) {
+// runMI runs one JSON-RPC request; who (log attributes) says who sent it.
+// notification is true when no response is to be sent.
+func (s *Server) runMI(body []byte, who []any) (resp rpcResponse, notification bool) {
 	resp = rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null")}
 	var req map[string]json.RawMessage
 	if !json.Valid(body) {
@@ -99,7 +99,7 @@ func (s *Server) runMI(body []byte) (resp rpcResponse, notification bool) {
 		resp.Error = &rpcError{Code: rpcInvalidRequest, Message: "Invalid Request"}
 		return resp, false
 	}
-	result, rerr := s.miCommand(method, params)
+	result, rerr := s.miCommand(method, params, who)
 	if !hasID {
 		return resp, true
 	}
@@ -111,8 +111,9 @@ func (s *Server) runMI(body []byte) (resp rpcResponse, notification bool) {
 	return resp, false
 }
 
-// miCommand runs method with params (a JSON array, object, or nothing).
-func (s *Server) miCommand(method string, params json.RawMessage) (any, *rpcError) {
+// miCommand runs method with params (a JSON array, object, or nothing); who
+// (log attributes) says who sent it.
+func (s *Server) miCommand(method string, params json.RawMessage, who []any) (any, *rpcError) {
 	if !miMethods[method] {
 		return nil, &rpcError{Code: rpcMethodNotFound, Message: "Method not found"}
 	}
@@ -123,6 +124,7 @@ func (s *Server) miCommand(method string, params json.RawMessage) (any, *rpcErro
 	if mode == nil {
 		return map[string]string{"TCP tracing": onOff(s.deps.Transport.Tracing())}, nil
 	}
+	was := s.deps.Transport.Tracing()
 	switch strings.ToLower(*mode) {
 	case "on":
 		s.deps.Transport.SetTracing(true)
@@ -131,7 +133,7 @@ func (s *Server) miCommand(method string, params json.RawMessage) (any, *rpcErro
 	default:
 		return nil, &rpcError{Code: rpcInvalidParams, Message: "Invalid params", Data: miTraceModeText}
 	}
-	s.log.Info("tracing switched by MI", "trace", strings.ToLower(*mode))
+	s.log.Info("tracing set by MI", append([]any{"trace", strings.ToLower(*mode), "was", onOff(was)}, who...)...)
 	return "OK", nil
 }
 

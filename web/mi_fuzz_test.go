@@ -31,7 +31,7 @@ func FuzzMI(f *testing.F) {
 	f.Cleanup(func() { s.Shutdown(f.Context()) })
 	f.Fuzz(func(t *testing.T, body []byte) {
 		before := tr.Tracing()
-		resp, notification := s.runMI(body)
+		resp, notification := s.runMI(body, nil)
 		if notification {
 			return
 		}

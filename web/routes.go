@@ -26,6 +26,9 @@ func (s *Server) routes() *gin.Engine {
 			c.Request.Method, c.Request.URL.Path, c.Writer.Header().Get("Allow")))
 	})
 
+	// Open: health, metrics, the trace switch's state, the API document
+	// and the dashboard's files. Every other route needs the token when one
+	// is set: it changes state, or reveals traffic or configuration.
 	auth := s.guard.requireToken
 	e.GET("/healthz", handle(s.getHealth))
 	e.GET("/metrics", handle(s.getMetrics))
@@ -35,15 +38,16 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/trace", handle(s.getTrace))
 	api.PUT("/trace", auth, handle(s.putTrace))
 	api.POST("/mi", auth, handle(s.postMI))
-	api.GET("/connections", handle(s.getConnections))
-	api.GET("/connections/:id", handle(s.getConnection))
+	api.GET("/connections", auth, handle(s.getConnections))
+	api.GET("/connections/:id", auth, handle(s.getConnection))
 	api.DELETE("/connections/:id", auth, handle(s.deleteConnection))
-	api.GET("/events", handle(s.getEvents))
-	api.GET("/events/stream", handle(s.streamEvents))
-	api.GET("/events/export", handle(s.exportEvents))
-	api.GET("/stats", handle(s.getStats))
-	api.GET("/config", handle(s.getConfig))
-	api.GET("/pcap", handle(s.getPcap))
+	api.GET("/events", auth, handle(s.getEvents))
+	api.GET("/events/stream", s.guard.requireTokenOrTicket, handle(s.streamEvents))
+	api.POST("/events/ticket", auth, handle(s.postStreamTicket))
+	api.GET("/events/export", auth, handle(s.exportEvents))
+	api.GET("/stats", auth, handle(s.getStats))
+	api.GET("/config", auth, handle(s.getConfig))
+	api.GET("/pcap", auth, handle(s.getPcap))
 	api.GET("/openapi.json", handle(s.getOpenAPI))
 
 	s.uiRoutes(e)

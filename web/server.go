@@ -30,6 +30,10 @@ type Server struct {
 	cancelBase context.CancelFunc
 	consumed   chan struct{}
 	sseClients atomic.Int64
+	// sseRefused counts streams refused over Config.MaxEventStreams,
+	// sseTimedOut streams dropped by Config.StreamWriteTimeout.
+	sseRefused  atomic.Uint64
+	sseTimedOut atomic.Uint64
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -52,13 +56,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		cfg:      cfg,
 		deps:     deps,
 		log:      deps.Logger,
-		guard:    newGuard(&cfg, listenHost),
 		ring:     NewEventRing(cfg.eventRingSize()),
 		consumed: make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.guard = newGuard(&cfg, listenHost, s.log)
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.engine = s.routes()
 	s.http = &http.Server{
@@ -70,6 +74,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		IdleTimeout:       cfg.idleTimeout(),
 		MaxHeaderBytes:    cfg.maxHeaderBytes(),
 		BaseContext:       func(net.Listener) context.Context { return s.baseCtx },
+		ConnContext:       withConn,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	// Shutdown waits for open handlers: end the event streams first.
@@ -109,6 +114,7 @@ func (s *Server) Serve(l net.Listener) error {
 	s.mu.Lock()
 	s.listener = l
 	s.mu.Unlock()
+	s.guard.setListenAddr(l.Addr())
 	host, _, _ := net.SplitHostPort(l.Addr().String())
 	if !isLoopbackHost(host) {
 		s.log.Warn("web API listens on a non-loopback address: every state-changing route needs the token", "addr", l.Addr().String())

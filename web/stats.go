@@ -29,8 +29,17 @@ type WebStats struct {
 	EventRingSize int    `json:"event_ring_size"`
 	EventRingLen  int    `json:"event_ring_len"`
 	LastSeq       uint64 `json:"last_seq"`
-	// StreamClients is the number of open event streams.
-	StreamClients int64 `json:"stream_clients"`
+	// StreamClients is the number of open event streams, MaxStreams their
+	// bound; StreamsRefused counts the streams refused over it and
+	// StreamWriteTimeouts those dropped because a write did not go out
+	// within the stream write timeout (a client that stopped reading).
+	StreamClients       int64  `json:"stream_clients"`
+	MaxStreams          int    `json:"max_streams"`
+	StreamsRefused      uint64 `json:"streams_refused"`
+	StreamWriteTimeouts uint64 `json:"stream_write_timeouts"`
+	// Refused counts the requests the Host, Origin, cross-site and token
+	// checks refused.
+	Refused GuardRefusals `json:"refused"`
 	// EventHistory: the event history serves GET /events?source=history and
 	// GET /events/export (its counters are Exporters["history"]).
 	EventHistory bool `json:"event_history"`
@@ -42,11 +51,15 @@ func (s *Server) stats() StatsBody {
 		Trace:     onOff(s.deps.Transport.Tracing()),
 		Transport: s.deps.Transport.Stats(),
 		Web: WebStats{
-			EventRingSize: s.ring.Cap(),
-			EventRingLen:  s.ring.Len(),
-			LastSeq:       s.ring.LastSeq(),
-			StreamClients: s.sseClients.Load(),
-			EventHistory:  s.deps.Events != nil,
+			EventRingSize:       s.ring.Cap(),
+			EventRingLen:        s.ring.Len(),
+			LastSeq:             s.ring.LastSeq(),
+			StreamClients:       s.sseClients.Load(),
+			MaxStreams:          s.cfg.maxEventStreams(),
+			StreamsRefused:      s.sseRefused.Load(),
+			StreamWriteTimeouts: s.sseTimedOut.Load(),
+			Refused:             s.guard.refusals(),
+			EventHistory:        s.deps.Events != nil,
 		},
 	}
 	if s.deps.Pcap != nil {

@@ -2,9 +2,13 @@ package web
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -31,7 +35,10 @@ type gapEvent struct {
 // passes the filters as an unnamed event with id = its sequence number. It
 // starts after since= (a sequence number) or the Last-Event-ID header when
 // given, else with new events only. A reader that falls behind the ring gets
-// a "gap" event with the number of events it missed.
+// a "gap" event with the number of events it missed. At most
+// Config.MaxEventStreams streams are open at once (one more is a 503), and
+// each write has Config.StreamWriteTimeout to go out: a client that stops
+// reading is dropped.
 func (s *Server) streamEvents(c *gin.Context) error {
 	q, err := parseEventQuery(c)
 	if err != nil {
@@ -49,28 +56,49 @@ func (s *Server) streamEvents(c *gin.Context) error {
 		q.SinceSeq = s.ring.LastSeq()
 	}
 	q.Limit = 256
-	rc := http.NewResponseController(c.Writer)
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
-		s.log.Debug("event stream keeps the write timeout", "err", err)
+	if n := s.sseClients.Add(1); n > int64(s.cfg.maxEventStreams()) {
+		s.sseClients.Add(-1)
+		refused := s.sseRefused.Add(1)
+		if refused == 1 || refused%100 == 0 {
+			s.log.Warn("event stream refused: web.max_event_streams open", "max", s.cfg.maxEventStreams(),
+				"remote", c.Request.RemoteAddr, "refused_total", refused)
+		}
+		c.Header("Retry-After", "5")
+		return errorf(http.StatusServiceUnavailable, "%d event streams are open, the most web.max_event_streams allows", s.cfg.maxEventStreams())
 	}
+	defer s.sseClients.Add(-1)
+
+	rc := http.NewResponseController(c.Writer)
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	c.Status(http.StatusOK)
 
-	s.sseClients.Add(1)
-	defer s.sseClients.Add(-1)
-
-	w := bufio.NewWriter(c.Writer)
-	send := func() error {
-		if err := w.Flush(); err != nil {
-			return err
+	timeout := s.cfg.streamWriteTimeout()
+	dw := &deadlineWriter{w: c.Writer, rc: rc, timeout: timeout}
+	w := bufio.NewWriter(dw)
+	// send writes what is buffered, each write within the stream's write
+	// timeout; a client that does not take it in time is dropped.
+	send := func() bool {
+		err := w.Flush()
+		if err == nil {
+			dw.arm()
+			err = rc.Flush()
 		}
-		return rc.Flush()
+		if err == nil {
+			return true
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			s.sseTimedOut.Add(1)
+			s.log.Info("event stream dropped: the client took no data within the write timeout",
+				"remote", c.Request.RemoteAddr, "timeout", timeout)
+			resetConn(c.Request.Context())
+		}
+		return false
 	}
 	writeSSE(w, "hello", "", helloEvent{LastSeq: s.ring.LastSeq(), Trace: onOff(s.deps.Transport.Tracing())})
-	if err := send(); err != nil {
+	if !send() {
 		return nil
 	}
 	ctx := c.Request.Context()
@@ -90,10 +118,8 @@ func (s *Server) streamEvents(c *gin.Context) error {
 		} else {
 			q.SinceSeq = max(q.SinceSeq, p.Last)
 		}
-		if w.Buffered() > 0 {
-			if err := send(); err != nil {
-				return nil
-			}
+		if w.Buffered() > 0 && !send() {
+			return nil
 		}
 		if p.More {
 			continue
@@ -102,15 +128,52 @@ func (s *Server) streamEvents(c *gin.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-heartbeat.C:
-			if _, err := w.WriteString(": ping\n\n"); err != nil {
-				return nil
-			}
-			if err := send(); err != nil {
+			w.WriteString(": ping\n\n")
+			if !send() {
 				return nil
 			}
 		case <-wake:
 		}
 	}
+}
+
+// deadlineWriter gives every write of an event stream its own deadline.
+type deadlineWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+// arm sets the deadline of the next write. A writer without deadlines (a
+// test recorder) keeps the server's write timeout only.
+func (d *deadlineWriter) arm() { _ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout)) }
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	d.arm()
+	return d.w.Write(p)
+}
+
+// connKey is the context key of a request's connection.
+type connKey struct{}
+
+// withConn is the server's ConnContext: it keeps the connection in the
+// context of its requests, for resetConn.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// resetConn closes the request's connection with a reset (SO_LINGER 0), so
+// that the kernel drops what a client that stopped reading left in its send
+// queue at once rather than keeping it for retransmissions.
+func resetConn(ctx context.Context) {
+	c, ok := ctx.Value(connKey{}).(net.Conn)
+	if !ok {
+		return
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	c.Close()
 }
 
 // writeSSE writes one event; errors surface at the next flush.

@@ -39,10 +39,9 @@ func (s *Server) putTrace(c *gin.Context) error {
 		return errorf(http.StatusBadRequest, `trace must be "on" or "off", as in {"trace":"on"}`)
 	}
 	on := *body.Trace == "on"
-	if on != s.deps.Transport.Tracing() {
-		s.log.Info("tracing switched by the web API", "trace", *body.Trace, "remote", c.ClientIP())
-	}
+	was := s.deps.Transport.Tracing()
 	s.deps.Transport.SetTracing(on)
+	s.log.Info("tracing set by the web API", append([]any{"trace", *body.Trace, "was", onOff(was)}, caller(c)...)...)
 	c.JSON(http.StatusOK, traceBody{Trace: onOff(s.deps.Transport.Tracing())})
 	return nil
 }

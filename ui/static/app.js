@@ -34,13 +34,17 @@ function notice(text, isError) {
   n.classList.remove("hidden");
 }
 
+// With a token set, the API wants it on every route but the trace state; a
+// state change also carries X-Sipwire, which no cross-site form can send.
+function authHeaders() { return token() ? { "Authorization": "Bearer " + token() } : {}; }
+
 async function api(method, path, body) {
-  const opts = { method, headers: {} };
+  const opts = { method, headers: authHeaders() };
   if (body !== undefined) {
     opts.headers["Content-Type"] = "application/json";
     opts.body = JSON.stringify(body);
   }
-  if (method !== "GET" && token()) opts.headers["Authorization"] = "Bearer " + token();
+  if (method !== "GET") opts.headers["X-Sipwire"] = "1";
   const res = await fetch(API + path, opts);
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }
@@ -140,7 +144,8 @@ async function pollStats() {
     drawChart();
     setHistoryAvailable(s.web.event_history, (s.exporters || {}).history);
   } catch (e) {
-    notice("Cannot reach the sipwire API: " + e.message, true);
+    notice(e.status === 401 ? "The API needs the token: type it in the Token field and press Keep." :
+      "Cannot reach the sipwire API: " + e.message, true);
   }
 }
 
@@ -360,9 +365,15 @@ async function loadEvents() {
   }
 }
 
-function connectStream(since) {
+// EventSource sends no header: with a token, the stream URL carries a
+// short-lived ticket (POST /events/ticket), never the token itself.
+async function connectStream(since) {
   if (state.source) state.source.close();
-  const es = new EventSource(API + "/events/stream?since=" + since);
+  let url = API + "/events/stream?since=" + since;
+  if (token()) {
+    try { url += "&ticket=" + encodeURIComponent((await api("POST", "/events/ticket")).ticket); } catch (e) { /* the stream says */ }
+  }
+  const es = new EventSource(url);
   state.source = es;
   es.addEventListener("hello", (m) => {
     const h = JSON.parse(m.data);
@@ -376,7 +387,26 @@ function connectStream(since) {
   es.onmessage = (m) => addEvent(JSON.parse(m.data));
   es.onerror = () => {
     const live = $("live"); live.textContent = "reconnecting"; live.className = "live off";
+    // Refused (an expired ticket, a missing token): reconnect with a new one.
+    if (es.readyState === EventSource.CLOSED && state.source === es) setTimeout(() => connectStream(state.lastSeq), 3000);
   };
+}
+
+// Downloads (pcap, export) with a token: fetched with the header, saved
+// from a blob.
+async function download(href) {
+  try {
+    const res = await fetch(href, { headers: authHeaders() });
+    if (!res.ok) throw new Error(res.status + " " + res.statusText);
+    const m = /filename="([^"]+)"/.exec(res.headers.get("Content-Disposition") || "");
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(await res.blob());
+    a.download = m ? m[1] : "sipwire-download";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  } catch (e) {
+    notice("Download failed: " + e.message, true);
+  }
 }
 
 // ---- event history ----
@@ -614,6 +644,13 @@ function init() {
     if (v) sessionStorage.setItem("sipwire.token", v); else sessionStorage.removeItem("sipwire.token");
     notice(v ? "Token kept for this tab." : "Token cleared.", false);
     setTimeout(() => notice(""), 2500);
+    pollStats(); pollConnections(); loadEvents().then(connectStream);
+  });
+  document.addEventListener("click", (ev) => {
+    const a = ev.target.closest("a[download]");
+    if (!a || !token() || ev.defaultPrevented) return;
+    ev.preventDefault();
+    download(a.href);
   });
   $("token").addEventListener("keydown", (e) => { if (e.key === "Enter") $("token-save").click(); });
   $("trace-toggle").addEventListener("click", toggleTrace);

@@ -56,6 +56,7 @@ func TestRunCLITrace(t *testing.T) {
 
 func TestRunCLIConns(t *testing.T) {
 	f := newFixture(t)
+	t.Setenv(web.EnvToken, token)
 	sc := f.connect()
 	code, out, errs := run(t, t.Context(), "conns", "-api", f.base)
 	if code != ExitOK || !strings.HasPrefix(out, "ID  ") || !strings.Contains(out, sc.LocalAddr().String()) || !strings.HasSuffix(out, "1 connection(s)\n") {
@@ -78,6 +79,7 @@ func TestRunCLIConns(t *testing.T) {
 
 func TestRunCLIEvents(t *testing.T) {
 	f := newFixture(t)
+	t.Setenv(web.EnvToken, token)
 	sc := f.connect()
 	for range 1000 {
 		if f.srv.Ring().LastSeq() > 0 {

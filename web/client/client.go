@@ -86,6 +86,9 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, path string, b
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if method != http.MethodGet {
+		req.Header.Set(web.StateChangeHeader, "1")
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}

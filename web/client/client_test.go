@@ -162,7 +162,7 @@ func (w *lineWriter) next(t *testing.T) string {
 
 func TestClientFollow(t *testing.T) {
 	f := newFixture(t)
-	c := New(f.base, "")
+	c := New(f.base, token)
 	ctx, cancel := context.WithCancel(t.Context())
 	w := newLineWriter()
 	done := make(chan error, 1)
@@ -194,7 +194,7 @@ func TestClientFollow(t *testing.T) {
 func streamOpen(t *testing.T, f *fixture) bool {
 	t.Helper()
 	var st web.StatsBody
-	c := New(f.base, "")
+	c := New(f.base, token)
 	if _, err := c.do(t.Context(), c.HTTP, "GET", "/api/v1/stats", nil, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func streamOpen(t *testing.T, f *fixture) bool {
 
 func TestFollowEndsWithServer(t *testing.T) {
 	f := newFixture(t)
-	c := New(f.base, "")
+	c := New(f.base, token)
 	done := make(chan error, 1)
 	go func() { done <- c.FollowEvents(t.Context(), EventFilter{}, func(web.Event) error { return nil }) }()
 	for range 1000 {
