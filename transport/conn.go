@@ -52,6 +52,7 @@ type Conn struct {
 	aliases []netip.AddrPort
 
 	state        atomic.Uint32
+	closedBy     atomic.Uint32 // the EventKind that closed the connection, 0 for none
 	verdict      atomic.Uint32
 	lastActivity atomic.Int64
 	msgsIn       atomic.Uint64
@@ -196,6 +197,7 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 		c.mu.Unlock()
 		return false
 	}
+	c.closedBy.Store(uint32(kind))
 	c.state.Store(uint32(StateClosed))
 	t := c.t
 	t.mu.Lock()
@@ -214,7 +216,7 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 	t.stats.closed.Add(1)
 	t.raise(c, EventClosed, status, reason)
 	c.mu.Unlock()
-	c.w.fail(ErrConnClosed)
+	c.w.fail(closeError(kind))
 	return true
 }
 

@@ -4,6 +4,9 @@ import "errors"
 
 // Errors returned by the transport. Each limit has its own, comparable with
 // errors.Is; the events raised when a limit fires carry the same wording.
+// A limit that closes a connection from its reader (tcp_max_msg_chunks,
+// tcp_max_msg_time, tcp_connection_lifetime) is the error of every write
+// to the connection from then on, and of the queued writes it dropped.
 var (
 	ErrClosed             = errors.New("transport: closed")
 	ErrConnClosed         = errors.New("transport: connection closed")
@@ -17,3 +20,16 @@ var (
 	ErrMessageTimeout     = errors.New("transport: message not complete within tcp_max_msg_time")
 	ErrIdleTimeout        = errors.New("transport: no traffic within tcp_connection_lifetime")
 )
+
+// closeError is the error that writes to a connection closed with kind get.
+func closeError(kind EventKind) error {
+	switch kind {
+	case EventChunkLimit:
+		return ErrChunkLimit
+	case EventMessageTimeout:
+		return ErrMessageTimeout
+	case EventIdleTimeout:
+		return ErrIdleTimeout
+	}
+	return ErrConnClosed
+}

@@ -192,3 +192,46 @@ func waitUntilT(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestLimitIsTheWriteError: once a limit closed a connection from its
+// reader, writes to it return that limit's error.
+func TestLimitIsTheWriteError(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opts  Options
+		send  string
+		want  error
+		event EventKind
+	}{
+		{"tcp_connection_lifetime", Options{ConnectionLifetime: 100 * time.Millisecond}, options("idle"), ErrIdleTimeout, EventIdleTimeout},
+		{"tcp_max_msg_time", Options{MaxMsgTime: 100 * time.Millisecond}, options("first") + "OPTIONS sip:x SIP/2.0\r\n", ErrMessageTimeout, EventMessageTimeout},
+		{"tcp_max_msg_chunks", Options{MaxMsgChunks: 2}, options("first"), ErrChunkLimit, EventChunkLimit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conns := make(chan *Conn, 1)
+			h := newHarness(t, tc.opts, HandlerFunc(func(m *Message) {
+				select {
+				case conns <- m.Conn:
+				default:
+				}
+				echoOptions(m)
+			}))
+			c := h.dial()
+			c.Write([]byte(tc.send))
+			conn := <-conns
+			if tc.event == EventChunkLimit {
+				for _, part := range []string{"OPT", "IONS sip:x SIP/2.0\r\n"} {
+					time.Sleep(20 * time.Millisecond)
+					c.Write([]byte(part))
+				}
+			}
+			got := h.untilClosed()
+			if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, tc.event.String()+"/") }) {
+				t.Fatalf("events %q, want %s", got, tc.event)
+			}
+			if err := conn.Write([]byte(options("late"))); !errors.Is(err, tc.want) {
+				t.Fatalf("write after %s: %v, want %v", tc.event, err, tc.want)
+			}
+		})
+	}
+}

@@ -80,7 +80,7 @@ func (w *writer) write(b []byte, m *outMessage, notify func(error)) error {
 	st := c.State()
 	if st == StateClosed {
 		w.mu.Unlock()
-		return ErrConnClosed
+		return closeError(EventKind(c.closedBy.Load()))
 	}
 	if m != nil {
 		c.observeMessage(Sent, time.Now(), b, m.callID, m.local)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -75,10 +76,25 @@ func (l *lockedBuffer) String() string {
 }
 
 // startSipwire runs the binary in a temporary directory on free ports,
-// with extra flags, and waits until it answers.
+// with extra flags, and waits until it answers. Without -config it runs the
+// embedded default config with HEP sent to a UDP port of the test's own,
+// never to the default 9060, where an operator's collector may listen.
 func startSipwire(t *testing.T, extra ...string) *instance {
 	t.Helper()
 	in := &instance{sip: freeAddr(t), web: freeAddr(t), stderr: &lockedBuffer{}, dir: t.TempDir()}
+	if !slices.Contains(extra, "-config") {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { u.Close() })
+		file := filepath.Join(in.dir, "hep-only.yaml")
+		cfg := fmt.Sprintf("hep_id:\n  - '[homer] %s; transport=udp; version=3'\n", u.LocalAddr())
+		if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		extra = append([]string{"-config", file}, extra...)
+	}
 	args := append([]string{"-listen", "tcp:" + in.sip, "-web", in.web}, extra...)
 	in.cmd = exec.Command(binary, args...)
 	in.cmd.Dir = in.dir
