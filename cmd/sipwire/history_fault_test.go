@@ -19,6 +19,8 @@ import (
 
 	"github.com/sipwire/sipwire/transport"
 	"github.com/sipwire/sipwire/web/history"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 // Fault tests of the event history through the built binary: a corrupt
@@ -220,17 +222,11 @@ func TestBinaryHistoryFullDisk(t *testing.T) {
 func smallTmpfs(t *testing.T, size int) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("the full-disk test needs root (mount -t tmpfs) and CI is set")
-		}
-		t.Skip("the full-disk test needs root to mount a small tmpfs")
+		testtool.Unavailable(t, "root (the full-disk test mounts a small tmpfs)", "run the tests as root, as .ci/run does")
 	}
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount tmpfs: %v: %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+		testtool.Unavailable(t, fmt.Sprintf("a tmpfs mount (%v: %s)", err, out), "mount -t tmpfs must work for root")
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipwire/sipwire/deploy/testtool"
 )
 
 // The integrity check's time bound: a check stopped by it leaves the store
@@ -39,18 +41,12 @@ func TestIntegrityCheckTimeBound(t *testing.T) {
 func smallDisk(t *testing.T, size int) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("the full-disk test needs root (mount -t tmpfs) and CI is set")
-		}
-		t.Skip("the full-disk test needs root to mount a small tmpfs")
+		testtool.Unavailable(t, "root (the full-disk test mounts a small tmpfs)", "run the tests as root, as .ci/run does")
 	}
 	dir := t.TempDir()
 	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
 	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("mount tmpfs: %v: %s", err, out)
-		}
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+		testtool.Unavailable(t, fmt.Sprintf("a tmpfs mount (%v: %s)", err, out), "mount -t tmpfs must work for root")
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
