@@ -51,11 +51,6 @@ type Options struct {
 	// between messages is then skipped without the CRLF answer.
 	DisableCRLFPingPong bool
 
-	// CRLFDrop is tcp_crlf_drop=1: a lone CRLF between messages is discarded
-	// as soon as it is known to be lone, and counted. A CRLFCRLF ping is
-	// never swallowed, even split across reads.
-	CRLFDrop bool
-
 	// SyncWrites is tcp_async=0: connects and writes block the sender, each
 	// write bounded as a whole by SendTimeout.
 	SyncWrites bool

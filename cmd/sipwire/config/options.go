@@ -17,7 +17,6 @@ func (c *Config) TransportOptions() transport.Options {
 		MaxMsgChunks:        chunks,
 		MaxMsgTime:          c.TCPMaxMsgTime,
 		DisableCRLFPingPong: !c.TCPCRLFPingPong,
-		CRLFDrop:            c.TCPCRLFDrop,
 		SyncWrites:          !c.TCPAsync,
 		MaxPostponedChunks:  c.TCPAsyncMaxPostponedChunks,
 		LocalConnectTimeout: c.TCPAsyncLocalConnectTimeout,

@@ -262,7 +262,7 @@ func TestTransportOptions(t *testing.T) {
 tcp_send_timeout: 250
 tcp_max_msg_chunks: 0
 tcp_crlf_pingpong: 0
-tcp_crlf_drop: 1
+tcp_crlf_drop: 0
 tcp_async: 0
 tcp_async_max_postponed_chunks: 8
 tcp_async_local_connect_timeout: 50
@@ -276,7 +276,7 @@ trace_on: 0
 `, "t.yaml")
 	want := transport.Options{
 		Port: 5070, SendTimeout: 250 * time.Millisecond, MaxMsgChunks: -1, MaxMsgTime: 2 * time.Second,
-		DisableCRLFPingPong: true, CRLFDrop: true, SyncWrites: true, MaxPostponedChunks: 8,
+		DisableCRLFPingPong: true, SyncWrites: true, MaxPostponedChunks: 8,
 		LocalConnectTimeout: 50 * time.Millisecond, LocalWriteTimeout: 5 * time.Millisecond,
 		ParallelHandling: true, MaxConnections: 10, ConnectionLifetime: 30 * time.Second, MaxMessageBytes: 4096,
 	}

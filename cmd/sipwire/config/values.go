@@ -144,6 +144,18 @@ func unitKey(key, doc string, p *time.Duration, unit time.Duration, lo, hi int) 
 }
 
 // flagKey is an OpenSIPS 0|1 switch (true and false are accepted too).
+// refuseOne makes the flag field f refuse the value 1, with why.
+func refuseOne(f field, p *bool, why string) field {
+	check := f.check
+	f.check = func() []issue {
+		if *p {
+			return oneIssue(f.key, ErrValue, "%s", why)
+		}
+		return check()
+	}
+	return f
+}
+
 func flagKey(key, doc string, p *bool) field {
 	return field{
 		key: key, doc: doc, kind: kindFlag,
