@@ -12,14 +12,25 @@ type field struct {
 
 func (f *field) present() bool { return f.end > 0 }
 
+// value returns the trimmed value of the field in b, nil when absent.
+func (f *field) value(b []byte) []byte {
+	if !f.present() {
+		return nil
+	}
+	return b[f.vlo:f.vhi]
+}
+
 // headers are the headers the forwarder looks at: the first two of Via and
-// Route, the first of the others.
+// Route, the first of the others. dup is the first single-valued header
+// (RFC 3261 §7.3.1: To, From, CSeq, Call-ID, Max-Forwards) seen twice.
 type headers struct {
 	via, via2     field
 	route, route2 field
 	maxFwd        field
 	recordRoute   field
 	from, to      field
+	callID, cseq  field
+	dup           defect
 }
 
 // scanHeaders records the headers of the header block b (the start line,
@@ -71,30 +82,39 @@ func (h *headers) record(b []byte, lo, hi int) {
 		case 'v':
 			f = pick(&h.via, &h.via2)
 		case 'f':
-			f = pick(&h.from, nil)
+			f = h.single(&h.from, defectDupFrom)
 		case 't':
-			f = pick(&h.to, nil)
+			f = h.single(&h.to, defectDupTo)
+		case 'i':
+			f = h.single(&h.callID, defectDupCallID)
 		}
 	case 2:
 		if equalFold(name, "to") {
-			f = pick(&h.to, nil)
+			f = h.single(&h.to, defectDupTo)
 		}
 	case 3:
 		if equalFold(name, "via") {
 			f = pick(&h.via, &h.via2)
 		}
 	case 4:
-		if equalFold(name, "from") {
-			f = pick(&h.from, nil)
+		switch {
+		case equalFold(name, "from"):
+			f = h.single(&h.from, defectDupFrom)
+		case equalFold(name, "cseq"):
+			f = h.single(&h.cseq, defectDupCSeq)
 		}
 	case 5:
 		if equalFold(name, "route") {
 			f = pick(&h.route, &h.route2)
 		}
+	case 7:
+		if equalFold(name, "call-id") {
+			f = h.single(&h.callID, defectDupCallID)
+		}
 	case 12:
 		switch {
 		case equalFold(name, "max-forwards"):
-			f = pick(&h.maxFwd, nil)
+			f = h.single(&h.maxFwd, defectDupMaxForwards)
 		case equalFold(name, "record-route"):
 			f = pick(&h.recordRoute, nil)
 		}
@@ -113,6 +133,18 @@ func pick(first, second *field) *field {
 		return first
 	case second != nil && !second.present():
 		return second
+	}
+	return nil
+}
+
+// single returns f when the single-valued header it holds is not yet seen;
+// else it notes the duplicate d (the first one only) and returns nil.
+func (h *headers) single(f *field, d defect) *field {
+	if !f.present() {
+		return f
+	}
+	if h.dup == defectNone {
+		h.dup = d
 	}
 	return nil
 }

@@ -8,15 +8,16 @@ import (
 )
 
 // reply answers the request m on its own connection, counting the reply
-// in kind. A request too broken to answer is dropped and counted; an ACK is
-// never answered.
+// in kind. The response copies what m has of Via, From, To, Call-ID and
+// CSeq (framing.AppendRejection); a request without Via cannot be answered
+// and is dropped and counted; an ACK is never answered.
 func (f *Forwarder) reply(m *transport.Message, code int, reason string, kind *atomic.Uint64) {
 	if equalFold(m.Method, "ack") {
 		f.c.reqACK.Add(1)
 		return
 	}
 	buf := f.getBuf()
-	out := framing.AppendResponse((*buf)[:0], &m.Frame, code, reason)
+	out := framing.AppendRejection((*buf)[:0], &m.Frame, code, reason)
 	if len(out) == 0 {
 		f.c.reqMalformed.Add(1)
 	} else {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sipwire/sipwire/transport"
+	"github.com/sipwire/sipwire/transport/framing"
 )
 
 // request forwards a request statelessly, or answers it.
@@ -22,6 +23,8 @@ func (f *Forwarder) request(m *transport.Message) {
 	var hop nextHop
 	out := f.rewrite(m, a, (*buf)[:0], &hop)
 	switch {
+	case hop.drop != nil:
+		hop.drop.Add(1)
 	case hop.code != 0:
 		f.reply(m, hop.code, hop.reason, hop.kind)
 	case len(out) > 0:
@@ -32,7 +35,8 @@ func (f *Forwarder) request(m *transport.Message) {
 }
 
 // nextHop is where a request goes: over conn when set, else to dst; or,
-// when code is set, the local reply that answers it instead.
+// when code is set, the local reply that answers it instead; or, when drop
+// is set, nowhere (drop counts it).
 type nextHop struct {
 	conn     *transport.Conn
 	dst      netip.AddrPort
@@ -41,10 +45,19 @@ type nextHop struct {
 	code   int
 	reason string
 	kind   *atomic.Uint64 // the counter of the reply
+
+	drop *atomic.Uint64
 }
 
 func (h *nextHop) answer(code int, reason string, kind *atomic.Uint64) {
 	h.code, h.reason, h.kind = code, reason, kind
+}
+
+// reject counts the defect d and answers it.
+func (f *Forwarder) reject(hop *nextHop, d defect) {
+	f.c.rejections[d].Add(1)
+	code, reason := d.status()
+	hop.answer(code, reason, &f.c.rejected)
 }
 
 // req is what the forwarder reads of a request, as offsets into its header
@@ -86,24 +99,23 @@ func (f *Forwarder) rewrite(m *transport.Message, a *attachment, out []byte, hop
 	return f.edit(a, &r, hop, out)
 }
 
-// read parses the request and handles what needs no next hop: Max-Forwards
-// (§16.3 step 3), our Route entry (§16.4), OPTIONS to sipwire itself. It
-// returns false when hop holds the answer.
+// read parses and checks the request and handles what needs no next hop:
+// the ACK of a local reply, a malformed request (§16.3 step 1),
+// Max-Forwards (step 3), our Route entry (§16.4), OPTIONS to sipwire
+// itself. It returns false when hop holds the answer.
 func (f *Forwarder) read(m *transport.Message, a *attachment, r *req, hop *nextHop) bool {
 	r.m = m
 	r.hb = m.Data[:m.HeaderLen]
 	hb := r.hb
 	scanHeaders(hb, &r.h)
-	if !r.h.via.present() || !parseVia(hb, r.h.via.vlo, r.h.via.vhi, &r.v) {
-		hop.answer(400, "Bad Via", &f.c.rejected)
+	if equalFold(m.Method, "ack") && r.h.to.present() &&
+		framing.IsLocalTag(r.h.to.value(hb), r.h.from.value(hb), r.h.callID.value(hb)) {
+		hop.drop = &f.c.ackLocal
 		return false
 	}
-	if r.hasMF = r.h.maxFwd.present(); r.hasMF {
-		var ok bool
-		if r.mf, ok = parseUint(hb, r.h.maxFwd.vlo, r.h.maxFwd.vhi); !ok {
-			hop.answer(400, "Bad Max-Forwards", &f.c.rejected)
-			return false
-		}
+	if d := check(r); d != defectNone {
+		f.reject(hop, d)
+		return false
 	}
 	isOPTIONS := equalFold(m.Method, "options")
 	if r.hasMF && r.mf == 0 {
@@ -114,14 +126,8 @@ func (f *Forwarder) read(m *transport.Message, a *attachment, r *req, hop *nextH
 		}
 		return false
 	}
-	r.uri = span{lo: len(m.Method) + 1}
-	if r.uri.hi = indexIn(hb, r.uri.lo, len(hb), ' '); r.uri.hi < r.uri.lo {
-		hop.answer(400, "Bad Request-URI", &f.c.rejected)
-		return false
-	}
-	r.ruOK = parseSIPURI(hb, r.uri.lo, r.uri.hi, &r.ru)
 	if !f.readRoute(a, r) {
-		hop.answer(400, "Bad Route", &f.c.rejected)
+		f.reject(hop, defectBadRoute)
 		return false
 	}
 	if r.hasRest && a.names(hb, r.rest.host, r.rest.port, f.defPort) {

@@ -22,7 +22,12 @@ type Stats struct {
 	TooManyHops     uint64 `json:"too_many_hops"`       // 483
 	Unavailable     uint64 `json:"service_unavailable"` // 503: the next hop unreachable
 	NotImplemented  uint64 `json:"not_implemented"`     // 501: forwarding off
-	Rejected        uint64 `json:"rejected"`            // 400, 404, 482
+	Rejected        uint64 `json:"rejected"`            // 400, 404, 416, 482
+
+	// Rejections counts the requests refused for a defect, by defect,
+	// whatever became of them: answered (400 or 416, counted in Rejected
+	// too), or dropped (an ACK, or a request without Via).
+	Rejections Rejections `json:"rejections"`
 
 	// SendErrors counts forwarded messages that could not be sent, at once
 	// or later (a background connect that failed).
@@ -38,6 +43,32 @@ type DroppedRequests struct {
 	Malformed uint64 `json:"malformed"`
 	// ACK: ACKs that could not be forwarded (an ACK is never answered).
 	ACK uint64 `json:"ack"`
+	// ACKToLocalReply: ACKs of sipwire's own negative responses (their To
+	// tag is the one sipwire derives), absorbed rather than forwarded.
+	ACKToLocalReply uint64 `json:"ack_to_local_reply"`
+}
+
+// Rejections counts malformed requests by defect (RFC 3261 §8.1.1, §16.3
+// step 1). The reason phrase of the answer names the defect ("400 Missing
+// Call-ID").
+type Rejections struct {
+	MissingVia     uint64 `json:"missing_via"` // dropped: nowhere to answer
+	BadVia         uint64 `json:"bad_via"`
+	BadRequestURI  uint64 `json:"bad_request_uri"`
+	URIScheme      uint64 `json:"unsupported_uri_scheme"` // 416
+	MissingTo      uint64 `json:"missing_to"`
+	BadTo          uint64 `json:"bad_to"`
+	MissingFrom    uint64 `json:"missing_from"`
+	BadFrom        uint64 `json:"bad_from"`
+	MissingCSeq    uint64 `json:"missing_cseq"`
+	BadCSeq        uint64 `json:"bad_cseq"`
+	CSeqMethod     uint64 `json:"cseq_method_mismatch"`
+	MissingCallID  uint64 `json:"missing_call_id"`
+	BadCallID      uint64 `json:"bad_call_id"`
+	BadMaxForwards uint64 `json:"bad_max_forwards"` // not 0-255
+	// Duplicate: a second To, From, CSeq, Call-ID or Max-Forwards.
+	Duplicate uint64 `json:"duplicate_header"`
+	BadRoute  uint64 `json:"bad_route"`
 }
 
 // DroppedResponses counts responses not forwarded, by reason.
@@ -58,7 +89,8 @@ type counters struct {
 	requests, responses                      atomic.Uint64
 	local, options, hops, unavailable, n501  atomic.Uint64
 	rejected, sendErrors                     atomic.Uint64
-	reqMalformed, reqACK                     atomic.Uint64
+	reqMalformed, reqACK, ackLocal           atomic.Uint64
+	rejections                               [numDefects]atomic.Uint64
 	respNotOurs, respNoRoute, respSendFailed atomic.Uint64
 	respMalformed, respOff                   atomic.Uint64
 }
@@ -76,10 +108,12 @@ func (f *Forwarder) Stats() Stats {
 		Unavailable:        c.unavailable.Load(),
 		NotImplemented:     c.n501.Load(),
 		Rejected:           c.rejected.Load(),
+		Rejections:         c.rejectionStats(),
 		SendErrors:         c.sendErrors.Load(),
 		DroppedRequests: DroppedRequests{
-			Malformed: c.reqMalformed.Load(),
-			ACK:       c.reqACK.Load(),
+			Malformed:       c.reqMalformed.Load(),
+			ACK:             c.reqACK.Load(),
+			ACKToLocalReply: c.ackLocal.Load(),
 		},
 		DroppedResponses: DroppedResponses{
 			NotOurs:       c.respNotOurs.Load(),
@@ -96,4 +130,27 @@ func (f *Forwarder) Stats() Stats {
 		s.Advertise = a.adv.String()
 	}
 	return s
+}
+
+func (c *counters) rejectionStats() Rejections {
+	n := func(d defect) uint64 { return c.rejections[d].Load() }
+	return Rejections{
+		MissingVia:     n(defectNoVia),
+		BadVia:         n(defectBadVia),
+		BadRequestURI:  n(defectRequestURI),
+		URIScheme:      n(defectURIScheme),
+		MissingTo:      n(defectNoTo),
+		BadTo:          n(defectBadTo),
+		MissingFrom:    n(defectNoFrom),
+		BadFrom:        n(defectBadFrom),
+		MissingCSeq:    n(defectNoCSeq),
+		BadCSeq:        n(defectBadCSeq),
+		CSeqMethod:     n(defectCSeqMethod),
+		MissingCallID:  n(defectNoCallID),
+		BadCallID:      n(defectBadCallID),
+		BadMaxForwards: n(defectMaxForwards),
+		Duplicate: n(defectDupTo) + n(defectDupFrom) + n(defectDupCSeq) +
+			n(defectDupCallID) + n(defectDupMaxForwards),
+		BadRoute: n(defectBadRoute),
+	}
 }

@@ -69,6 +69,23 @@ func isHeader(name []byte, full, compact string) bool {
 // never answered), or lacks Via, From, To, Call-ID or CSeq; then the caller
 // just closes. It allocates only when dst lacks capacity.
 func AppendResponse(dst []byte, f *Frame, code int, reason string) []byte {
+	return appendResponse(dst, f, code, reason, false)
+}
+
+// AppendRejection is AppendResponse for a request refused because it is
+// malformed, which may lack the very headers a response copies: only a Via
+// is required (a response goes back along it, RFC 3261 §18.2.2, and is
+// matched to its transaction by its branch, §17.1.3); From, To, Call-ID and
+// CSeq are copied when present and left out, never invented, when not (RFC
+// 4475 §3.3.1 asks for a 400 to a request without Call-ID, From and To).
+// A To without a tag gets the same derived tag as from AppendResponse. It
+// returns dst unchanged for a response, an ACK, or a request without Via.
+func AppendRejection(dst []byte, f *Frame, code int, reason string) []byte {
+	return appendResponse(dst, f, code, reason, true)
+}
+
+// appendResponse is AppendResponse, or AppendRejection when partial.
+func appendResponse(dst []byte, f *Frame, code int, reason string, partial bool) []byte {
 	if !f.IsRequest || equalFold(f.Method, "ack") || f.HeaderLen <= 0 || f.HeaderLen > len(f.Data) {
 		return dst
 	}
@@ -90,7 +107,7 @@ func AppendResponse(dst []byte, f *Frame, code int, reason string) []byte {
 			cseq = value
 		}
 	}
-	if vias == 0 || from == nil || to == nil || callID == nil || cseq == nil {
+	if vias == 0 || !partial && (from == nil || to == nil || callID == nil || cseq == nil) {
 		return dst
 	}
 
@@ -113,18 +130,45 @@ func AppendResponse(dst []byte, f *Frame, code int, reason string) []byte {
 			dst = appendHeader(dst, "Via: ", value)
 		}
 	}
-	dst = appendHeader(dst, "From: ", from)
-	dst = appendUnfolded(append(dst, "To: "...), to)
-	if _, ok := param(to, "tag"); !ok {
-		fromTag, _ := param(from, "tag")
-		dst = append(dst, ";tag="...)
-		dst = appendTag(dst, callID, fromTag)
+	if from != nil {
+		dst = appendHeader(dst, "From: ", from)
 	}
-	dst = append(dst, "\r\n"...)
-	dst = appendHeader(dst, "Call-ID: ", callID)
-	dst = appendHeader(dst, "CSeq: ", cseq)
+	if to != nil {
+		dst = appendUnfolded(append(dst, "To: "...), to)
+		if _, ok := param(to, "tag"); !ok {
+			fromTag, _ := param(from, "tag")
+			dst = append(dst, ";tag="...)
+			dst = appendTag(dst, callID, fromTag)
+		}
+		dst = append(dst, "\r\n"...)
+	}
+	if callID != nil {
+		dst = appendHeader(dst, "Call-ID: ", callID)
+	}
+	if cseq != nil {
+		dst = appendHeader(dst, "CSeq: ", cseq)
+	}
 	return append(dst, "Content-Length: 0\r\n\r\n"...)
 }
+
+// IsLocalTag reports whether the tag of the To value to is the one
+// AppendResponse and AppendRejection add for the Call-ID callID and the
+// From value from: whether a request (an ACK, above all) belongs to a
+// response made by this package rather than by a UAS. The tag is derived,
+// not remembered, so this needs no state; another UAS's tag matches only by
+// a 64-bit hash collision. It does not allocate.
+func IsLocalTag(to, from, callID []byte) bool {
+	tag, ok := param(to, "tag")
+	if !ok || len(tag) != tagLen {
+		return false
+	}
+	fromTag, _ := param(from, "tag")
+	var buf [tagLen]byte
+	return string(appendTag(buf[:0], callID, fromTag)) == string(tag)
+}
+
+// tagLen is the length of a derived To tag: 16 hex digits.
+const tagLen = 16
 
 // appendHeader appends prefix, the unfolded value and CRLF.
 func appendHeader(dst []byte, prefix string, value []byte) []byte {
