@@ -19,8 +19,13 @@ const (
 	DefaultBackoffMax   = 30 * time.Second
 	DefaultDialTimeout  = 3 * time.Second
 	DefaultWriteTimeout = 5 * time.Second
-	DefaultLogInterval  = time.Minute
-	DefaultBatchDelay   = time.Millisecond
+	// DefaultRecoverAfter is the default of Config.RecoverAfter.
+	DefaultRecoverAfter = time.Second
+	// DefaultUDPProbeInterval is the default of Config.UDPProbeInterval.
+	DefaultUDPProbeInterval = time.Second
+	// DefaultUDPRefusalWait is the default of Config.UDPRefusalWait.
+	DefaultUDPRefusalWait = 200 * time.Millisecond
+	DefaultBatchDelay     = time.Millisecond
 	// DefaultOpenReplaysPerConn is the default of Config.OpenReplaysPerConn.
 	DefaultOpenReplaysPerConn = 16
 	// MaxDefaultUDPWorkers caps the default of Config.UDPWorkers, which is
@@ -160,9 +165,22 @@ type Config struct {
 	// WriteTimeout bounds one write to a TCP/TLS collector; a write that
 	// times out drops its packets and reconnects. Zero means 5 s.
 	WriteTimeout time.Duration
-	// LogInterval is the least time between two "collector unreachable"
-	// warnings of one destination. Zero means 1 minute.
-	LogInterval time.Duration
+	// RecoverAfter is how long a TCP/TLS connection opened while its
+	// destination is down must live, with no write failing, before the
+	// destination is up again (and its recovery logged): a collector that
+	// accepts connections and drops them at once stays down, with one log
+	// line for the whole outage. Zero means 1 s.
+	RecoverAfter time.Duration
+	// UDPProbeInterval is, while a UDP destination is down (the collector
+	// refused datagrams: ICMP port unreachable), how often each worker
+	// sends one packet to learn whether the collector is back; the other
+	// packets are dropped (not_connected) rather than sent into a refusal.
+	// Zero means 1 s.
+	UDPProbeInterval time.Duration
+	// UDPRefusalWait is how long a probe must go unrefused for its UDP
+	// destination to be up again: an ICMP refusal comes back within a
+	// round trip. Zero means 200 ms.
+	UDPRefusalWait time.Duration
 	// OpenReplaysPerConn bounds how many of a connection's Call-IDs get its
 	// open event repeated (FormatHomer). A phone's connection carries a few
 	// calls, and each call's view shows how its connection began; a trunk
@@ -171,7 +189,8 @@ type Config struct {
 	// story: past the bound, its calls are still correlated with its CLOSED
 	// event (the transport's Options.CallIDsPerConn). Zero means 16.
 	OpenReplaysPerConn int
-	// Logger receives the rate-limited warnings. Nil means slog.Default().
+	// Logger receives one line when a destination goes down and one when it
+	// is back. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
@@ -226,7 +245,9 @@ func (c *Config) senderOptions() (senderOptions, error) {
 		backoffMax:   orDuration(c.BackoffMax, DefaultBackoffMax),
 		dialTimeout:  orDuration(c.DialTimeout, DefaultDialTimeout),
 		writeTimeout: orDuration(c.WriteTimeout, DefaultWriteTimeout),
-		logInterval:  orDuration(c.LogInterval, DefaultLogInterval),
+		recoverAfter: orDuration(c.RecoverAfter, DefaultRecoverAfter),
+		probeEvery:   orDuration(c.UDPProbeInterval, DefaultUDPProbeInterval),
+		refusalWait:  orDuration(c.UDPRefusalWait, DefaultUDPRefusalWait),
 		batchDelay:   c.BatchDelay,
 		logger:       c.logger(),
 	}

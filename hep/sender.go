@@ -20,7 +20,9 @@ type senderOptions struct {
 	stableAfter  time.Duration
 	dialTimeout  time.Duration
 	writeTimeout time.Duration
-	logInterval  time.Duration
+	recoverAfter time.Duration
+	probeEvery   time.Duration
+	refusalWait  time.Duration
 	batchDelay   time.Duration // <= 0: no wait for more packets
 	tlsConfig    *tls.Config
 	logger       *slog.Logger
@@ -54,11 +56,13 @@ type sender struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu      sync.Mutex
-	lastLog time.Time
+	// down mirrors !state.Up for the workers' hot path.
+	down atomic.Bool
+	// mu guards state and outageDrops.
+	mu    sync.Mutex
+	state DestinationState
 	// outageDrops is the drop total when the current outage began.
 	outageDrops uint64
-	down        bool
 }
 
 func newSender(d Destination, o senderOptions) *sender {
@@ -70,6 +74,7 @@ func newSender(d Destination, o senderOptions) *sender {
 		done:   make(chan struct{}),
 		ctx:    ctx,
 		cancel: cancel,
+		state:  DestinationState{Up: true, Since: time.Now()},
 	}
 	n := 1
 	if d.Transport == UDP {
@@ -229,36 +234,42 @@ func (s *sender) sleep(d time.Duration) bool {
 	}
 }
 
-// wentDown logs that the collector is unreachable: once per outage, and
-// then no more often than logInterval.
+// wentDown records a failure: the first of an outage takes the destination
+// down and logs one line; later ones only update LastError.
 func (s *sender) wentDown(err error) {
-	s.connected.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
-	if !s.down {
-		s.down = true
-		s.outageDrops = s.c.dropsSnapshot().Total()
-	} else if now.Sub(s.lastLog) < s.opts.logInterval {
+	s.state.LastError = err.Error()
+	if !s.state.Up {
 		return
 	}
-	s.lastLog = now
+	s.state.Up, s.state.Since = false, time.Now()
+	s.state.Outages++
+	s.down.Store(true)
+	s.outageDrops = s.c.dropsSnapshot().Total()
 	s.opts.logger.Warn("hep: collector unreachable, dropping packets until it is back",
 		"destination", s.dest.Name, "address", s.dest.Address(), "transport", s.dest.Transport.String(), "error", err)
 }
 
-// cameUp logs the end of an outage.
+// cameUp ends an outage, with one log line that says how many packets it
+// cost.
 func (s *sender) cameUp() {
-	s.connected.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.down {
+	if s.state.Up {
 		return
 	}
-	s.down = false
+	now := time.Now()
+	lost := s.c.dropsSnapshot().Total() - s.outageDrops
 	s.opts.logger.Info("hep: collector reachable again",
-		"destination", s.dest.Name, "address", s.dest.Address(), "dropped", s.c.dropsSnapshot().Total()-s.outageDrops)
+		"destination", s.dest.Name, "address", s.dest.Address(), "transport", s.dest.Transport.String(),
+		"down_for", now.Sub(s.state.Since).Round(time.Millisecond), "lost", lost)
+	s.state.Up, s.state.Since = true, now
+	s.down.Store(false)
 }
+
+// isDown says whether the destination is in an outage.
+func (s *sender) isDown() bool { return s.down.Load() }
 
 // stats returns a snapshot of the counters, the workers' queues summed.
 func (s *sender) stats() DestinationStats {
@@ -266,14 +277,25 @@ func (s *sender) stats() DestinationStats {
 	for _, w := range s.workers {
 		queueLen += len(w.q)
 	}
+	s.mu.Lock()
+	state := s.state
+	s.mu.Unlock()
+	// Refusals are read first: they are counted after the sends they
+	// take back, so sent never goes below them.
+	refused, refusedBytes := s.c.refused.Load(), s.c.refusedBytes.Load()
+	connected := s.connected.Load()
+	if s.dest.Transport == UDP {
+		connected = connected && state.Up
+	}
 	return DestinationStats{
 		Name:            s.dest.Name,
 		Address:         s.dest.Address(),
 		Transport:       s.dest.Transport.String(),
-		Connected:       s.connected.Load(),
-		PacketsSent:     s.c.packetsSent.Load(),
-		BytesSent:       s.c.bytesSent.Load(),
-		Drops:           s.c.dropsSnapshot(),
+		State:           state,
+		Connected:       connected,
+		PacketsSent:     s.c.packetsSent.Load() - refused,
+		BytesSent:       s.c.bytesSent.Load() - refusedBytes,
+		Drops:           s.c.dropsWith(refused),
 		Reconnects:      s.c.reconnects.Load(),
 		ConnectFailures: s.c.connectFailures.Load(),
 		Workers:         len(s.workers),

@@ -1,6 +1,9 @@
 package hep
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Drops counts the packets a destination lost, by reason.
 type Drops struct {
@@ -25,9 +28,16 @@ type DestinationStats struct {
 	Name      string `json:"name"`
 	Address   string `json:"address"`
 	Transport string `json:"transport"`
-	// Connected: a TCP/TLS connection is up (always true for UDP once its
-	// socket exists).
-	Connected   bool   `json:"connected"`
+	// State says whether the collector takes packets, since when, and why
+	// not.
+	State DestinationState `json:"state"`
+	// Connected: a TCP/TLS connection is open; for UDP, the sockets exist
+	// and the destination is up.
+	Connected bool `json:"connected"`
+	// PacketsSent and BytesSent count what the collector was handed: for
+	// UDP, datagrams the kernel sent and the collector did not refuse (a
+	// datagram an ICMP error later reports as refused moves to
+	// Drops.SendError).
 	PacketsSent uint64 `json:"packets_sent"`
 	BytesSent   uint64 `json:"bytes_sent"`
 	Drops       Drops  `json:"drops"`
@@ -45,6 +55,28 @@ type DestinationStats struct {
 	QueueCap      int   `json:"queue_cap"`
 	QueueBytes    int64 `json:"queue_bytes"`
 	QueueBytesCap int64 `json:"queue_bytes_cap"`
+}
+
+// DestinationState is whether a destination's collector takes packets, as
+// far as its sender can tell, for /api/v1/stats and /metrics. A destination
+// starts up (nothing has failed yet) and goes down at the first failure:
+// a TCP/TLS connect or write that fails, a connection the collector
+// closes, a UDP datagram it refuses (an ICMP port unreachable reported on
+// the connected socket). A TCP/TLS destination is up again once a new
+// connection has lived Config.RecoverAfter with no write failing; a UDP one
+// once a probe (Config.UDPProbeInterval) has gone Config.UDPRefusalWait
+// without a refusal. Each change is logged once: one line when it goes
+// down, one when it is back (with the packets lost meanwhile), never one
+// per reconnect attempt.
+type DestinationState struct {
+	// Up is false during an outage.
+	Up bool `json:"up"`
+	// Since is when Up last changed (the start, if it never did).
+	Since time.Time `json:"since"`
+	// LastError is the latest failure, kept after the recovery.
+	LastError string `json:"last_error,omitempty"`
+	// Outages counts the times the destination went down.
+	Outages uint64 `json:"outages"`
 }
 
 // dropReason indexes counters.drops.
@@ -65,6 +97,11 @@ type counters struct {
 	drops           [numDropReasons]atomic.Uint64
 	reconnects      atomic.Uint64
 	connectFailures atomic.Uint64
+	// refused and refusedBytes count UDP datagrams that the kernel sent
+	// (so counted in packetsSent and bytesSent) and an ICMP error then
+	// reported as refused: stats moves them to the send_error drops.
+	refused      atomic.Uint64
+	refusedBytes atomic.Uint64
 }
 
 func (c *counters) drop(r dropReason, n int) {
@@ -72,9 +109,14 @@ func (c *counters) drop(r dropReason, n int) {
 }
 
 func (c *counters) dropsSnapshot() Drops {
+	return c.dropsWith(c.refused.Load())
+}
+
+// dropsWith is dropsSnapshot with the refusals already read.
+func (c *counters) dropsWith(refused uint64) Drops {
 	return Drops{
 		QueueFull:    c.drops[dropQueueFull].Load(),
-		SendError:    c.drops[dropSendError].Load(),
+		SendError:    c.drops[dropSendError].Load() + refused,
 		NotConnected: c.drops[dropNotConnected].Load(),
 		TooLarge:     c.drops[dropTooLarge].Load(),
 	}

@@ -14,6 +14,11 @@ import (
 // (not_connected), so memory stays bounded by the queue and old packets do
 // not pile up; a connection that fails within stableAfter of being opened
 // does not reset the backoff, so a flapping collector is not hammered.
+//
+// A connection opened during an outage ends it only once it has lived
+// recoverAfter with no write failing (checked at its first write or wake-up
+// after that), so that a collector that accepts and drops connections is
+// one outage, logged once, not a down/up pair per reconnect.
 func (w *worker) runStream() {
 	s := w.s
 	var (
@@ -22,13 +27,31 @@ func (w *worker) runStream() {
 		upSince time.Time
 		backoff time.Duration
 		ever    bool
-		batch   = make([]*packetBuf, 0, maxBatch)
-		vec     = make([][]byte, 0, maxBatch)
-		bufs    net.Buffers // outside the loop: WriteTo takes its address
+		// recoverTimer fires when the connection opened during an outage has
+		// lived recoverAfter; nil when there is nothing to check.
+		recoverTimer *time.Timer
+		batch        = make([]*packetBuf, 0, maxBatch)
+		vec          = make([][]byte, 0, maxBatch)
+		bufs         net.Buffers // outside the loop: WriteTo takes its address
 	)
+	stopRecover := func() {
+		if recoverTimer != nil {
+			recoverTimer.Stop()
+			recoverTimer = nil
+		}
+	}
+	// recovered ends the outage when the connection has lived long enough.
+	recovered := func() {
+		if recoverTimer != nil && time.Since(upSince) >= s.opts.recoverAfter {
+			stopRecover()
+			s.cameUp()
+		}
+	}
 	lost := func(err error) {
 		conn.Close()
 		conn = nil
+		s.connected.Store(false)
+		stopRecover()
 		if time.Since(upSince) >= s.opts.stableAfter {
 			backoff = 0
 		} else {
@@ -39,6 +62,7 @@ func (w *worker) runStream() {
 	defer func() {
 		// A batch held back for a new connection is lost when stopping.
 		s.failed(dropNotConnected, batch)
+		stopRecover()
 		if conn != nil {
 			conn.Close()
 		}
@@ -50,6 +74,7 @@ func (w *worker) runStream() {
 			}
 			c, err := s.dialStream()
 			if err != nil {
+				s.connected.Store(false)
 				s.c.connectFailures.Add(1)
 				s.wentDown(err)
 				s.failed(dropNotConnected, batch)
@@ -68,10 +93,23 @@ func (w *worker) runStream() {
 			conn, upSince = c, time.Now()
 			dead = watchClose(c)
 			w.setConn(c)
-			s.cameUp()
+			s.connected.Store(true)
+			if s.isDown() {
+				recoverTimer = time.NewTimer(s.opts.recoverAfter)
+			}
 		}
 		if len(batch) == 0 {
-			p, ok := w.next(dead)
+			var wake <-chan time.Time
+			if recoverTimer != nil {
+				wake = recoverTimer.C
+			}
+			p, ok, woke := w.nextOrWake(dead, wake)
+			if woke && !isClosed(dead) {
+				// The timer fired: the connection has lived recoverAfter.
+				recoverTimer = nil
+				s.cameUp()
+				continue
+			}
 			if !ok {
 				if isClosed(dead) {
 					lost(errors.New("connection closed by the collector"))
@@ -105,6 +143,7 @@ func (w *worker) runStream() {
 		s.sentBatch(batch)
 		clear(batch)
 		batch = batch[:0]
+		recovered()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -15,22 +16,49 @@ type batchWriter interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
+// udpSocket is a worker's connected UDP socket and what it learns from it.
+//
+// A collector that is not listening answers each datagram with an ICMP port
+// unreachable, which the kernel turns into ECONNREFUSED on the connected
+// socket. On Linux the socket also has IP_RECVERR, so each refusal is
+// queued, with the refused datagram, in its error queue: the worker drains
+// it after every send and moves each refused datagram from the sent count to
+// the send_error drops. Elsewhere only the refusals that a later send
+// returns are seen.
+type udpSocket struct {
+	conn *net.UDPConn
+	bw   batchWriter
+	// errBuf and oobBuf receive the error queue's datagrams and their
+	// control messages.
+	errBuf, oobBuf []byte
+	// probeSent is when the probe now waiting for its verdict was sent
+	// (zero: none); lastProbe when the latest probe was sent.
+	probeSent, lastProbe time.Time
+}
+
 // runDatagrams sends each packet as one UDP datagram on a connected socket
 // of the worker's own, taking whatever is queued in batches of up to
 // maxBatch per system call.
+//
+// While the destination is down (a refusal or a send error, here or on
+// another worker), the worker sends no batch: every UDPProbeInterval one
+// packet goes as a probe, the others are dropped (not_connected). A probe
+// that UDPRefusalWait later has not been refused brings the destination
+// up; one that is refused (or fails) keeps it down.
 func (w *worker) runDatagrams() {
 	s := w.s
 	var (
-		conn    *net.UDPConn
-		bw      batchWriter
-		backoff = s.opts.backoffMin / 2
+		conn      *net.UDPConn
+		backoff   = s.opts.backoffMin / 2
+		dialFails bool
 	)
 	for conn == nil {
 		c, err := s.dialUDP()
 		if err == nil {
-			conn, bw = c, udpBatchWriter(c)
+			conn = c
 			break
 		}
+		dialFails = true
 		s.c.connectFailures.Add(1)
 		s.wentDown(err)
 		w.dropQueued(dropNotConnected)
@@ -40,18 +68,48 @@ func (w *worker) runDatagrams() {
 		}
 	}
 	w.setConn(conn)
-	defer conn.Close()
-	s.cameUp()
+	u := &udpSocket{conn: conn, bw: udpBatchWriter(conn), errBuf: make([]byte, MaxDatagramLen), oobBuf: make([]byte, 512)}
+	defer func() {
+		// Refusals of the last datagrams are counted before the socket goes.
+		w.refusals(u)
+		conn.Close()
+	}()
+	s.connected.Store(true)
+	if dialFails {
+		s.cameUp()
+	}
 	var (
-		batch = make([]*packetBuf, 0, maxBatch)
-		msgs  = make([]ipv4.Message, maxBatch)
-		bufs  = make([][]byte, maxBatch)
+		batch   = make([]*packetBuf, 0, maxBatch)
+		msgs    = make([]ipv4.Message, maxBatch)
+		bufs    = make([][]byte, maxBatch)
+		verdict *time.Timer
 	)
+	defer func() {
+		if verdict != nil {
+			verdict.Stop()
+		}
+	}()
 	for i := range msgs {
 		msgs[i].Buffers = bufs[i : i+1 : i+1]
 	}
 	for {
-		p, ok := w.next(nil)
+		var wake <-chan time.Time
+		switch {
+		case u.probeSent.IsZero() && verdict != nil:
+			verdict.Stop() // the probe was judged by a send
+			verdict = nil
+		case !u.probeSent.IsZero():
+			if verdict == nil {
+				verdict = time.NewTimer(time.Until(u.probeSent.Add(s.opts.refusalWait)))
+			}
+			wake = verdict.C
+		}
+		p, ok, woke := w.nextOrWake(nil, wake)
+		if woke {
+			verdict = nil
+			w.judgeProbe(u)
+			continue
+		}
 		if !ok {
 			return
 		}
@@ -66,37 +124,112 @@ func (w *worker) runDatagrams() {
 			kept = append(kept, p)
 		}
 		batch = kept
+		if s.isDown() {
+			batch = w.probeOrDrop(u, batch)
+		}
 		for i, p := range batch {
 			msgs[i].Buffers[0] = p.b
 		}
-		s.writeDatagrams(bw, msgs[:len(batch)], batch)
+		w.writeDatagrams(u, msgs[:len(batch)], batch)
 		clear(bufs)
 		clear(batch)
+		if !u.probeSent.IsZero() && verdict == nil {
+			w.judgeProbe(u) // refused at once (loopback), or not yet due
+		}
 	}
 }
 
-// writeDatagrams sends msgs (one per packet of batch); a datagram that the
-// kernel refuses (for example after an ICMP port unreachable) is counted as
-// a send error and the rest go on.
-func (s *sender) writeDatagrams(bw batchWriter, msgs []ipv4.Message, batch []*packetBuf) {
+// probeOrDrop keeps, of a batch that finds the destination down, the first
+// packet as a probe when one is due and none is waiting for its verdict,
+// and drops the rest (not_connected).
+func (w *worker) probeOrDrop(u *udpSocket, batch []*packetBuf) []*packetBuf {
+	s := w.s
+	now := time.Now()
+	if u.probeSent.IsZero() && now.Sub(u.lastProbe) >= s.opts.probeEvery && len(batch) > 0 {
+		// Refusals of earlier datagrams must not be blamed on the probe.
+		w.refusals(u)
+		u.probeSent, u.lastProbe = now, now
+		s.failed(dropNotConnected, batch[1:])
+		return batch[:1]
+	}
+	s.failed(dropNotConnected, batch)
+	return batch[:0]
+}
+
+// judgeProbe gives the waiting probe its verdict: refused (or failed), the
+// destination stays down; unrefused for refusalWait, it is up again.
+func (w *worker) judgeProbe(u *udpSocket) {
+	if u.probeSent.IsZero() {
+		return
+	}
+	if w.refusals(u) > 0 {
+		u.probeSent = time.Time{}
+		return
+	}
+	if time.Since(u.probeSent) >= w.s.opts.refusalWait {
+		u.probeSent = time.Time{}
+		w.s.cameUp()
+	}
+}
+
+// refusals drains the socket's error queue: each datagram in it was sent
+// and then refused, so it moves from the sent counts to the send_error
+// drops, and the destination goes down. It returns how many there were.
+func (w *worker) refusals(u *udpSocket) uint64 {
+	n, bytes, err := readRefusals(u.conn, u.errBuf, u.oobBuf)
+	if n == 0 {
+		return 0
+	}
+	s := w.s
+	s.c.refusedBytes.Add(bytes)
+	s.c.refused.Add(n)
+	u.probeSent = time.Time{}
+	s.wentDown(fmt.Errorf("hep: udp %s refused %d datagrams: %w", s.dest.Address(), n, err))
+	return n
+}
+
+// writeDatagrams sends msgs (one per packet of batch). Linux's sendmmsg
+// stops at a datagram that fails and returns only the count before it (a
+// refusal pending on the socket is consumed there and lost): the worker
+// then reads the error queue, and if the collector refused datagrams the
+// rest of the batch is dropped (not_connected); otherwise it resends from
+// the datagram that failed, so that a real error is returned. A datagram
+// whose send returns an error is counted as a send error and takes the
+// destination down; the rest go on.
+func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, batch []*packetBuf) {
+	s := w.s
 	for len(batch) > 0 {
 		if s.ctx.Err() != nil {
 			s.failed(dropNotConnected, batch)
 			return
 		}
-		n, err := bw.WriteBatch(msgs, 0)
+		n, err := u.bw.WriteBatch(msgs, 0)
 		n = max(n, 0)
 		s.sentBatch(batch[:n])
 		msgs, batch = msgs[n:], batch[n:]
-		if err != nil && len(batch) > 0 {
-			if errors.Is(err, net.ErrClosed) {
+		if len(batch) == 0 {
+			break
+		}
+		if err == nil {
+			if w.refusals(u) > 0 {
 				s.failed(dropNotConnected, batch)
 				return
 			}
-			s.failed(dropSendError, batch[:1])
-			msgs, batch = msgs[1:], batch[1:]
+			if n > 0 {
+				continue
+			}
+			err = errors.New("sendmmsg sent nothing")
 		}
+		if errors.Is(err, net.ErrClosed) {
+			s.failed(dropNotConnected, batch)
+			return
+		}
+		s.failed(dropSendError, batch[:1])
+		msgs, batch = msgs[1:], batch[1:]
+		u.probeSent = time.Time{}
+		s.wentDown(fmt.Errorf("hep: send to udp %s: %w", s.dest.Address(), err))
 	}
+	w.refusals(u)
 }
 
 func (s *sender) dialUDP() (*net.UDPConn, error) {
@@ -106,12 +239,22 @@ func (s *sender) dialUDP() (*net.UDPConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hep: dial udp %s: %w", s.dest.Address(), err)
 	}
-	return c.(*net.UDPConn), nil
+	uc := c.(*net.UDPConn)
+	if err := enableRefusalQueue(uc); err != nil {
+		uc.Close()
+		return nil, fmt.Errorf("hep: udp %s: %w", s.dest.Address(), err)
+	}
+	return uc, nil
 }
 
 func udpBatchWriter(c *net.UDPConn) batchWriter {
-	if ra, ok := c.RemoteAddr().(*net.UDPAddr); ok && ra.IP.To4() == nil {
+	if isIPv6(c) {
 		return ipv6.NewPacketConn(c)
 	}
 	return ipv4.NewPacketConn(c)
+}
+
+func isIPv6(c *net.UDPConn) bool {
+	ra, ok := c.RemoteAddr().(*net.UDPAddr)
+	return ok && ra.IP.To4() == nil
 }

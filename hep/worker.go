@@ -35,24 +35,28 @@ func (w *worker) run() {
 	}
 }
 
-// next waits for the first packet of a batch. It returns false when the
-// sender is stopping and the queue is empty, or when dead (a stream
-// connection's close signal; nil for none) is closed first.
-func (w *worker) next(dead <-chan struct{}) (*packetBuf, bool) {
+// nextOrWake waits for the first packet of a batch. It returns ok false
+// when the sender is stopping and the queue is empty, or when dead (a
+// stream connection's close signal; nil for none) is closed first, and
+// woke true when wake (nil for never) fires first: the worker has a state
+// change to check.
+func (w *worker) nextOrWake(dead <-chan struct{}, wake <-chan time.Time) (p *packetBuf, ok, woke bool) {
 	select {
 	case p := <-w.q:
 		w.s.dequeued(1, int64(len(p.b)))
-		return p, true
+		return p, true, false
 	case <-dead:
-		return nil, false
+		return nil, false, false
+	case <-wake:
+		return nil, false, true
 	case <-w.s.stop:
 	}
 	select {
 	case p := <-w.q:
 		w.s.dequeued(1, int64(len(p.b)))
-		return p, true
+		return p, true, false
 	default:
-		return nil, false
+		return nil, false, false
 	}
 }
 
