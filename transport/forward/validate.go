@@ -189,7 +189,9 @@ func schemeChar(c byte, first bool) bool {
 // a name-addr, [display-name] "<" URI ">", whose display name is tokens or
 // one quoted string and whose URI has no blanks (RFC 4475 §3.1.2.6,
 // §3.1.2.14, §3.1.2.15); or an addr-spec, a URI without blanks up to the
-// header parameters.
+// header parameters. An unquoted display name may also hold UTF-8, which
+// UAs send and which a proxy has no reason to refuse (§16.3 step 1: parts
+// a proxy does not use are relayed as they are).
 func addressOK(b []byte, lo, hi int) bool {
 	if lo >= hi {
 		return false
@@ -205,7 +207,7 @@ func addressOK(b []byte, lo, hi int) bool {
 			return false
 		}
 	} else {
-		for p < hi && (framing.IsTokenChar(b[p]) || isBlank(b[p])) {
+		for p < hi && (framing.IsTokenChar(b[p]) || isBlank(b[p]) || b[p] >= 0x80) {
 			p++
 		}
 		if p >= hi || b[p] != '<' {
