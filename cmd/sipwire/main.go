@@ -161,6 +161,9 @@ func serve(cfg *config.Config, path string, log *slog.Logger) error {
 		return errors.Join(err, a.shutdown(sctx))
 	}
 	log.Info("sipwire running", "tracing", a.tr.Tracing(), "forward", cfg.Forward.URI)
+	memCtx, stopMemory := context.WithCancel(ctx)
+	defer stopMemory()
+	go newMemoryReturner(func() int { return a.tr.Stats().Open }, log).run(memCtx)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			reloadConfig(a, path, log)

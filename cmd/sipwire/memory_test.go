@@ -1,0 +1,68 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Memory is returned once per burst that ended: a peak of at least
+// memoryBurstConns open connections that fell to a quarter, no more often
+// than memoryMinInterval; small bursts and steady loads never.
+func TestMemoryReturnedAfterABurst(t *testing.T) {
+	base := time.Now()
+	tests := []struct {
+		name  string
+		open  []int // one sample a second
+		frees []int // the samples that return memory
+	}{
+		{"steady load", []int{300, 320, 310, 290, 300, 305}, nil},
+		{"small burst", []int{10, 400, 499, 20, 5, 0}, nil},
+		{"burst ends", []int{0, 2000, 5000, 4000, 1300, 1200, 0, 0}, []int{5}},
+		{"burst that only halves", []int{0, 5000, 2500, 2500}, nil},
+		{"at the bound", []int{0, 500, 125}, []int{2}},
+		{"two bursts within the minimum interval", []int{0, 5000, 0, 5000, 0}, []int{2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			i := 0
+			var logs strings.Builder
+			frees := 0
+			m := newMemoryReturner(func() int { return tt.open[i] }, slog.New(slog.NewTextHandler(&logs, nil)))
+			m.free = func() { frees++; debug.FreeOSMemory() }
+			var got []int
+			for i = range tt.open {
+				if m.check(base.Add(time.Duration(i) * memoryCheckEvery)) {
+					got = append(got, i)
+				}
+			}
+			if len(got) != len(tt.frees) || frees != len(tt.frees) {
+				t.Fatalf("returned at samples %v (%d calls), want %v", got, frees, tt.frees)
+			}
+			for j := range got {
+				if got[j] != tt.frees[j] {
+					t.Errorf("returned at samples %v, want %v", got, tt.frees)
+				}
+			}
+			if n := strings.Count(logs.String(), "free memory returned to the OS"); n != len(tt.frees) {
+				t.Errorf("%d log lines, want %d", n, len(tt.frees))
+			}
+		})
+	}
+	// A second burst after the minimum interval returns memory again.
+	open := 0
+	m := newMemoryReturner(func() int { return open }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for k, o := range []int{5000, 0} {
+		open = o
+		m.check(base.Add(time.Duration(k) * time.Second))
+	}
+	open = 5000
+	m.check(base.Add(memoryMinInterval))
+	open = 0
+	if !m.check(base.Add(memoryMinInterval + 2*time.Second)) {
+		t.Error("a second burst, after memoryMinInterval: memory not returned")
+	}
+}
