@@ -31,7 +31,7 @@ func echoOptions(m *Message) {
 	}
 	bp := responseBufs.Get().(*[]byte)
 	*bp = framing.AppendResponse((*bp)[:0], &m.Frame, code, phrase)
-	m.Conn.WriteMessage(*bp, m.CallID)
+	m.Reply(*bp)
 	responseBufs.Put(bp)
 }
 

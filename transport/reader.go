@@ -324,7 +324,7 @@ func (c *Conn) reject(r *framing.Result) {
 	}
 	reason := r.Err.Error()
 	if resp := framing.AppendResponse(nil, &r.Frame, code, phrase); len(resp) > 0 {
-		err := c.w.write(resp, &outMessage{callID: r.Frame.CallID, local: true}, nil)
+		err := c.w.write(resp, &outMessage{callID: r.Frame.CallID, local: true, wait: true}, nil)
 		if queued, _ := c.w.queued(); err == nil && queued == 0 {
 			reason = fmt.Sprintf("%s (answered %d)", reason, code)
 		}

@@ -52,10 +52,23 @@ func (c *Conn) Write(b []byte) error { return c.WriteMessage(b, nil) }
 
 // WriteMessage sends one SIP message on the connection; callID is its
 // Call-ID, which observers receive with it (nothing parses the message again
-// to trace it). It returns when the message is written or queued; an error
-// means the connection could not take it (and was closed if a limit was hit).
+// to trace it). It never waits for the socket: what the socket does not
+// take at once is queued behind the connection's own bounds
+// (tcp_async_max_postponed_chunks, the byte and age bounds), which close
+// this connection, and only it, when a slow peer lets them fill. It returns
+// when the message is written or queued; an error means the connection
+// could not take it (and was closed if a limit was hit).
 func (c *Conn) WriteMessage(b, callID []byte) error {
 	return c.w.write(b, &outMessage{callID: callID}, nil)
+}
+
+// Reply sends b, a response to m, on m's own connection, with m's Call-ID.
+// Unlike WriteMessage it may wait up to tcp_async_local_write_timeout for
+// the socket before queueing the rest, as OpenSIPS does: the goroutine that
+// waits is the connection's own reader (or m's parallel handler), so only
+// the peer that does not read is held up.
+func (m *Message) Reply(b []byte) error {
+	return m.Conn.w.write(b, &outMessage{callID: m.CallID, wait: true}, nil)
 }
 
 // outMessage marks a write as a SIP message, to be observed and counted;
@@ -63,6 +76,9 @@ func (c *Conn) WriteMessage(b, callID []byte) error {
 type outMessage struct {
 	callID []byte
 	local  bool // sipwire's own response to a message it could not frame
+	// wait: the writer is the connection's own reader, which may wait
+	// tcp_async_local_write_timeout for the socket (Reply).
+	wait bool
 }
 
 // write writes b or queues it. A SIP message (m not nil) is observed under
@@ -85,7 +101,7 @@ func (w *writer) write(b []byte, m *outMessage, notify func(error)) error {
 	if m != nil {
 		c.observeMessage(Sent, time.Now(), b, m.callID, m.local)
 	}
-	err := w.writeLocked(b, st, notify)
+	err := w.writeLocked(b, st, m != nil && m.wait, notify)
 	if err == nil && m != nil {
 		c.msgsOut.Add(1)
 		c.t.stats.messagesOut.Add(1)
@@ -93,8 +109,10 @@ func (w *writer) write(b []byte, m *outMessage, notify func(error)) error {
 	return err
 }
 
-// writeLocked is write once the message is observed; it unlocks w.mu.
-func (w *writer) writeLocked(b []byte, st ConnState, notify func(error)) error {
+// writeLocked is write once the message is observed; it unlocks w.mu. With
+// wait, a write the socket does not take whole waits inline up to
+// tcp_async_local_write_timeout; without, the rest is queued at once.
+func (w *writer) writeLocked(b []byte, st ConnState, wait bool, notify func(error)) error {
 	c := w.c
 	if st == StateConnecting || w.flushing || len(w.queue) > 0 {
 		err := w.enqueueLocked(b, notify, time.Now())
@@ -110,7 +128,7 @@ func (w *writer) writeLocked(b []byte, st ConnState, notify func(error)) error {
 		return err
 	}
 	n, err := w.tryWrite(b)
-	if err == nil && n < len(b) {
+	if err == nil && n < len(b) && wait {
 		n, err = w.writeInline(b, n)
 	}
 	if err != nil {

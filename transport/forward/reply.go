@@ -26,7 +26,7 @@ func (f *Forwarder) reply(m *transport.Message, code int, reason string, kind *a
 		// count.
 		f.c.local.Add(1)
 		kind.Add(1)
-		m.Conn.WriteMessage(out, m.CallID)
+		m.Reply(out)
 	}
 	*buf = out
 	f.putBuf(buf)
