@@ -131,7 +131,7 @@ func (f *Forwarder) read(m *transport.Message, a *attachment, r *req, hop *nextH
 		return false
 	}
 	if r.hasRest && a.names(hb, r.rest.host, r.rest.port, f.defPort) {
-		hop.answer(482, "Loop Detected", &f.c.rejected)
+		f.reject(hop, defectLoop)
 		return false
 	}
 	if isOPTIONS && !r.hasRest && r.ruOK && !r.ru.hasUser && a.names(hb, r.ru.host, r.ru.port, f.defPort) {

@@ -235,6 +235,9 @@ func TestRouteToNextHop(t *testing.T) {
 	if got := startLine(client.recv()); got != "SIP/2.0 482 Loop Detected" {
 		t.Fatalf("got %q", got)
 	}
+	if s := r.f.Stats(); s.Rejections.LoopDetected != 1 || s.Rejected != 1 {
+		t.Fatalf("stats %+v", s)
+	}
 }
 
 func TestMaxForwards(t *testing.T) {
@@ -396,5 +399,8 @@ func TestRequestFromUpstreamToSelf(t *testing.T) {
 		"Max-Forwards: 70"))
 	if got := startLine(up.recv()); got != "SIP/2.0 404 Not Found" {
 		t.Fatalf("got %q", got)
+	}
+	if s := r.f.Stats(); s.Rejections.NotFound != 1 || s.Rejected != 1 {
+		t.Fatalf("stats %+v", s)
 	}
 }

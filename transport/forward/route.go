@@ -38,7 +38,7 @@ func (f *Forwarder) route(a *attachment, r *req, hop *nextHop) bool {
 		hop.dst = f.upstream
 	}
 	if hop.conn == nil && !hop.dst.IsValid() {
-		hop.answer(404, "Not Found", &f.c.rejected)
+		f.reject(hop, defectNotFound)
 		return false
 	}
 	return true

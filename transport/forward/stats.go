@@ -24,9 +24,9 @@ type Stats struct {
 	NotImplemented  uint64 `json:"not_implemented"`     // 501: forwarding off
 	Rejected        uint64 `json:"rejected"`            // 400, 404, 416, 482
 
-	// Rejections counts the requests refused for a defect, by defect,
-	// whatever became of them: answered (400 or 416, counted in Rejected
-	// too), or dropped (an ACK, or a request without Via).
+	// Rejections counts the refused requests by reason, whatever became of
+	// them: answered (counted in Rejected too), or dropped (an ACK, or a
+	// request without Via).
 	Rejections Rejections `json:"rejections"`
 
 	// SendErrors counts forwarded messages that could not be sent, at once
@@ -48,9 +48,9 @@ type DroppedRequests struct {
 	ACKToLocalReply uint64 `json:"ack_to_local_reply"`
 }
 
-// Rejections counts malformed requests by defect (RFC 3261 §8.1.1, §16.3
-// step 1). The reason phrase of the answer names the defect ("400 Missing
-// Call-ID").
+// Rejections counts refused requests by reason: malformed ones by defect
+// (RFC 3261 §8.1.1, §16.3 step 1), whose answer's phrase names it ("400
+// Missing Call-ID"), then loops and requests with no next hop.
 type Rejections struct {
 	MissingVia     uint64 `json:"missing_via"` // dropped: nowhere to answer
 	BadVia         uint64 `json:"bad_via"`
@@ -69,6 +69,11 @@ type Rejections struct {
 	// Duplicate: a second To, From, CSeq, Call-ID or Max-Forwards.
 	Duplicate uint64 `json:"duplicate_header"`
 	BadRoute  uint64 `json:"bad_route"`
+	// LoopDetected: 482, the next Route is sipwire again.
+	LoopDetected uint64 `json:"loop_detected"`
+	// NotFound: 404, no next hop (a host name toward a client, which
+	// sipwire does not resolve, or no address at all).
+	NotFound uint64 `json:"not_found"`
 }
 
 // DroppedResponses counts responses not forwarded, by reason.
@@ -151,6 +156,8 @@ func (c *counters) rejectionStats() Rejections {
 		BadMaxForwards: n(defectMaxForwards),
 		Duplicate: n(defectDupTo) + n(defectDupFrom) + n(defectDupCSeq) +
 			n(defectDupCallID) + n(defectDupMaxForwards),
-		BadRoute: n(defectBadRoute),
+		BadRoute:     n(defectBadRoute),
+		LoopDetected: n(defectLoop),
+		NotFound:     n(defectNotFound),
 	}
 }

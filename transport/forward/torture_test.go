@@ -287,8 +287,11 @@ func TestTorture(t *testing.T) {
 		{"ACK without Call-ID", without(strings.Replace(invite("ack2", "127.0.0.1:5061"), "INVITE", "ACK", 2), "Call-ID:"), "", rej(func(r *Rejections) uint64 { return r.MissingCallID }), false},
 	}
 	var up *peer
-	relayed := 0
+	relayed, refused := 0, 0
 	for _, tc := range cases {
+		if strings.HasPrefix(tc.status, "SIP/2.0 4") {
+			refused++
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			before := tc.counter(r.f.Stats())
 			got := r.exchange(client, tc.msg)
@@ -333,6 +336,9 @@ func TestTorture(t *testing.T) {
 	s := r.f.Stats()
 	if s.RequestsForwarded != uint64(relayed+1) {
 		t.Errorf("requests_forwarded %d, want %d", s.RequestsForwarded, relayed+1)
+	}
+	if s.Rejected != uint64(refused) {
+		t.Errorf("rejected %d, want %d", s.Rejected, refused)
 	}
 	if s.DroppedRequests.Malformed != 1 || s.DroppedRequests.ACK != 1 {
 		t.Errorf("dropped %+v: want the Via-less request and the ACK", s.DroppedRequests)

@@ -2,10 +2,11 @@ package forward
 
 import "github.com/sipwire/sipwire/transport/framing"
 
-// defect is what makes a request unfit to relay (RFC 3261 §16.3 step 1:
-// "reasonable syntax", and the §8.1.1 headers every request carries). The
-// forwarder answers it with status(); see the package documentation for
-// what cannot be answered.
+// defect is why a request is refused rather than relayed: mostly what
+// makes it malformed (RFC 3261 §16.3 step 1: "reasonable syntax", and the
+// §8.1.1 headers every request carries), also a loop or a next hop that
+// cannot be reached without DNS. The forwarder answers it with status();
+// see the package documentation for what cannot be answered.
 type defect uint8
 
 const (
@@ -30,6 +31,8 @@ const (
 	defectDupCallID             //
 	defectDupMaxForwards        //
 	defectBadRoute              // a top Route entry that does not parse
+	defectLoop                  // the next Route names sipwire again (§16.3 step 4)
+	defectNotFound              // no next hop: a host name toward a client, or no address
 	numDefects
 )
 
@@ -42,7 +45,8 @@ const maxMaxForwards = 255
 const maxCSeq = 1<<31 - 1
 
 // status is the response to a request with the defect: 416 for an unknown
-// URI scheme (§16.3 step 2), else 400 with a phrase naming the defect.
+// URI scheme (§16.3 step 2), 482 for a loop, 404 for no next hop, else 400
+// with a phrase naming the defect.
 func (d defect) status() (int, string) {
 	switch d {
 	case defectNoVia:
@@ -85,6 +89,10 @@ func (d defect) status() (int, string) {
 		return 400, "Duplicate Max-Forwards"
 	case defectBadRoute:
 		return 400, "Bad Route"
+	case defectLoop:
+		return 482, "Loop Detected"
+	case defectNotFound:
+		return 404, "Not Found"
 	}
 	return 400, "Bad Request"
 }

@@ -88,12 +88,17 @@ func TestCheck(t *testing.T) {
 }
 
 // TestDefectStatus: every defect has its own phrase, 400 but for the URI
-// scheme's 416, and a counter in Stats.
+// scheme's 416, the loop's 482 and no next hop's 404, and a counter in
+// Stats.
 func TestDefectStatus(t *testing.T) {
 	seen := map[string]defect{}
 	for d := defectNone + 1; d < numDefects; d++ {
 		code, reason := d.status()
-		if reason == "Bad Request" || code != 400 && !(d == defectURIScheme && code == 416) {
+		want := map[defect]int{defectURIScheme: 416, defectLoop: 482, defectNotFound: 404}[d]
+		if want == 0 {
+			want = 400
+		}
+		if reason == "Bad Request" || code != want {
 			t.Errorf("defect %d: %d %s", d, code, reason)
 		}
 		if o, ok := seen[reason]; ok {
@@ -108,7 +113,7 @@ func TestDefectStatus(t *testing.T) {
 	s := c.rejectionStats()
 	sum := s.MissingVia + s.BadVia + s.BadRequestURI + s.URIScheme + s.MissingTo + s.BadTo +
 		s.MissingFrom + s.BadFrom + s.MissingCSeq + s.BadCSeq + s.CSeqMethod + s.MissingCallID +
-		s.BadCallID + s.BadMaxForwards + s.Duplicate + s.BadRoute
+		s.BadCallID + s.BadMaxForwards + s.Duplicate + s.BadRoute + s.LoopDetected + s.NotFound
 	if sum != uint64(numDefects-1) {
 		t.Fatalf("Stats.Rejections counts %d of %d defects: %+v", sum, numDefects-1, s)
 	}
