@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -364,7 +365,7 @@ func TestCloseReasonValidated(t *testing.T) {
 // caller's address and how it was authorised.
 func TestStateChangesLogged(t *testing.T) {
 	for _, token := range []bool{true, false} {
-		var buf bytes.Buffer
+		var buf logBuffer
 		f := newFixture(t, func(c *Config, d *Deps) {
 			if token {
 				c.Token = testToken
@@ -394,6 +395,30 @@ func TestStateChangesLogged(t *testing.T) {
 			}
 		}
 	}
+}
+
+// logBuffer is a log sink the server and the test share.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *logBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }
 
 // TestRefusalsCounted: the guard's refusals show in /stats and /metrics.

@@ -237,11 +237,12 @@ func (a *app) startWeb(ctx context.Context, listen string) error {
 		deps.Events = historyEvents{h}
 	}
 	srv, err := web.New(web.Config{
-		Listen:         listen,
-		Token:          a.cfg.Web.Token,
-		AllowedHosts:   a.cfg.Web.AllowedHosts,
-		AllowedOrigins: a.cfg.Web.AllowedOrigins,
-		EventRingSize:  a.cfg.Web.EventRing,
+		Listen:          listen,
+		Token:           a.cfg.Web.Token,
+		AllowedHosts:    a.cfg.Web.AllowedHosts,
+		AllowedOrigins:  a.cfg.Web.AllowedOrigins,
+		EventRingSize:   a.cfg.Web.EventRing,
+		MaxEventStreams: a.cfg.Web.MaxEventStreams,
 	}, deps)
 	if err != nil {
 		return fmt.Errorf("web: %w", err)

@@ -189,6 +189,10 @@ type Web struct {
 
 	// EventRing bounds the recent events kept in memory for the dashboard.
 	EventRing int `yaml:"event_ring" json:"event_ring"`
+
+	// MaxEventStreams bounds the open event streams (Server-Sent Events);
+	// one more is refused with a 503 and counted.
+	MaxEventStreams int `yaml:"max_event_streams" json:"max_event_streams"`
 }
 
 // OTel holds the OpenTelemetry export settings.

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 // Bounds of the values sipwire accepts.
 const (
 	maxQueue      = 10_000_000
+	maxStreams    = 10_000
 	maxChunks     = 1_000_000
 	maxConns      = 1_000_000
 	maxMillis     = 600_000    // 10 minutes, in ms
@@ -140,6 +143,8 @@ func (c *Config) fields() []field {
 			&c.Web.AllowedOrigins, checkOrigin),
 		intKey("web.event_ring", "recent events kept in memory for the dashboard",
 			&c.Web.EventRing, 1, maxQueue),
+		intKey("web.max_event_streams", "open event streams (dashboards, sipwire events -f); one more is refused with a 503 and counted",
+			&c.Web.MaxEventStreams, 1, maxStreams),
 
 		stringKey("otel.endpoint", `OTLP collector, host:port or URL, "" = off (env OTEL_EXPORTER_OTLP_ENDPOINT also turns it on)`,
 			&c.OTel.Endpoint, checkEndpoint),
@@ -180,7 +185,38 @@ func (c *Config) fields() []field {
 	}
 }
 
-func (f field) secretValue() field   { f.secret = true; return f }
+// secretValue marks a secret: Print can redact it, and its value (each value
+// of a map) must not be Redaction, which would otherwise load as the secret.
+func (f field) secretValue() field {
+	f.secret = true
+	check := f.check
+	f.check = func() []issue { return append(check(), redactedIssues(f.key, f.value())...) }
+	return f
+}
+
+// redactedIssues reports the values of a secret key that are Redaction.
+func redactedIssues(key string, v any) []issue {
+	const msg = "%s is what -print-config writes in place of a secret, not a secret: put the secret back, or remove the key%s"
+	env := ""
+	if key == "web.token" {
+		env = " and set it in SIPWIRE_WEB_TOKEN"
+	}
+	switch v := v.(type) {
+	case string:
+		if v == Redaction {
+			return oneIssue(key, ErrValue, msg, Redaction, env)
+		}
+	case map[string]string:
+		var issues []issue
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if v[k] == Redaction {
+				issues = append(issues, oneIssue(key+"."+k, ErrValue, "%q: "+msg, k, Redaction, env)...)
+			}
+		}
+		return issues
+	}
+	return nil
+}
 func (f field) literalValues() field { f.literal = true; return f }
 
 // errText adapts a validating function to a field's check.

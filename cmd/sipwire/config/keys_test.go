@@ -47,7 +47,8 @@ func get(c *Config, key string) any {
 		"forward.uri": c.Forward.URI, "forward.record_route": c.Forward.RecordRoute,
 		"web.listen": c.Web.Listen, "web.token": c.Web.Token, "web.allowed_hosts": c.Web.AllowedHosts,
 		"web.allowed_origins": c.Web.AllowedOrigins, "web.event_ring": c.Web.EventRing,
-		"otel.endpoint": c.OTel.Endpoint, "otel.protocol": c.OTel.Protocol,
+		"web.max_event_streams": c.Web.MaxEventStreams,
+		"otel.endpoint":         c.OTel.Endpoint, "otel.protocol": c.OTel.Protocol,
 		"otel.service_name": c.OTel.ServiceName, "otel.insecure": c.OTel.Insecure,
 		"otel.headers": c.OTel.Headers, "otel.open_span_delay": c.OTel.OpenSpanDelay,
 		"history.enabled": c.History.Enabled, "history.path": c.History.Path,
@@ -187,6 +188,8 @@ var keyCases = []keyCase{
 		err: `t.yaml:2: web.allowed_origins: "ui.example.com": must be "http://host[:port]" or "https://host[:port]"`},
 	{key: "web.event_ring", value: "5", want: 5},
 	{key: "web.event_ring", value: "0", err: `t.yaml:2: web.event_ring: must be between 1 and 10000000, got 0`},
+	{key: "web.max_event_streams", value: "8", want: 8},
+	{key: "web.max_event_streams", value: "0", err: `t.yaml:2: web.max_event_streams: must be between 1 and 10000, got 0`},
 
 	{key: "otel.endpoint", value: "localhost:4317", want: "localhost:4317"},
 	{key: "otel.endpoint", value: "http://localhost:4318", want: "http://localhost:4318"},

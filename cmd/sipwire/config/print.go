@@ -23,7 +23,9 @@ const header = `# sipwire configuration. Top-level keys carry OpenSIPS' names, u
 // Print writes c as a YAML file that Parse reads back to the same
 // configuration: every key, each under a one-line comment saying what it
 // bounds and its default. With redact set, every non-empty secret
-// (web.token, hep.auth_key, otel.headers values) is written as Redaction.
+// (web.token, hep.auth_key, otel.headers values) is written as Redaction,
+// under a comment saying so: Parse refuses Redaction as a secret, so that a
+// printed file never starts with the placeholder as its secret.
 // Printing Default() writes the embedded default.yaml.
 func (c *Config) Print(w io.Writer, redact bool) error {
 	defaults := map[string]any{}
@@ -53,11 +55,12 @@ func (c *Config) Print(w io.Writer, redact bool) error {
 		if d, ok := defaults[f.key]; ok && !isNonEmptyMap(d) {
 			doc += "; default " + inline(d)
 		}
-		fmt.Fprintf(&b, "%s# %s\n%s%s:", indent, doc, indent, name)
 		v := f.value()
-		if redact && f.secret {
+		if redact && f.secret && hasSecret(v) {
 			v = redactValue(v)
+			doc += "\n" + indent + "# " + redactedNote
 		}
+		fmt.Fprintf(&b, "%s# %s\n%s%s:", indent, doc, indent, name)
 		writeValue(&b, v, indent, f.literal)
 	}
 	_, err := io.WriteString(w, b.String())
@@ -70,6 +73,25 @@ var groupStarts = map[string]bool{"socket": true, "tcp_max_connections": true, "
 func isNonEmptyMap(v any) bool {
 	m, ok := v.(map[string]string)
 	return ok && len(m) > 0
+}
+
+// redactedNote follows the comment of a redacted secret.
+const redactedNote = Redaction + " is not the secret: sipwire refuses to start with it; put the secret back"
+
+// hasSecret reports whether v (a string or a map of strings) holds a
+// non-empty value.
+func hasSecret(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return v != ""
+	case map[string]string:
+		for _, s := range v {
+			if s != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func redactValue(v any) any {
