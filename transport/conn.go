@@ -144,48 +144,6 @@ func (c *Conn) Close(reason string) {
 	c.closeWith(0, StatusSuccess, reason)
 }
 
-// traceable reports whether the connection's events go to traced
-// subscribers now, deciding its filter verdict if tracing is on and the
-// verdict is still open. The caller holds c.mu (or the connection is not
-// shared yet).
-func (c *Conn) traceable() bool {
-	t := c.t
-	if !t.tracing.Load() {
-		return false
-	}
-	switch c.verdict.Load() {
-	case verdictTrace:
-		return true
-	case verdictDrop:
-		return false
-	}
-	v := verdictTrace
-	if f := t.filter.Load(); f != nil && !(*f)(c.infoLocked()) {
-		v = verdictDrop
-	}
-	if !c.verdict.CompareAndSwap(verdictUndecided, v) {
-		v = c.verdict.Load()
-	}
-	return v == verdictTrace
-}
-
-// tracedNow is traceable for callers outside c.mu (message observations):
-// it takes the lock only to decide a verdict.
-func (c *Conn) tracedNow() bool {
-	if !c.t.tracing.Load() {
-		return false
-	}
-	switch c.verdict.Load() {
-	case verdictTrace:
-		return true
-	case verdictDrop:
-		return false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.traceable()
-}
-
 // closeWith moves the connection to StateClosed once: it removes it from the
 // table, closes the socket, fails
 // queued writes, and raises the event kind (when not zero) and then CLOSED,
@@ -198,7 +156,7 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 		return false
 	}
 	c.closedBy.Store(uint32(kind))
-	c.state.Store(uint32(StateClosed))
+	c.setState(StateClosed)
 	t := c.t
 	t.mu.Lock()
 	t.removeLocked(c)
@@ -227,7 +185,7 @@ func (c *Conn) drain() {
 	if c.State() != StateOpen {
 		return
 	}
-	c.state.Store(uint32(StateDraining))
+	c.setState(StateDraining)
 	if c.nc != nil {
 		c.nc.SetReadDeadline(time.Unix(1, 0))
 	}

@@ -84,7 +84,7 @@ func (t *Transport) connFor(dst netip.AddrPort) (*Conn, bool, error) {
 		return nil, false, err
 	}
 	c.connected = make(chan struct{})
-	c.state.Store(uint32(StateConnecting))
+	c.setState(StateConnecting)
 	t.insertLocked(c)
 	return c, true, nil
 }
@@ -136,7 +136,7 @@ func (c *Conn) dial() {
 	c.local = addrPortOf(tc.LocalAddr())
 	c.opened = time.Now().Truncate(time.Microsecond)
 	c.touch(c.opened)
-	c.state.Store(uint32(StateOpen))
+	c.setState(StateOpen)
 	t.stats.connects.Add(1)
 	t.raise(c, EventConnected, StatusSuccess, ReasonConnected)
 	t.readers.Add(1)

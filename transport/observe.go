@@ -144,6 +144,53 @@ func (os *observers) emit(o *Observation) {
 	}
 }
 
+// How trace_on gates what is exported: the switch (Transport.tracing), the
+// filter verdict of each connection decided once (traceable), the verdict
+// carried by every observation (Observation.Traced), and the gate of each
+// observer (observers.emit). All of it is in this file.
+
+// traceable reports whether the connection's events go to traced
+// subscribers now, deciding its filter verdict if tracing is on and the
+// verdict is still open. The caller holds c.mu (or the connection is not
+// shared yet).
+func (c *Conn) traceable() bool {
+	t := c.t
+	if !t.tracing.Load() {
+		return false
+	}
+	switch c.verdict.Load() {
+	case verdictTrace:
+		return true
+	case verdictDrop:
+		return false
+	}
+	v := verdictTrace
+	if f := t.filter.Load(); f != nil && !(*f)(c.infoLocked()) {
+		v = verdictDrop
+	}
+	if !c.verdict.CompareAndSwap(verdictUndecided, v) {
+		v = c.verdict.Load()
+	}
+	return v == verdictTrace
+}
+
+// tracedNow is traceable for callers outside c.mu (message observations):
+// it takes the lock only to decide a verdict.
+func (c *Conn) tracedNow() bool {
+	if !c.t.tracing.Load() {
+		return false
+	}
+	switch c.verdict.Load() {
+	case verdictTrace:
+		return true
+	case verdictDrop:
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.traceable()
+}
+
 // AddObserver adds an observer of the connections' events and messages and
 // of the trace switch. Add observers before serving: one added later sees
 // only what happens from then on.

@@ -24,3 +24,8 @@ func (s ConnState) String() string {
 	}
 	return "unknown"
 }
+
+// setState is the one place where a connection's state changes. Every
+// connection goes Connecting or Open, then possibly Draining, then Closed
+// once; closeWith alone moves it to Closed, under c.mu.
+func (c *Conn) setState(s ConnState) { c.state.Store(uint32(s)) }

@@ -154,7 +154,7 @@ func (t *Transport) accepted(nc *net.TCPConn, listener netip.AddrPort) {
 		t.raise(c, EventAcceptRefused, StatusFailure, "cannot use accepted socket: "+err.Error())
 		return
 	}
-	c.state.Store(uint32(StateOpen))
+	c.setState(StateOpen)
 	t.insertLocked(c)
 	t.readers.Add(1)
 	t.mu.Unlock()
