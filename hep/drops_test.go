@@ -3,6 +3,7 @@ package hep
 import (
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,5 +140,31 @@ func TestTCPHeldBatchNotConnectedIsADrop(t *testing.T) {
 	st := accounted(t, tr, 1)
 	if st.PacketsSent != 0 || st.Drops.NotConnected != 1 || len(col.ch) != 0 {
 		t.Fatalf("stats %+v, collector got %d: want the held packet dropped as not_connected", st, len(col.ch))
+	}
+}
+
+// TCP: a packet taken for a batch while the collector closes the connection
+// (and stays up) is kept, and sent on the next connection: not dropped,
+// not lost.
+func TestTCPHeldBatchSentOnReconnect(t *testing.T) {
+	col := newStreamCollector(t, "127.0.0.1:0", nil)
+	tr := newTestTracer(t, Config{
+		Destinations: []Destination{streamDest("restarting", col.port(), TCP)},
+		BatchDelay:   time.Second, BackoffMin: time.Millisecond, BackoffMax: time.Millisecond,
+	})
+	waitFor(t, "the sender to connect", func() bool { return tr.Stats()[0].Connected })
+	tr.TapMessage(tapped("tcp-held", "h", 100))
+	col.mu.Lock()
+	for _, c := range col.conns {
+		c.Close()
+	}
+	col.mu.Unlock()
+	p := recvPacket(t, col.ch)
+	if !strings.Contains(string(p.Payload), "Call-ID: tcp-held") {
+		t.Fatalf("collector got %q", p.Payload)
+	}
+	st := accounted(t, tr, 1)
+	if st.PacketsSent != 1 || st.Drops.Total() != 0 || st.Reconnects != 1 {
+		t.Fatalf("stats %+v: want the held packet sent on the second connection", st)
 	}
 }
