@@ -22,6 +22,7 @@ type batcher struct {
 	batchTimeout  time.Duration
 	exportTimeout time.Duration
 	st            *counters
+	health        *health
 
 	// base is the parent of every export's context; Shutdown cancels it
 	// when its own context expires, to cut short an export in progress.
@@ -38,7 +39,7 @@ type batcher struct {
 
 var _ sdktrace.SpanProcessor = (*batcher)(nil)
 
-func newBatcher(exp sdktrace.SpanExporter, s settings, st *counters) *batcher {
+func newBatcher(exp sdktrace.SpanExporter, s settings, st *counters, h *health) *batcher {
 	b := &batcher{
 		exp:           exp,
 		queue:         make(chan sdktrace.ReadOnlySpan, s.queueSize),
@@ -49,6 +50,7 @@ func newBatcher(exp sdktrace.SpanExporter, s settings, st *counters) *batcher {
 		batchTimeout:  s.batchTimeout,
 		exportTimeout: s.exportTimeout,
 		st:            st,
+		health:        h,
 	}
 	b.base, b.cancelBase = context.WithCancel(context.Background())
 	go b.run()
@@ -131,11 +133,15 @@ func (b *batcher) export(batch []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan 
 	cancel()
 	n := uint64(len(batch))
 	if err != nil {
+		// The state changes before the count, so that an outage's lost
+		// spans include the batch that began it.
+		b.health.failed(err)
 		b.st.exportErrors.Add(1)
 		b.st.spansFailed.Add(n)
 		b.st.setLastError(err)
 	} else {
 		b.st.spansExported.Add(n)
+		b.health.ok()
 	}
 	clear(batch)
 	return batch[:0]

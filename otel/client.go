@@ -8,13 +8,19 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // newOTLPExporter builds the OTLP span exporter for s. The exporters read
 // the OTEL_EXPORTER_OTLP_* variables themselves (endpoint, TLS files,
 // compression, timeout); the options passed here are what Config adds where
 // the environment is silent. Neither exporter connects before its first
-// export.
+// export. Both retry a failed export within its timeout, waiting
+// RetryMaxInterval at most between tries, and gRPC reconnects after
+// ReconnectMaxBackoff at most, so that a collector that comes back is used
+// within about a second (it took 30 s and more with the exporters' own
+// defaults).
 func newOTLPExporter(ctx context.Context, s settings) (sdktrace.SpanExporter, error) {
 	// A host:port endpoint takes Insecure from the settings; a URL's scheme
 	// decides for itself, and passing WithInsecure would override https.
@@ -35,6 +41,7 @@ func newOTLPExporter(ctx context.Context, s settings) (sdktrace.SpanExporter, er
 		if len(s.headers) > 0 {
 			opts = append(opts, otlptracehttp.WithHeaders(s.headers))
 		}
+		opts = append(opts, otlptracehttp.WithRetry(otlptracehttp.RetryConfig(retryConfig(s))))
 		exp, err := otlptracehttp.New(ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("otel: create OTLP/HTTP exporter: %w", err)
@@ -55,6 +62,17 @@ func newOTLPExporter(ctx context.Context, s settings) (sdktrace.SpanExporter, er
 		if len(s.headers) > 0 {
 			opts = append(opts, otlptracegrpc.WithHeaders(s.headers))
 		}
+		opts = append(opts,
+			otlptracegrpc.WithRetry(retryConfig(s)),
+			otlptracegrpc.WithDialOption(grpc.WithConnectParams(grpc.ConnectParams{
+				Backoff: backoff.Config{
+					BaseDelay:  RetryInitialInterval,
+					Multiplier: backoff.DefaultConfig.Multiplier,
+					Jitter:     backoff.DefaultConfig.Jitter,
+					MaxDelay:   ReconnectMaxBackoff,
+				},
+				MinConnectTimeout: ReconnectMinTimeout,
+			})))
 		exp, err := otlptracegrpc.New(ctx, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("otel: create OTLP/gRPC exporter: %w", err)
@@ -78,4 +96,16 @@ func (s *settings) shownEndpoint() string {
 		return ""
 	}
 	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// retryConfig is how both exporters retry an export that failed with a
+// retryable error (gRPC Unavailable, HTTP 429/502/503/504, a temporary
+// network error): soon and often, within the export's timeout.
+func retryConfig(s settings) otlptracegrpc.RetryConfig {
+	return otlptracegrpc.RetryConfig{
+		Enabled:         true,
+		InitialInterval: RetryInitialInterval,
+		MaxInterval:     RetryMaxInterval,
+		MaxElapsedTime:  s.exportTimeout,
+	}
 }

@@ -1,6 +1,9 @@
 package otel
 
-import "time"
+import (
+	"log/slog"
+	"time"
+)
 
 // The OTLP protocols New accepts (Config.Protocol, OTEL_EXPORTER_OTLP_PROTOCOL).
 const (
@@ -18,6 +21,25 @@ const (
 	DefaultExportTimeout      = 30 * time.Second // bound of one export call, retries included
 	DefaultMaxOpenConnections = 16384            // connections with a span in progress
 	DefaultOpenSpanDelay      = time.Second      // how long a connection is open before its open span goes
+)
+
+// How an export call retries a collector that does not answer, and how fast
+// gRPC reconnects to one that came back. The OTLP exporters' own defaults
+// (retry after 5 s growing to 30 s; gRPC's reconnect backoff growing to
+// 120 s) left a collector that came back unused for 30 s and more; these
+// bound the wait after it is back to about RetryMaxInterval plus
+// ReconnectMaxBackoff.
+const (
+	// RetryInitialInterval is the first wait before an export is retried.
+	RetryInitialInterval = 250 * time.Millisecond
+	// RetryMaxInterval bounds the wait between two tries of an export,
+	// which go on within the export's timeout (ExportTimeout, and the
+	// exporter's own OTEL_EXPORTER_OTLP_TIMEOUT, 10 s by default).
+	RetryMaxInterval = time.Second
+	// ReconnectMaxBackoff bounds gRPC's wait between two connect attempts.
+	ReconnectMaxBackoff = time.Second
+	// ReconnectMinTimeout is the least time gRPC gives a connect attempt.
+	ReconnectMinTimeout = 5 * time.Second
 )
 
 // Config is the otel: section of sipwire.yaml plus tuning bounds. The zero
@@ -69,4 +91,8 @@ type Config struct {
 	// where every call has its own connection. Zero means 1 s; negative
 	// means at once.
 	OpenSpanDelay time.Duration
+	// Logger gets one line when export starts failing (the collector is
+	// down) and one when it works again, with the spans lost meanwhile
+	// (see ExportState). Nil means slog.Default().
+	Logger *slog.Logger
 }

@@ -73,8 +73,10 @@
 //     telling anyone (its count is private), and this one counts every span
 //     it drops, exports or fails to export;
 //   - a batch whose export fails is lost and counted (Stats.SpansFailed,
-//     Stats.ExportErrors); the OTLP exporters retry on their own within
-//     their timeout.
+//     Stats.ExportErrors); the OTLP exporters retry it within its timeout,
+//     every RetryMaxInterval at most, and gRPC reconnects every
+//     ReconnectMaxBackoff at most. Stats.State says whether the collector
+//     takes the spans (see ExportState); its changes are logged once each.
 //
 // # Configuration
 //

@@ -23,11 +23,12 @@ const ScopeName = "github.com/sipwire/sipwire/otel"
 // disabled Exporter is valid: Run returns at once, Stats reports
 // Enabled=false, Flush and Shutdown return nil.
 type Exporter struct {
-	s     settings
-	st    counters
-	tp    *sdktrace.TracerProvider
-	proc  *batcher
-	input atomic.Pointer[transport.Subscription]
+	s      settings
+	st     counters
+	tp     *sdktrace.TracerProvider
+	proc   *batcher
+	health *health
+	input  atomic.Pointer[transport.Subscription]
 
 	// mu guards sp and closed: events are handled one at a time.
 	mu     sync.Mutex
@@ -84,7 +85,8 @@ func newExporter(ctx context.Context, s settings, exp sdktrace.SpanExporter) (*E
 		return nil, fmt.Errorf("otel: build resource: %w", err)
 	}
 	e := &Exporter{s: s}
-	e.proc = newBatcher(exp, s, &e.st)
+	e.health = newHealth(s.logger, s.shownEndpoint(), &e.st)
+	e.proc = newBatcher(exp, s, &e.st, e.health)
 	e.tp = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSpanProcessor(e.proc),
@@ -246,7 +248,8 @@ func (e *Exporter) Stats() Stats {
 	if !e.s.enabled {
 		return Stats{Off: e.s.off}
 	}
-	st := Stats{Enabled: true, Protocol: e.s.protocol, Endpoint: e.s.shownEndpoint()}
+	state := e.health.snapshot()
+	st := Stats{Enabled: true, Protocol: e.s.protocol, Endpoint: e.s.shownEndpoint(), State: &state}
 	e.st.snapshot(&st)
 	st.QueueLen, st.QueueCap = e.proc.queueLen(), e.s.queueSize
 	if sub := e.input.Load(); sub != nil {

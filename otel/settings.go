@@ -2,6 +2,7 @@ package otel
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"net/url"
@@ -35,6 +36,7 @@ type settings struct {
 	// unset, always_on or parentbased_always_on), so that a connection's
 	// sampling decision needs no asking.
 	samplesAll bool
+	logger     *slog.Logger
 }
 
 // resolve applies the environment (read through getenv) and the defaults to
@@ -143,6 +145,10 @@ func (s *settings) resolveBounds(cfg Config, env func(...string) string) error {
 	s.openDelay = cfg.OpenSpanDelay
 	if s.openDelay == 0 {
 		s.openDelay = DefaultOpenSpanDelay
+	}
+	s.logger = cfg.Logger
+	if s.logger == nil {
+		s.logger = slog.Default()
 	}
 	return nil
 }

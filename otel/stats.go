@@ -1,8 +1,10 @@
 package otel
 
 import (
+	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Stats is a snapshot of an Exporter's counters, for the dashboard and
@@ -17,6 +19,9 @@ type Stats struct {
 	// "http/protobuf"; host:port or a URL without user info).
 	Protocol string `json:"protocol,omitempty"`
 	Endpoint string `json:"endpoint,omitempty"`
+	// State says whether the collector takes the spans, since when, and
+	// why not (enabled exporters only).
+	State *ExportState `json:"state,omitempty"`
 
 	// EventsReceived counts the events taken from the input channel.
 	EventsReceived uint64 `json:"events_received"`
@@ -57,6 +62,81 @@ type Stats struct {
 
 	// Dropped counts what the bounds stopped, by reason.
 	Dropped DropStats `json:"dropped"`
+}
+
+// ExportState is whether an Exporter's collector takes its spans, for
+// /api/v1/stats and /metrics. The collector is up until an export fails
+// (after the exporter's retries within the export's timeout: RetryMaxInterval,
+// ExportTimeout) and up again at the first export that succeeds. Each change
+// is logged once: one line when export starts failing, one when it works
+// again, with the spans lost meanwhile; never one per retry.
+type ExportState struct {
+	// Up is false from a failed export to the next successful one.
+	Up bool `json:"up"`
+	// Since is when Up last changed (the exporter's start, if it never
+	// did).
+	Since time.Time `json:"since"`
+	// LastError is the latest export error, kept after the recovery.
+	LastError string `json:"last_error,omitempty"`
+	// Outages counts the times export went from working to failing.
+	Outages uint64 `json:"outages"`
+}
+
+// health keeps an Exporter's ExportState and logs its changes.
+type health struct {
+	log      *slog.Logger
+	endpoint string
+	st       *counters
+
+	mu    sync.Mutex
+	state ExportState
+	// lostAtDown is lost() when the current outage began.
+	lostAtDown uint64
+}
+
+func newHealth(log *slog.Logger, endpoint string, st *counters) *health {
+	return &health{log: log, endpoint: endpoint, st: st, state: ExportState{Up: true, Since: time.Now()}}
+}
+
+// lost is what the counters say never reached the collector.
+func (h *health) lost() uint64 {
+	return h.st.spansFailed.Load() + h.st.exportQueueFull.Load()
+}
+
+// failed records a failed export; the first of an outage logs one line.
+func (h *health) failed(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.state.LastError = err.Error()
+	if !h.state.Up {
+		return
+	}
+	h.state.Up, h.state.Since = false, time.Now()
+	h.state.Outages++
+	h.lostAtDown = h.lost()
+	h.log.Warn("otel: OTLP collector unreachable, spans are lost until it is back",
+		"endpoint", h.endpoint, "error", err)
+}
+
+// ok records a successful export; the first after an outage logs one line
+// with the spans lost meanwhile (the failed export's included).
+func (h *health) ok() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state.Up {
+		return
+	}
+	now := time.Now()
+	h.log.Info("otel: OTLP collector reachable again", "endpoint", h.endpoint,
+		"down_for", now.Sub(h.state.Since).Round(time.Millisecond), "lost_spans", h.lost()-h.lostAtDown)
+	h.state.Up, h.state.Since = true, now
+}
+
+// snapshot returns the state.
+func (h *health) snapshot() ExportState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state
 }
 
 // DropStats counts losses by reason.

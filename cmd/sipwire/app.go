@@ -80,6 +80,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		Headers:     cfg.OTel.Headers,
 		// otel's zero means its default; the config's zero means at once.
 		OpenSpanDelay: cmp.Or(cfg.OTel.OpenSpanDelay, -1),
+		Logger:        log.With("component", "otel"),
 	}
 	if a.otel, err = otel.New(ctx, otelCfg); err != nil {
 		return nil, fmt.Errorf("opentelemetry: %w", err)
