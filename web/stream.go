@@ -150,11 +150,12 @@ func (s *Server) streamEvents(c *gin.Context) error {
 }
 
 // deadlineWriter gives every write of an event stream its own deadline.
-// While a write is under way the connection lingers 0 s, so that when the
-// deadline ends it (net/http then closes the connection) the close is a
-// reset: the kernel drops what a client that stopped reading left in the
-// send queue at once, rather than keeping it for retransmissions. Between
-// writes the connection closes as any other.
+// While a write is under way, and after one failed, the connection lingers
+// 0 s, so that when the deadline ends it (net/http then closes the
+// connection, at once or when the handler returns) the close is a reset:
+// the kernel drops what a client that stopped reading left in the send
+// queue at once, rather than keeping it for retransmissions. After a write
+// that went out the connection closes as any other.
 type deadlineWriter struct {
 	w       http.ResponseWriter
 	rc      *http.ResponseController
@@ -171,25 +172,24 @@ func (d *deadlineWriter) arm() {
 	}
 }
 
-// disarm restores the ordinary close (it fails harmlessly on a connection
-// already closed).
-func (d *deadlineWriter) disarm() {
-	if d.tcp != nil {
+// done restores the ordinary close after a write that went out.
+func (d *deadlineWriter) done(err error) error {
+	if err == nil && d.tcp != nil {
 		_ = d.tcp.SetLinger(-1)
 	}
+	return err
 }
 
 func (d *deadlineWriter) Write(p []byte) (int, error) {
 	d.arm()
-	defer d.disarm()
-	return d.w.Write(p)
+	n, err := d.w.Write(p)
+	return n, d.done(err)
 }
 
 // flush sends what net/http buffered.
 func (d *deadlineWriter) flush() error {
 	d.arm()
-	defer d.disarm()
-	return d.rc.Flush()
+	return d.done(d.rc.Flush())
 }
 
 // connKey is the context key of a request's connection.
