@@ -215,7 +215,7 @@ func addressOK(b []byte, lo, hi int) bool {
 			return false
 		}
 	} else {
-		for p < hi && (framing.IsTokenChar(b[p]) || isBlank(b[p]) || b[p] >= 0x80) {
+		for p < hi && displayChar[b[p]] {
 			p++
 		}
 		if p >= hi || b[p] != '<' {
@@ -225,13 +225,36 @@ func addressOK(b []byte, lo, hi int) bool {
 			return uriOK(b, lo, end)
 		}
 	}
-	gt := indexIn(b, p+1, hi, '>')
-	if gt < 0 || !uriOK(b, p+1, gt) {
+	// The URI, up to '>'.
+	colon := false
+	for p++; p < hi; p++ {
+		c := b[p]
+		if c == '>' {
+			break
+		}
+		if uriStop[c] {
+			return false
+		}
+		colon = colon || c == ':'
+	}
+	if p >= hi || !colon {
 		return false
 	}
-	p = skipBlank(b, gt+1, hi)
+	p = skipBlank(b, p+1, hi)
 	return p == hi || b[p] == ';'
 }
+
+// displayChar marks the bytes of an unquoted display name: token
+// characters, blanks, and UTF-8.
+var displayChar = func() (t [256]bool) {
+	for c := range t {
+		t[c] = framing.IsTokenChar(byte(c)) || isBlank(byte(c)) || c >= 0x80
+	}
+	return t
+}()
+
+// uriStop marks the bytes a URI in a To or From cannot hold.
+var uriStop = bytesSet(" \t\r\n\"<>")
 
 // quotedEnd returns the index after the quoted string starting at b[p]
 // ('"'), and false when it does not end before hi.
@@ -252,14 +275,12 @@ func quotedEnd(b []byte, p, hi int) (int, bool) {
 func uriOK(b []byte, lo, hi int) bool {
 	colon := false
 	for i := lo; i < hi; i++ {
-		switch b[i] {
-		case ' ', '\t', '\r', '\n', '"', '<', '>':
+		if uriStop[b[i]] {
 			return false
-		case ':':
-			colon = true
 		}
+		colon = colon || b[i] == ':'
 	}
-	return colon && lo < hi
+	return colon
 }
 
 // checkCSeq checks a CSeq value (RFC 3261 §20.16: 1*DIGIT LWS Method): a
