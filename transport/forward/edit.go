@@ -63,7 +63,7 @@ type builder struct {
 	rportEq bool
 	src     []byte // the source IP as text
 	srcBuf  [64]byte
-	eol     string // the line break of the inserted lines
+	lf      bool // end the inserted lines with LF alone, not CRLF
 }
 
 // build appends to out the message data with the edits applied.
@@ -86,7 +86,7 @@ func (b *builder) insert(out []byte, k editKind) []byte {
 		out = appendHex16(out, b.branch)
 		out = append(out, ";cid="...)
 		out = strconv.AppendUint(out, b.cid, 10)
-		out = append(out, b.eol...)
+		out = b.eol(out)
 		if b.rr {
 			out = append(out, b.a.rrHead...)
 			if b.rrCID != 0 {
@@ -94,11 +94,11 @@ func (b *builder) insert(out []byte, k editKind) []byte {
 				out = strconv.AppendUint(out, b.rrCID, 10)
 			}
 			out = append(out, '>')
-			out = append(out, b.eol...)
+			out = b.eol(out)
 		}
 		if b.addMF {
 			out = append(out, "Max-Forwards: 70"...)
-			out = append(out, b.eol...)
+			out = b.eol(out)
 		}
 	case editMaxFwd:
 		out = strconv.AppendUint(out, b.mf, 10)
@@ -121,18 +121,24 @@ func responseFrame(f *framing.Frame) framing.Frame {
 	return framing.Frame{Data: hdr, HeaderLen: len(hdr), IsRequest: true, Method: hdr[:len(f.Method)]}
 }
 
-// lineBreak returns the line break ending the start line of the header
-// block b: the lines sipwire inserts end as the request's first line does,
+// eol ends an inserted line.
+func (b *builder) eol(out []byte) []byte {
+	if b.lf {
+		return append(out, '\n')
+	}
+	return append(out, '\r', '\n')
+}
+
+// bareLF reports whether the start line of the header block b ends with
+// LF alone: the lines sipwire inserts end as the request's first line does,
 // so that a request written with bare LF stays all LF. RFC 3261 §7 asks
 // for CRLF, but sipwire relays a message as it came rather than rewrite it
 // line by line: normalising would move every header and cost a pass over
 // the block, for a peer that the upstream accepts or refuses as it would
 // without sipwire.
-func lineBreak(b []byte) string {
-	if i := bytes.IndexByte(b, '\n'); i > 0 && b[i-1] == '\r' {
-		return "\r\n"
-	}
-	return "\n"
+func bareLF(b []byte) bool {
+	i := bytes.IndexByte(b, '\n')
+	return i <= 0 || b[i-1] != '\r'
 }
 
 // edit appends the forwarded request to out (§16.6): our Via on top (with
@@ -163,7 +169,7 @@ func (f *Forwarder) edit(a *attachment, r *req, hop *nextHop, out []byte) []byte
 		top = h.recordRoute.line
 	}
 	ed.add(top, 0, editTop)
-	b.eol = lineBreak(hb)
+	b.lf = bareLF(hb)
 	src := m.Conn.Remote()
 	b.src = src.Addr().AppendTo(b.srcBuf[:0])
 	received := !v.hasReceived && !equalFoldBytes(v.host.of(hb), b.src)
