@@ -1,6 +1,7 @@
 package hep
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -178,4 +179,37 @@ func TestTCPCollectorThatDropsConnectionsIsOneOutage(t *testing.T) {
 	}
 	t.Logf("%d connections accepted and dropped, %d reconnects: one outage; up %v after a real collector came back",
 		accepted.Load(), st.Reconnects, took.Round(time.Millisecond))
+}
+
+// TLS: the collector is not there, then is: one outage, logged once, and
+// up within 5 s of its return, after the handshake.
+func TestTLSCollectorDownThenBack(t *testing.T) {
+	srvCfg, caFile := writeTestCA(t)
+	port := freePort(t)
+	h := &countingHandler{counts: map[slog.Level]int{}}
+	tr := newTestTracer(t, Config{
+		Destinations: []Destination{streamDest("tls", port, TLS)}, TLSCAFile: caFile, Logger: slog.New(h),
+		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond,
+	})
+	f := startFeeder(tr)
+	waitFor(t, "failed connects", func() bool { return tr.Stats()[0].ConnectFailures >= 3 })
+	if st := tr.Stats()[0]; st.State.Up || st.State.Outages != 1 || st.PacketsSent != 0 {
+		t.Errorf("while down: %+v", st)
+	}
+	col := newStreamCollector(t, fmt.Sprintf("127.0.0.1:%d", port), srvCfg)
+	back := time.Now()
+	waitFor(t, "the destination to be up again", func() bool { return tr.Stats()[0].State.Up })
+	if took := time.Since(back); took > 5*time.Second {
+		t.Errorf("up %v after the collector came back, want within 5 s", took)
+	}
+	recvPacket(t, col.ch)
+	offered := f.halt()
+	closeTracer(t, tr)
+	st := tr.Stats()[0]
+	if w, i := h.count(slog.LevelWarn), h.count(slog.LevelInfo); w != 1 || i != 1 {
+		t.Errorf("%d warnings and %d infos, want 1 and 1", w, i)
+	}
+	if got := st.PacketsSent + st.Drops.Total(); got != offered {
+		t.Errorf("sent %d + dropped %d = %d, want the %d offered", st.PacketsSent, st.Drops.Total(), got, offered)
+	}
 }
