@@ -91,6 +91,9 @@ func (s *Server) streamEvents(c *gin.Context) error {
 			s.log.Debug("event stream keeps the default send buffer", "err", err)
 		}
 	}
+	// The end of the stream (net/http's last chunk) gets a deadline of its
+	// own, not what is left of the last event's.
+	defer func() { _ = rc.SetWriteDeadline(time.Now().Add(timeout)) }()
 	w := bufio.NewWriter(dw)
 	// send writes what is buffered, each write within the stream's write
 	// timeout; a client that does not take it in time is dropped.

@@ -134,3 +134,28 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 		t.Fatalf("event after the write timeout = %+v", ev)
 	}
 }
+
+// TestShutdownEndsIdleStreamCleanly: a stream idle for longer than the
+// stream write timeout still ends cleanly (its last chunk gets a deadline of
+// its own).
+func TestShutdownEndsIdleStreamCleanly(t *testing.T) {
+	const writeTimeout = 100 * time.Millisecond
+	f := newFixture(t, func(c *Config, _ *Deps) { c.StreamWriteTimeout = writeTimeout })
+	s := openStream(t, f.base+"/api/v1/events/stream")
+	s.next()
+	idle := time.Now()
+	for time.Since(idle) < 4*writeTimeout {
+		time.Sleep(writeTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if _, err := io.ReadAll(s.resp.Body); err != nil {
+		t.Errorf("an idle stream ended with %v, want a clean end", err)
+	}
+	if n := f.srv.stats().Web.StreamWriteTimeouts; n != 0 {
+		t.Errorf("write timeouts %d", n)
+	}
+}
