@@ -35,8 +35,10 @@ type Config struct {
 	// 127.0.0.1:8080. A non-loopback host needs Token.
 	Listen string
 
-	// Token is the bearer token that every state-changing route requires
-	// (Authorization: Bearer TOKEN). Empty means none is required, which is
+	// Token is the bearer token (Authorization: Bearer TOKEN) that every
+	// route requires but /healthz, /metrics, GET /api/v1/trace, the OpenAPI
+	// document and the dashboard's files; the event stream also takes a
+	// ticket of POST /events/ticket. Empty means none is required, which is
 	// allowed on loopback addresses only. See ResolveToken for the
 	// environment override.
 	Token string
