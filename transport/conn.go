@@ -59,6 +59,8 @@ type Conn struct {
 	msgsOut      atomic.Uint64
 	bytesIn      atomic.Uint64
 	bytesOut     atomic.Uint64
+	// tcp is the last TCP_INFO read of the connection (TCPInfo).
+	tcp atomic.Pointer[TCPInfo]
 
 	// Reader-owned state. buf and rs are taken from pools while bytes wait
 	// and given back at a message boundary: an idle connection holds
@@ -164,15 +166,22 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 	if c.dialCancel != nil {
 		c.dialCancel()
 	}
+	// The kernel's last figures, read while the socket is surely ours (the
+	// reader may be left to close it), for the events that end the
+	// connection: the error event and CLOSED carry the same reading.
+	var ti *TCPInfo
+	if c.rc != nil && t.obs.wants(c.traceable()) {
+		ti, _ = c.readTCPInfoLocked()
+	}
 	if c.nc != nil {
 		c.closeSocket()
 	}
 	if kind != 0 {
 		t.stats.count(kind)
-		t.raise(c, kind, status, reason)
+		t.raiseTCP(c, kind, status, reason, ti)
 	}
 	t.stats.closed.Add(1)
-	t.raise(c, EventClosed, status, reason)
+	t.raiseTCP(c, EventClosed, status, reason, ti)
 	c.mu.Unlock()
 	c.w.fail(closeError(kind))
 	return true
@@ -215,6 +224,9 @@ type ConnSnapshot struct {
 	QueuedWrites int       `json:"queued_writes"`
 	QueuedBytes  int       `json:"queued_bytes"`
 	Traced       string    `json:"traced"`
+	// TCP is the last TCP_INFO read of the connection (by the periodic
+	// sampler, Options.TCPInfoInterval, or on demand), nil before any.
+	TCP *TCPInfo `json:"tcp,omitempty"`
 }
 
 // Snapshot returns what the table knows of the connection now.
@@ -243,6 +255,7 @@ func (c *Conn) Snapshot() ConnSnapshot {
 	s.MsgsIn, s.MsgsOut = c.msgsIn.Load(), c.msgsOut.Load()
 	s.BytesIn, s.BytesOut = c.bytesIn.Load(), c.bytesOut.Load()
 	s.QueuedWrites, s.QueuedBytes = c.w.queued()
+	s.TCP = c.lastTCPInfo()
 	switch c.verdict.Load() {
 	case verdictTrace:
 		s.Traced = "yes"

@@ -171,6 +171,11 @@ type Event struct {
 	// one ("Connection accepted", "EOF received", "Timeout on no traffic"),
 	// else a precise one.
 	Reason string
+	// TCP is the kernel's view of the connection when it ended (TCP_INFO),
+	// on EventClosed and on the error event raised with it, when the
+	// connection had a socket; nil on every other event. Observers share
+	// it and must not change it.
+	TCP *TCPInfo
 }
 
 // ConnInfo is what is known of a connection when it opens: enough to decide

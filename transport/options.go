@@ -23,6 +23,7 @@ const (
 	DefaultMaxMessageBytes     = 65535                  // OpenSIPS' TCP buffer size
 	DefaultEventQueueLen       = 4096                   // sipwire: per-subscriber event queue
 	DefaultCallIDsPerConn      = 16                     // sipwire: Call-IDs a connection's CLOSED names
+	DefaultTCPInfoPerTick      = 256                    // sipwire: TCP_INFO readings a sampler tick
 )
 
 // Options configures a Transport. Each field bounds one thing; the zero value
@@ -119,6 +120,17 @@ type Options struct {
 	// Zero means 16.
 	CallIDsPerConn int
 
+	// TCPInfoInterval is how often the kernel's figures of every open
+	// connection are read for the connection table (ConnSnapshot.TCP).
+	// Zero means never: they are then read only when a connection closes,
+	// and on demand (Conn.TCPInfo).
+	TCPInfoInterval time.Duration
+
+	// TCPInfoPerTick bounds the connections read at one tick of
+	// TCPInfoInterval; the others wait for later ticks (counted in
+	// Stats.TCPInfoDeferred). Zero means 256.
+	TCPInfoPerTick int
+
 	// Logger receives what no event reports: accept errors, and handler
 	// panics with their stack. Nil means slog.Default().
 	Logger *slog.Logger
@@ -174,6 +186,7 @@ func (o *Options) maxPostponedBytes() int {
 	return orInt(o.MaxPostponedBytes, DefaultMaxPostponedBytes)
 }
 func (o *Options) callIDsPerConn() int { return orInt(o.CallIDsPerConn, DefaultCallIDsPerConn) }
+func (o *Options) tcpInfoPerTick() int { return orInt(o.TCPInfoPerTick, DefaultTCPInfoPerTick) }
 
 func (o *Options) logger() *slog.Logger {
 	if o.Logger == nil {

@@ -9,6 +9,7 @@ type counters struct {
 	badMessages, tooLarge, chunkLimits, messageTimeouts  atomic.Uint64
 	queueFull, writeTimeouts, idleTimeouts               atomic.Uint64
 	readErrors, writeErrors, events, panics              atomic.Uint64
+	tcpInfoReads, tcpInfoErrors, tcpInfoDeferred         atomic.Uint64
 }
 
 // count counts a limit or error that closed a connection: counted where
@@ -67,6 +68,14 @@ type Stats struct {
 	EventsRaised    uint64              `json:"events_raised"`
 	Tracing         bool                `json:"tracing"`
 	Subscriptions   []SubscriptionStats `json:"subscriptions"`
+
+	// TCPInfoReads counts the TCP_INFO readings (at close, on demand, by
+	// the sampler), TCPInfoErrors the ones the kernel refused, and
+	// TCPInfoDeferred the connections a sampler tick left to a later tick
+	// (Options.TCPInfoPerTick).
+	TCPInfoReads    uint64 `json:"tcp_info_reads"`
+	TCPInfoErrors   uint64 `json:"tcp_info_errors"`
+	TCPInfoDeferred uint64 `json:"tcp_info_deferred"`
 }
 
 // Stats returns the transport's counters now.
@@ -101,6 +110,9 @@ func (t *Transport) Stats() Stats {
 		HandlerPanics:   c.panics.Load(),
 		EventsRaised:    c.events.Load(),
 		Tracing:         t.Tracing(),
+		TCPInfoReads:    c.tcpInfoReads.Load(),
+		TCPInfoErrors:   c.tcpInfoErrors.Load(),
+		TCPInfoDeferred: c.tcpInfoDeferred.Load(),
 	}
 	t.subsMu.RLock()
 	for _, sub := range t.subs {

@@ -39,7 +39,8 @@ type Transport struct {
 	bufs      sync.Pool      // read buffers (*[]byte), taken only while bytes wait
 	states    sync.Pool      // framing states (*readState), taken with the buffers
 
-	stats counters
+	stats   counters
+	sampler *sampler // the TCP_INFO sampler, nil when off
 }
 
 // New returns a Transport with the given options that hands the messages it
@@ -65,6 +66,7 @@ func New(opts Options, h Handler) *Transport {
 		return &b
 	}
 	t.states.New = func() any { return new(readState) }
+	t.startSampler()
 	return t
 }
 
@@ -293,6 +295,12 @@ func (t *Transport) Unsubscribe(s *Subscription) {
 // raise hands one event to the observers. The caller holds c.mu, which
 // orders a connection's events.
 func (t *Transport) raise(c *Conn, kind EventKind, status Status, reason string) {
+	t.raiseTCP(c, kind, status, reason, nil)
+}
+
+// raiseTCP is raise with the kernel's figures of the connection (nil for
+// none).
+func (t *Transport) raiseTCP(c *Conn, kind EventKind, status Status, reason string, ti *TCPInfo) {
 	t.stats.events.Add(1)
 	// The verdict is decided at the first event while tracing is on, even
 	// with no observer, so that the connection table shows it.
@@ -314,6 +322,7 @@ func (t *Transport) raise(c *Conn, kind EventKind, status Status, reason string)
 		Remote:    c.remote,
 		Listener:  c.listener,
 		Reason:    reason,
+		TCP:       ti,
 	}}
 	if kind == EventClosed {
 		o.CallIDs = c.recentCalls()
@@ -381,6 +390,7 @@ func (t *Transport) Close() error {
 }
 
 func (t *Transport) stopAccepting() []*Conn {
+	t.stopSampler()
 	t.mu.Lock()
 	t.shutdown = true
 	ls := t.listeners
