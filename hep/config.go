@@ -169,7 +169,9 @@ type Config struct {
 	// destination is down must live, with no write failing, before the
 	// destination is up again (and its recovery logged): a collector that
 	// accepts connections and drops them at once stays down, with one log
-	// line for the whole outage. Zero means 1 s.
+	// line for the whole outage. After a write that timed out (a collector
+	// that stopped reading), the connection must take writes for
+	// WriteTimeout at least. Zero means 1 s.
 	RecoverAfter time.Duration
 	// UDPProbeInterval is, while a UDP destination is down (the collector
 	// refused datagrams: ICMP port unreachable), how often each worker

@@ -17,7 +17,7 @@ type feeder struct {
 	offered atomic.Uint64
 }
 
-func startFeeder(tr *Tracer) *feeder {
+func startFeeder(tr *Tracer, bodyLen int) *feeder {
 	f := &feeder{stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(f.done)
@@ -28,7 +28,7 @@ func startFeeder(tr *Tracer) *feeder {
 			case <-f.stop:
 				return
 			case <-tick.C:
-				tr.TapMessage(tapped("feed", "f", 100))
+				tr.TapMessage(tapped("feed", "f", bodyLen))
 				f.offered.Add(1)
 			}
 		}
@@ -54,7 +54,7 @@ func TestUDPRefusedCollectorDownThenBack(t *testing.T) {
 		Destinations: []Destination{{Name: "udp", Host: "127.0.0.1", Port: port, Transport: UDP, Version: 3}},
 		UDPWorkers:   2, Logger: slog.New(h),
 	})
-	f := startFeeder(tr)
+	f := startFeeder(tr, 100)
 	waitFor(t, "the destination to go down", func() bool { return !tr.Stats()[0].State.Up })
 	waitFor(t, "refusals on both workers' sockets", func() bool { return tr.Stats()[0].Drops.SendError >= 2 })
 	st := tr.Stats()[0]
@@ -148,7 +148,7 @@ func TestTCPCollectorThatDropsConnectionsIsOneOutage(t *testing.T) {
 		Destinations: []Destination{streamDest("drops", port, TCP)}, Logger: slog.New(h),
 		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond,
 	})
-	f := startFeeder(tr)
+	f := startFeeder(tr, 100)
 	waitFor(t, "several reconnects", func() bool { return tr.Stats()[0].Reconnects >= 5 })
 	st := tr.Stats()[0]
 	if st.State.Up || st.State.Outages != 1 {
@@ -191,7 +191,7 @@ func TestTLSCollectorDownThenBack(t *testing.T) {
 		Destinations: []Destination{streamDest("tls", port, TLS)}, TLSCAFile: caFile, Logger: slog.New(h),
 		BackoffMin: time.Millisecond, BackoffMax: 20 * time.Millisecond,
 	})
-	f := startFeeder(tr)
+	f := startFeeder(tr, 100)
 	waitFor(t, "failed connects", func() bool { return tr.Stats()[0].ConnectFailures >= 3 })
 	if st := tr.Stats()[0]; st.State.Up || st.State.Outages != 1 || st.PacketsSent != 0 {
 		t.Errorf("while down: %+v", st)
@@ -212,4 +212,33 @@ func TestTLSCollectorDownThenBack(t *testing.T) {
 	if got := st.PacketsSent + st.Drops.Total(); got != offered {
 		t.Errorf("sent %d + dropped %d = %d, want the %d offered", st.PacketsSent, st.Drops.Total(), got, offered)
 	}
+}
+
+// A TCP collector that accepts and never reads: each connection takes
+// writes until the buffers are full, then a write times out. The
+// destination goes down once and stays down (a new connection must take
+// writes for longer than a write may wait to count as a recovery): one
+// warning, no recovery line, over many reconnects.
+func TestTCPCollectorThatNeverReadsIsOneOutage(t *testing.T) {
+	port := hangingCollector(t)
+	h := &countingHandler{counts: map[slog.Level]int{}}
+	tr := newTestTracer(t, Config{
+		Destinations: []Destination{streamDest("hanging", port, TCP)}, Logger: slog.New(h),
+		WriteTimeout: 500 * time.Millisecond, RecoverAfter: 10 * time.Millisecond,
+		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+	})
+	f := startFeeder(tr, 60000)
+	waitFor(t, "several reconnects", func() bool { return tr.Stats()[0].Reconnects >= 4 })
+	offered := f.halt()
+	st := tr.Stats()[0]
+	if w, i := h.count(slog.LevelWarn), h.count(slog.LevelInfo); w != 1 || i != 0 || st.State.Up || st.State.Outages != 1 {
+		t.Errorf("%d warnings, %d infos, state %+v over %d reconnects: want one outage, logged once", w, i, st.State, st.Reconnects)
+	}
+	closeTracer(t, tr)
+	st = tr.Stats()[0]
+	if got := st.PacketsSent + st.Drops.Total(); got != offered {
+		t.Errorf("sent %d + dropped %d = %d, want the %d offered", st.PacketsSent, st.Drops.Total(), got, offered)
+	}
+	t.Logf("%d reconnects to a collector that never reads: one outage; %d offered, %d sent into its buffers, drops %+v",
+		st.Reconnects, offered, st.PacketsSent, st.Drops)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"time"
 )
 
@@ -18,7 +19,11 @@ import (
 // A connection opened during an outage ends it only once it has lived
 // recoverAfter with no write failing (checked at its first write or wake-up
 // after that), so that a collector that accepts and drops connections is
-// one outage, logged once, not a down/up pair per reconnect.
+// one outage, logged once, not a down/up pair per reconnect. When the
+// outage began with a write that timed out (a collector that stopped
+// reading), the probation is at least writeTimeout, and a check only
+// happens between writes: a collector that still does not read blocks the
+// writes past it, and its outage goes on, logged once.
 func (w *worker) runStream() {
 	s := w.s
 	var (
@@ -28,11 +33,15 @@ func (w *worker) runStream() {
 		backoff time.Duration
 		ever    bool
 		// recoverTimer fires when the connection opened during an outage has
-		// lived recoverAfter; nil when there is nothing to check.
+		// lived long enough (probation); nil when there is nothing to check.
 		recoverTimer *time.Timer
-		batch        = make([]*packetBuf, 0, maxBatch)
-		vec          = make([][]byte, 0, maxBatch)
-		bufs         net.Buffers // outside the loop: WriteTo takes its address
+		probation    time.Duration
+		// stalled: the outage began with a write that timed out (a
+		// collector that stopped reading).
+		stalled bool
+		batch   = make([]*packetBuf, 0, maxBatch)
+		vec     = make([][]byte, 0, maxBatch)
+		bufs    net.Buffers // outside the loop: WriteTo takes its address
 	)
 	stopRecover := func() {
 		if recoverTimer != nil {
@@ -42,12 +51,16 @@ func (w *worker) runStream() {
 	}
 	// recovered ends the outage when the connection has lived long enough.
 	recovered := func() {
-		if recoverTimer != nil && time.Since(upSince) >= s.opts.recoverAfter {
+		if recoverTimer != nil && time.Since(upSince) >= probation {
 			stopRecover()
+			stalled = false
 			s.cameUp()
 		}
 	}
 	lost := func(err error) {
+		if !s.isDown() {
+			stalled = errors.Is(err, os.ErrDeadlineExceeded)
+		}
 		conn.Close()
 		conn = nil
 		s.connected.Store(false)
@@ -95,7 +108,14 @@ func (w *worker) runStream() {
 			w.setConn(c)
 			s.connected.Store(true)
 			if s.isDown() {
-				recoverTimer = time.NewTimer(s.opts.recoverAfter)
+				// A collector that stopped reading takes the first writes
+				// of a new connection into its buffers and stalls again:
+				// it must take writes for longer than a write may wait.
+				probation = s.opts.recoverAfter
+				if stalled {
+					probation = max(probation, s.opts.writeTimeout)
+				}
+				recoverTimer = time.NewTimer(probation)
 			}
 		}
 		if len(batch) == 0 {
@@ -105,8 +125,9 @@ func (w *worker) runStream() {
 			}
 			p, ok, woke := w.nextOrWake(dead, wake)
 			if woke && !isClosed(dead) {
-				// The timer fired: the connection has lived recoverAfter.
+				// The timer fired: the connection has lived its probation.
 				recoverTimer = nil
+				stalled = false
 				s.cameUp()
 				continue
 			}
