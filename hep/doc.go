@@ -14,7 +14,10 @@
 //     datagram, sent in batches by several workers, each with its own
 //     socket; one connection's packets always through the same one, in
 //     order), TCP and TLS (one connection, reconnect with exponential
-//     backoff); drops are counted by reason;
+//     backoff); drops are counted by reason; each destination has a state
+//     (DestinationState in stats.go: up or down, logged once per change),
+//     and UDP learns which datagrams the collector refused from the
+//     socket's error queue (udp_linux.go);
 //   - the Tracer (tracer.go, event.go, message.go, calls.go): turns
 //     transport.Event values and traced SIP messages into HEP packets in
 //     OpenSIPS' format or in the Homer format, in which a connection's open
