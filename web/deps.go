@@ -21,12 +21,14 @@ type Transport interface {
 	Unsubscribe(s *transport.Subscription)
 }
 
-// PcapSource writes a pcap of recently traced SIP messages; *pcap.Ring
+// PcapSource is the ring of recently traced SIP messages; *pcap.Ring
 // implements it.
 type PcapSource interface {
 	// WritePcap writes the messages f selects and returns how many there were.
 	WritePcap(w io.Writer, f pcap.Filter) (int, error)
 	Stats() pcap.RingStats
+	// CallSource finds calls and their messages by Call-ID (the ladder).
+	CallSource
 }
 
 // EventStore is the persistent event history (package web/history) as

@@ -50,6 +50,8 @@ var guardRoutes = []guardRoute{
 	{"GET", "/api/v1/stats", "", read, 200},
 	{"GET", "/api/v1/config", "", read, 200},
 	{"GET", "/api/v1/pcap", "", read, 200},
+	{"GET", "/api/v1/calls", "", read, 200},
+	{"GET", "/api/v1/calls/999999/ladder", "", read, 404},
 	{"PUT", "/api/v1/trace", `{"trace":"off"}`, write, 200},
 	{"POST", "/api/v1/mi", `{"jsonrpc":"2.0","method":"tcp_trace","params":["off"],"id":1}`, write, 200},
 	{"POST", "/mi", `{"jsonrpc":"2.0","method":"tcp_trace","params":["off"],"id":1}`, write, 200},
@@ -70,7 +72,7 @@ func TestGuardEveryRoute(t *testing.T) {
 		listed[r.method+" "+strings.SplitN(r.path, "/999999", 2)[0]] = true
 	}
 	for _, r := range newFixture(t).srv.engine.Routes() {
-		p := strings.TrimSuffix(strings.TrimSuffix(r.Path, "/:id"), "/*file")
+		p := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(r.Path, "/:id"), "/*file"), "/*rest")
 		if p == "/ui" {
 			p = "/ui/app.js"
 		}

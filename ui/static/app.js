@@ -316,6 +316,14 @@ function eventRow(e, fresh) {
       c.appendChild(r);
     }
   }
+  const lc = cell(tr, "");
+  if (e.conn_id && !(e.run && e.run !== state.historyRun)) {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = "btn small ghost ladder-btn"; b.textContent = "ladder";
+    b.title = "The calls of connection " + e.conn_id + " as a ladder";
+    b.addEventListener("click", () => openCallsOf(e));
+    lc.appendChild(b);
+  }
   cell(tr, e.direction);
   cell(tr, e.local || "");
   cell(tr, e.remote || "");
@@ -635,6 +643,208 @@ function initEventControls() {
   for (const fmt of ["jsonl", "csv"]) $("export-" + fmt).addEventListener("click", updateExportLinks);
 }
 
+// ---- calls and the ladder ----
+// The calls of the traced-message ring (GET /calls), searched by Call-ID;
+// a call opens as a ladder (GET /calls/{id}/ladder): one column per
+// address:port, an arrow per message in wire order, the connections'
+// events on the same time line, the raw message on click.
+const LADDER_NEARBY_MS = 2000;
+
+function callPath(id, what) { return API + "/calls/" + encodeURIComponent(id) + "/" + what; }
+
+async function searchCalls(params, chip) {
+  const q = new URLSearchParams(params || {});
+  const text = $("call-search").value.trim();
+  if (text && !q.has("conn")) q.set("search", text);
+  $("calls-status").textContent = "Searching…";
+  try {
+    const r = await api("GET", "/calls?" + q.toString());
+    $("calls-status").textContent = "";
+    renderCalls(r.calls, r.matched, r.held, chip);
+    return r;
+  } catch (e) {
+    $("calls-status").textContent = "The calls did not answer: " + e.message;
+    return null;
+  }
+}
+
+function renderCalls(calls, matched, held, chip) {
+  const tb = $("calls-table").tBodies[0];
+  tb.textContent = "";
+  $("calls-count").textContent = fmtInt(held);
+  $("calls-chip").classList.toggle("hidden", !chip);
+  $("calls-chip-text").textContent = chip || "";
+  for (const c of calls) {
+    const tr = document.createElement("tr");
+    tr.dataset.callId = c.call_id;
+    tr.title = "Open the ladder of " + c.call_id;
+    tr.addEventListener("click", () => openLadder(c.call_id));
+    cell(tr, c.call_id, "callid");
+    cell(tr, c.start_line, "startline");
+    cell(tr, c.messages, "num");
+    cell(tr, fmtTime(c.last)).title = c.last;
+    cell(tr, (c.conns || []).join(", "));
+    tb.appendChild(tr);
+  }
+  const empty = calls.length ? "" : held ? "No call matches." : "No traced message held: turn tracing on.";
+  $("calls-empty").textContent = empty;
+  $("calls-empty").classList.toggle("hidden", !empty);
+  if (matched > calls.length) $("calls-status").textContent = calls.length + " of " + fmtInt(matched) + " matching calls shown";
+}
+
+// openCallsOf opens the call of an event's connection: the ladder at once
+// when the connection carried one call, the list when several; for a
+// connection without messages (a failed connect), the calls under way
+// around the event.
+async function openCallsOf(e) {
+  const r = await searchCalls({ conn: e.conn_id, limit: 200 }, "Connection " + e.conn_id);
+  if (!r) return;
+  if (r.calls.length === 1) { openLadder(r.calls[0].call_id); return; }
+  if (r.calls.length === 0) {
+    const all = await api("GET", "/calls?limit=1000").catch(() => null);
+    const t = Date.parse(e.time);
+    const near = all ? all.calls.filter((c) => Date.parse(c.first) - LADDER_NEARBY_MS <= t && t <= Date.parse(c.last) + LADDER_NEARBY_MS) : [];
+    renderCalls(near, near.length, all ? all.held : 0, "Around " + e.kind + " of connection " + e.conn_id);
+    if (near.length === 1) { openLadder(near[0].call_id); return; }
+    if (!near.length) $("calls-empty").textContent = "Connection " + e.conn_id + " carried no traced message, and no call was under way around its " + e.kind + ".";
+  }
+  $("calls-panel").scrollIntoView({ behavior: "smooth", block: "start" });
+}
+
+// microsOf is an RFC 3339 time in microseconds since the epoch (Date keeps
+// milliseconds only).
+function microsOf(iso) {
+  const frac = (iso.match(/\.(\d+)/) || ["", "0"])[1].padEnd(6, "0").slice(0, 6);
+  return Date.parse(iso) * 1000 + (Number(frac) % 1000);
+}
+
+function fmtDelta(ms) {
+  if (ms < 1) return "+" + (ms * 1000).toFixed(0) + " µs";
+  if (ms < 1000) return "+" + ms.toFixed(ms < 10 ? 1 : 0) + " ms";
+  return "+" + (ms / 1000).toFixed(2) + " s";
+}
+
+async function openLadder(callID) {
+  let l;
+  try {
+    l = await api("GET", "/calls/" + encodeURIComponent(callID) + "/ladder");
+  } catch (e) {
+    notice("Could not open the call " + callID + ": " + e.message, true);
+    return;
+  }
+  const t0 = performance.now();
+  renderLadder(l);
+  $("ladder-panel").dataset.renderMs = (performance.now() - t0).toFixed(1);
+  $("ladder-panel").classList.remove("hidden");
+  $("ladder-close").focus();
+}
+
+function closeLadder() {
+  $("ladder-panel").classList.add("hidden");
+  $("ladder-raw").classList.add("hidden");
+}
+
+// ladderItems merges the messages (wire order) and the events (by time).
+function ladderItems(l) {
+  const out = [];
+  let i = 0;
+  for (const m of l.messages) {
+    while (i < l.events.length && Date.parse(l.events[i].time) <= Date.parse(m.time)) out.push({ ev: l.events[i++] });
+    out.push({ msg: m });
+  }
+  while (i < l.events.length) out.push({ ev: l.events[i++] });
+  return out;
+}
+
+function renderLadder(l) {
+  $("ladder-title").textContent = "Call " + l.call_id;
+  $("ladder-pcap").href = callPath(l.call_id, "pcap");
+  const cols = l.columns.slice();
+  for (const e of l.events) {
+    for (const a of [e.local, e.remote]) if (a && !cols.includes(a)) cols.push(a);
+  }
+  const x = (a) => ((cols.indexOf(a) + 0.5) * 100) / cols.length;
+  const lad = $("ladder");
+  lad.textContent = "";
+  lad.style.setProperty("--cols", cols.length);
+  const head = document.createElement("div");
+  head.className = "lrow lhead";
+  head.appendChild(Object.assign(document.createElement("span"), { className: "lt", textContent: "time" }));
+  head.appendChild(Object.assign(document.createElement("span"), { className: "ld", textContent: "delta" }));
+  const hl = document.createElement("div");
+  hl.className = "lanes";
+  cols.forEach((a) => {
+    const c = document.createElement("span");
+    c.className = "lcol"; c.textContent = a; c.title = a;
+    c.style.left = (x(a) - 50 / cols.length) + "%"; c.style.width = (100 / cols.length) + "%";
+    hl.appendChild(c);
+  });
+  head.appendChild(hl);
+  lad.appendChild(head);
+  let prev = null;
+  for (const it of ladderItems(l)) {
+    const row = document.createElement("div");
+    const when = (it.msg || it.ev).time;
+    const at = microsOf(when);
+    row.appendChild(Object.assign(document.createElement("span"), { className: "lt", textContent: fmtTime(when), title: when }));
+    row.appendChild(Object.assign(document.createElement("span"), { className: "ld", textContent: prev === null ? "" : fmtDelta(Math.max(0, at - prev) / 1000) }));
+    prev = at;
+    const lanes = document.createElement("div");
+    lanes.className = "lanes";
+    cols.forEach((a) => {
+      const v = document.createElement("span");
+      v.className = "lline"; v.style.left = x(a) + "%";
+      lanes.appendChild(v);
+    });
+    if (it.msg) {
+      const m = it.msg;
+      row.className = "lrow msg";
+      row.dataset.type = "msg";
+      row.dataset.label = m.label;
+      row.dataset.dir = m.direction;
+      row.dataset.conn = m.conn_id;
+      row.dataset.seq = m.seq;
+      row.title = m.start_line + "  (" + m.bytes + " bytes, connection " + m.conn_id + ")";
+      const a = x(m.src), b = x(m.dst);
+      const ar = document.createElement("div");
+      ar.className = "arrow " + (b >= a ? "right" : "left") + (/^[3-6]\d\d/.test(m.label) ? " err" : /^[12]\d\d/.test(m.label) ? " resp" : "");
+      ar.style.left = Math.min(a, b) + "%"; ar.style.width = Math.abs(b - a) + "%";
+      const lab = document.createElement("span");
+      lab.textContent = m.label; lab.className = "alabel";
+      ar.appendChild(lab);
+      lanes.appendChild(ar);
+      row.addEventListener("click", () => {
+        for (const r of lad.querySelectorAll(".lrow.picked")) r.classList.remove("picked");
+        row.classList.add("picked");
+        const raw = $("ladder-raw");
+        raw.textContent = m.direction + " " + m.src + " → " + m.dst + " · connection " + m.conn_id + " · " + m.time + "\n\n" + m.data;
+        raw.classList.remove("hidden");
+      });
+    } else {
+      const e = it.ev;
+      row.className = "lrow ev" + (e.nearby ? " nearby" : "");
+      row.dataset.type = "event";
+      row.dataset.kind = e.kind;
+      row.dataset.conn = e.conn_id;
+      row.title = e.kind + " " + e.status + " · connection " + e.conn_id + (e.nearby ? " (carried none of this call's messages)" : "") + (e.reason ? " · " + e.reason : "");
+      const pts = [e.local, e.remote].filter((a) => a && cols.includes(a)).map(x);
+      const lo = Math.min(...pts), hi = Math.max(...pts);
+      const mk = document.createElement("div");
+      mk.className = "evmark " + (e.status === "FAILURE" ? "bad" : "ok");
+      mk.style.left = lo + "%"; mk.style.width = Math.max(0, hi - lo) + "%";
+      const lab = document.createElement("span");
+      lab.className = "elabel";
+      lab.textContent = e.kind + (e.reason && e.kind !== "ACCEPTED" && e.kind !== "CONNECTED" ? " · " + e.reason : "") + (e.nearby ? " (nearby)" : "");
+      mk.appendChild(lab);
+      lanes.appendChild(mk);
+    }
+    row.appendChild(lanes);
+    lad.appendChild(row);
+  }
+  const conns = l.conns.join(", ");
+  $("ladder-sub").textContent = l.messages.length + " messages · " + l.events.length + " connection events · connection" + (l.conns.length > 1 ? "s " : " ") + conns + " · click a message for its text";
+}
+
 // ---- start ----
 function init() {
   initEventControls();
@@ -655,6 +865,13 @@ function init() {
   $("token").addEventListener("keydown", (e) => { if (e.key === "Enter") $("token-save").click(); });
   $("trace-toggle").addEventListener("click", toggleTrace);
   window.addEventListener("resize", drawChart);
+  $("call-search-go").addEventListener("click", () => searchCalls({}, ""));
+  $("call-search").addEventListener("keydown", (e) => { if (e.key === "Enter") searchCalls({}, ""); });
+  $("calls-chip-clear").addEventListener("click", () => searchCalls({}, ""));
+  $("ladder-close").addEventListener("click", closeLadder);
+  $("ladder-panel").addEventListener("click", (e) => { if (e.target === $("ladder-panel")) closeLadder(); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeLadder(); });
+  searchCalls({}, "");
 
   pollStats();
   pollConnections();

@@ -39,6 +39,7 @@ type Ring struct {
 	idBytes int // Call-ID bytes held
 	seq     uint64
 	evicted uint64
+	idx     index // the Call-ID index (index.go)
 
 	tooLarge atomic.Uint64
 }
@@ -50,7 +51,8 @@ func NewRing(maxBytes int) *Ring {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	return &Ring{maxBytes: maxBytes, arena: arena{max: maxBytes}}
+	maxBytes = min(maxBytes, maxRecordBytes) // the index's offsets are 32-bit
+	return &Ring{maxBytes: maxBytes, arena: arena{max: maxBytes}, idx: newIndex()}
 }
 
 // Observe implements transport.Observer (add it with
@@ -82,6 +84,7 @@ func (r *Ring) TapMessage(m *transport.TracedMessage) {
 	n += copy(b[n:], localZone)
 	copy(b[n:], remoteZone)
 	r.seq++
+	r.idx.add(r.seq, r.arena.n, r.arena.tail-size, m.Conn.ID, m.CallID)
 	r.bytes += len(m.Data)
 	r.idBytes += len(m.CallID)
 }
@@ -94,8 +97,10 @@ func (r *Ring) room(size int) []byte {
 			return b
 		}
 		if r.arena.grow(size) {
+			r.idx.relocate(r.arena.buf, r.arena.n)
 			continue
 		}
+		r.idx.evict(r.seq-uint64(r.arena.n)+1, storedCallID(r.arena.buf[r.arena.head:]))
 		old := r.arena.pop()
 		r.bytes -= storedDataLen(old)
 		r.idBytes -= storedCallIDLen(old)

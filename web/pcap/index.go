@@ -1,0 +1,333 @@
+package pcap
+
+import (
+	"bytes"
+	"hash/maphash"
+	"slices"
+	"time"
+)
+
+// The Call-ID index finds a call's records without scanning the ring. Each
+// record held has a slot, in the order of their sequence numbers, that says
+// where it starts in the arena and how far ahead the next record of the same
+// Call-ID is; a map from the Call-ID's hash to its oldest and newest record
+// starts the chain. Keeping a record adds one slot (8 bytes) and, for a new
+// Call-ID, one map entry; evicting it removes them. All of it is guarded by
+// Ring.mu.
+
+// maxCallConns is how many connections a call's index entry remembers (a
+// call through the forwarder has two: the client's and the upstream's). The
+// entry's list only grows while the call is held: it tells which calls a
+// connection may have carried; the records say which did.
+const maxCallConns = 4
+
+// slot is what the index keeps of one record.
+type slot struct {
+	off uint32 // where the record starts in the arena
+	// next is how many sequence numbers ahead the next record of the
+	// same Call-ID is; zero for none (yet).
+	next uint32
+}
+
+// callEntry is the index entry of one Call-ID.
+type callEntry struct {
+	first, last uint64 // sequence numbers of its oldest and newest record
+	n           int    // records held
+	conns       [maxCallConns]uint64
+}
+
+func (e *callEntry) addConn(id uint64) {
+	for i, c := range e.conns {
+		if c == id {
+			return
+		}
+		if c == 0 {
+			e.conns[i] = id
+			return
+		}
+	}
+}
+
+// index is the Call-ID index of a ring.
+type index struct {
+	seed  maphash.Seed
+	slots []slot // a circular queue: the oldest record's slot is slots[head]
+	head  int
+	calls map[uint64]callEntry
+}
+
+func newIndex() index {
+	return index{seed: maphash.MakeSeed(), calls: make(map[uint64]callEntry)}
+}
+
+func (x *index) hash(callID []byte) uint64 { return maphash.Bytes(x.seed, callID) }
+
+// slot returns the slot of the i-th oldest record.
+func (x *index) slot(i int) *slot { return &x.slots[(x.head+i)%len(x.slots)] }
+
+// add indexes the record seq, the n-th held (n-1 are older), which starts
+// at off.
+func (x *index) add(seq uint64, n int, off int, conn uint64, callID []byte) {
+	if n > len(x.slots) {
+		grown := make([]slot, max(2*len(x.slots), 1024))
+		for i := range n - 1 {
+			grown[i] = *x.slot(i)
+		}
+		x.slots, x.head = grown, 0
+	}
+	*x.slot(n - 1) = slot{off: uint32(off)}
+	if len(callID) == 0 {
+		return
+	}
+	h := x.hash(callID)
+	e, ok := x.calls[h]
+	if ok {
+		last := x.slot(n - 1 - int(seq-e.last))
+		last.next = uint32(seq - e.last)
+		e.last = seq
+		e.n++
+	} else {
+		e = callEntry{first: seq, last: seq, n: 1}
+	}
+	e.addConn(conn)
+	x.calls[h] = e
+}
+
+// evict forgets the oldest record, seq, whose Call-ID is callID.
+func (x *index) evict(seq uint64, callID []byte) {
+	s := x.slots[x.head]
+	x.head = (x.head + 1) % len(x.slots)
+	if len(callID) == 0 {
+		return
+	}
+	h := x.hash(callID)
+	e, ok := x.calls[h]
+	if !ok || e.first != seq {
+		return
+	}
+	if s.next == 0 {
+		delete(x.calls, h)
+		return
+	}
+	e.first += uint64(s.next)
+	e.n--
+	x.calls[h] = e
+}
+
+
+// relocate sets the offsets of the n records held after the arena moved
+// them, contiguous, to the start of buf.
+func (x *index) relocate(buf []byte, n int) {
+	off := 0
+	for i := range n {
+		x.slot(i).off = uint32(off)
+		off += storedSize(buf[off:])
+	}
+}
+
+// CallQuery selects calls for Ring.Calls. The zero CallQuery selects all.
+type CallQuery struct {
+	// Search keeps the Call-IDs that contain it, ASCII case ignored.
+	Search string
+	// ConnID keeps the calls that this connection carried.
+	ConnID uint64
+	// Limit bounds the calls returned, most recent first; zero means 100.
+	Limit int
+}
+
+// DefaultCallLimit is the number of calls Ring.Calls returns when
+// CallQuery.Limit is zero.
+const DefaultCallLimit = 100
+
+// CallSummary describes one call of the ring.
+type CallSummary struct {
+	CallID string `json:"call_id"`
+	// First and Last are the times of its oldest and newest message held.
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	// Messages is how many of its messages the ring holds.
+	Messages int `json:"messages"`
+	// Conns are the connections that carried its messages held, in the
+	// order of their first message.
+	Conns []uint64 `json:"conns"`
+	// StartLine is the start line of its oldest message held.
+	StartLine string `json:"start_line"`
+}
+
+// CallsPage is the answer of Ring.Calls.
+type CallsPage struct {
+	Calls []CallSummary `json:"calls"`
+	// Matched is how many calls matched, Limit or not; Held how many the
+	// ring holds.
+	Matched int `json:"matched"`
+	Held    int `json:"held"`
+}
+
+// maxStartLine bounds CallSummary.StartLine.
+const maxStartLine = 160
+
+// Calls returns the calls q selects, most recently active first. It reads
+// the index, one entry per call, never the messages of the ring.
+func (r *Ring) Calls(q CallQuery) CallsPage {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultCallLimit
+	}
+	search := bytes.ToLower([]byte(q.Search))
+	type hit struct {
+		last uint64
+		e    callEntry
+		id   string
+		line string
+		t0   time.Time
+		t1   time.Time
+		// conns are the connections of its records, once read.
+		conns []uint64
+	}
+	var hits []hit
+	r.mu.Lock()
+	held := len(r.idx.calls)
+	first := r.seq - uint64(r.arena.n) + 1
+	rec := func(seq uint64) []byte { return r.arena.buf[r.idx.slot(int(seq-first)).off:] }
+	for _, e := range r.idx.calls {
+		if q.ConnID != 0 && !slices.Contains(e.conns[:], q.ConnID) && e.conns[maxCallConns-1] == 0 {
+			continue
+		}
+		var conns []uint64
+		if q.ConnID != 0 {
+			if conns = r.callConns(&e, first); !slices.Contains(conns, q.ConnID) {
+				continue
+			}
+		}
+		old := rec(e.first)
+		id := storedCallID(old)
+		if len(search) > 0 && !containsFold(id, search) {
+			continue
+		}
+		hits = append(hits, hit{last: e.last, e: e, conns: conns})
+		h := &hits[len(hits)-1]
+		h.id = string(id)
+		h.line = startLine(storedData(old))
+		h.t0 = storedTime(old)
+		h.t1 = storedTime(rec(e.last))
+	}
+	matched := len(hits)
+	slices.SortFunc(hits, func(a, b hit) int { return -cmpUint(a.last, b.last) })
+	hits = hits[:min(len(hits), limit)]
+	for i := range hits {
+		if hits[i].conns == nil {
+			hits[i].conns = r.callConns(&hits[i].e, first)
+		}
+	}
+	r.mu.Unlock()
+	page := CallsPage{Matched: matched, Held: held, Calls: make([]CallSummary, 0, len(hits))}
+	for _, h := range hits {
+		page.Calls = append(page.Calls, CallSummary{CallID: h.id, First: h.t0, Last: h.t1, Messages: h.e.n, StartLine: h.line, Conns: h.conns})
+	}
+	return page
+}
+
+// callConns returns the connections of e's records, in the order of their
+// first record; first is the oldest sequence number held. The caller holds
+// r.mu.
+func (r *Ring) callConns(e *callEntry, first uint64) []uint64 {
+	var out []uint64
+	for seq := e.first; ; {
+		s := r.idx.slot(int(seq - first))
+		if c := storedConn(r.arena.buf[s.off:]); !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+		if s.next == 0 || seq == e.last {
+			return out
+		}
+		seq += uint64(s.next)
+	}
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Call returns copies of the records of one Call-ID, oldest first, found
+// through the index.
+func (r *Ring) Call(callID string) []Record {
+	if callID == "" {
+		return nil
+	}
+	id := []byte(callID)
+	var buf []byte
+	var seqs []uint64
+	var ends []int
+	r.mu.Lock()
+	if e, ok := r.idx.calls[r.idx.hash(id)]; ok {
+		first := r.seq - uint64(r.arena.n) + 1
+		for seq := e.first; ; {
+			s := r.idx.slot(int(seq - first))
+			rec := r.arena.buf[s.off:]
+			rec = rec[:storedSize(rec)]
+			if bytes.Equal(storedCallID(rec), id) {
+				buf = append(buf, rec...)
+				seqs = append(seqs, seq)
+				ends = append(ends, len(buf))
+			}
+			if s.next == 0 || seq == e.last {
+				break
+			}
+			seq += uint64(s.next)
+		}
+	}
+	r.mu.Unlock()
+	out := make([]Record, len(seqs))
+	start := 0
+	for i := range out {
+		out[i].Seq = seqs[i]
+		decode(buf[start:ends[i]], &out[i])
+		out[i].CallID = callID
+		start = ends[i]
+	}
+	return out
+}
+
+// storedCallID is the Call-ID of the record that starts at rec.
+func storedCallID(rec []byte) []byte {
+	d := headerSize + storedDataLen(rec)
+	return rec[d : d+storedCallIDLen(rec)]
+}
+
+// storedData is the message of the record that starts at rec.
+func storedData(rec []byte) []byte { return rec[headerSize : headerSize+storedDataLen(rec)] }
+
+// startLine returns a message's first line, cut to maxStartLine bytes.
+func startLine(data []byte) string {
+	line, _, _ := bytes.Cut(data, []byte("\r\n"))
+	line, _, _ = bytes.Cut(line, []byte("\n"))
+	return string(line[:min(len(line), maxStartLine)])
+}
+
+// containsFold reports whether s contains lowerSub, which is lower case,
+// ASCII case ignored.
+func containsFold(s, lowerSub []byte) bool {
+outer:
+	for i := 0; i+len(lowerSub) <= len(s); i++ {
+		for j, c := range lowerSub {
+			if lower(s[i+j]) != c {
+				continue outer
+			}
+		}
+		return true
+	}
+	return false
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
