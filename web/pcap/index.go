@@ -114,7 +114,6 @@ func (x *index) evict(seq uint64, callID []byte) {
 	x.calls[h] = e
 }
 
-
 // relocate sets the offsets of the n records held after the arena moved
 // them, contiguous, to the start of buf.
 func (x *index) relocate(buf []byte, n int) {
