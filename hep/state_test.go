@@ -69,7 +69,7 @@ func TestUDPRefusedCollectorDownThenBack(t *testing.T) {
 	}
 	defer c.Close()
 	c.SetReadBuffer(8 << 20)
-	var received atomic.Uint64
+	var received, receivedBytes atomic.Uint64
 	var rwg sync.WaitGroup
 	rwg.Go(func() {
 		buf := make([]byte, 65536)
@@ -81,6 +81,7 @@ func TestUDPRefusedCollectorDownThenBack(t *testing.T) {
 			var p Packet
 			if Decode(buf[:n], &p) == nil {
 				received.Add(1)
+				receivedBytes.Add(uint64(n))
 			}
 		}
 	})
@@ -104,8 +105,8 @@ func TestUDPRefusedCollectorDownThenBack(t *testing.T) {
 	rwg.Wait()
 
 	st = tr.Stats()[0]
-	if st.PacketsSent != received.Load() {
-		t.Errorf("counted %d sent, the collector received %d", st.PacketsSent, received.Load())
+	if st.PacketsSent != received.Load() || st.BytesSent != receivedBytes.Load() {
+		t.Errorf("counted %d sent (%d bytes), the collector received %d (%d bytes)", st.PacketsSent, st.BytesSent, received.Load(), receivedBytes.Load())
 	}
 	if got := st.PacketsSent + st.Drops.Total(); got != offered {
 		t.Errorf("sent %d + dropped %+v = %d, want the %d offered", st.PacketsSent, st.Drops, got, offered)
@@ -241,4 +242,27 @@ func TestTCPCollectorThatNeverReadsIsOneOutage(t *testing.T) {
 	}
 	t.Logf("%d reconnects to a collector that never reads: one outage; %d offered, %d sent into its buffers, drops %+v",
 		st.Reconnects, offered, st.PacketsSent, st.Drops)
+}
+
+// Over IPv6 too, refusals (ICMPv6 port unreachable) take the destination
+// down and no refused datagram counts as sent.
+func TestUDPRefusedOverIPv6(t *testing.T) {
+	c, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	c.Close()
+	tr := newTestTracer(t, Config{
+		Destinations: []Destination{{Name: "v6", Host: "::1", Port: port, Transport: UDP, Version: 3}},
+		UDPWorkers:   1,
+	})
+	f := startFeeder(tr, 100)
+	waitFor(t, "the destination to go down", func() bool { return !tr.Stats()[0].State.Up })
+	offered := f.halt()
+	closeTracer(t, tr)
+	st := tr.Stats()[0]
+	if st.PacketsSent != 0 || st.BytesSent != 0 || st.Drops.SendError == 0 || st.Drops.Total() != offered {
+		t.Errorf("stats %+v: want every one of %d packets dropped, the refused ones as send_error", st, offered)
+	}
 }

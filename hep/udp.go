@@ -16,6 +16,15 @@ type batchWriter interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
+// refusedHeadLen is how much of a refused datagram is read from the error
+// queue: the HEP header, whose length field says how long it was.
+// refusalOOBLen fits the control message of one error (sock_extended_err
+// and the address of the host that reported it).
+const (
+	refusedHeadLen = 16
+	refusalOOBLen  = 128
+)
+
 // udpSocket is a worker's connected UDP socket and what it learns from it.
 //
 // A collector that is not listening answers each datagram with an ICMP port
@@ -68,7 +77,7 @@ func (w *worker) runDatagrams() {
 		}
 	}
 	w.setConn(conn)
-	u := &udpSocket{conn: conn, bw: udpBatchWriter(conn), errBuf: make([]byte, MaxDatagramLen), oobBuf: make([]byte, 512)}
+	u := &udpSocket{conn: conn, bw: udpBatchWriter(conn), errBuf: make([]byte, refusedHeadLen), oobBuf: make([]byte, refusalOOBLen)}
 	defer func() {
 		// Refusals of the last datagrams are counted before the socket goes.
 		w.refusals(u)
