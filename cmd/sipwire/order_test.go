@@ -57,10 +57,10 @@ func (l *ladderCollector) add(p *hep.Packet) {
 	if p.ProtoType != hep.ProtoSIP {
 		return
 	}
-	step, ok := l.step(p)
 	ts := int64(p.TimeSec)*1_000_000 + int64(p.TimeUsec)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	step, ok := l.step(p) // reads sipwire, set after the collector started
 	if !ok {
 		l.unknown++
 		return
@@ -163,7 +163,9 @@ func traceOrderRun(t *testing.T, sipp, mode string, calls, rate int) {
 	cfg.Forward.URI = "sip:127.0.0.1:" + strconv.Itoa(uasPort) + ";transport=tcp"
 	cfg.HEP.QueueSize = 1 << 16
 	a := startApp(t, cfg)
+	lc.mu.Lock()
 	lc.sipwire = a.listeners[0].Port()
+	lc.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
