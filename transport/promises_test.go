@@ -42,20 +42,22 @@ func readingPeer(t *testing.T) netip.AddrPort {
 // keeps writing to, whose peer never sends a byte, is not closed as idle.
 // Once the writes stop, it is.
 func TestWritesKeepConnectionAlive(t *testing.T) {
-	const lifetime = 400 * time.Millisecond
+	const lifetime = 800 * time.Millisecond
 	peer := readingPeer(t)
 	h := newHarness(t, Options{ConnectionLifetime: lifetime}, nil)
-	// Write every lifetime/8 for three lifetimes.
+	// Write every lifetime/16 for three lifetimes.
 	start := time.Now()
+	sent := uint64(0)
 	for time.Since(start) < 3*lifetime {
 		if err := h.tr.Send(peer, []byte(optionsReq), nil); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(lifetime / 8)
+		sent++
+		time.Sleep(lifetime / 16)
 	}
 	cs := h.tr.Connections()
-	if len(cs) != 1 || cs[0].MsgsOut < 10 || cs[0].MsgsIn != 0 {
-		t.Fatalf("after %s of writes: connections %+v, want the one outbound connection that carried them all", time.Since(start), cs)
+	if len(cs) != 1 || cs[0].MsgsOut != sent || cs[0].MsgsIn != 0 || h.tr.Stats().Connects != 1 {
+		t.Fatalf("after %s of writes: connections %+v, %d connects; want the one outbound connection that carried all %d writes", time.Since(start), cs, h.tr.Stats().Connects, sent)
 	}
 	// Only writes happened: nothing else may have reset the idle clock.
 	expectSeq(t, h, "CONNECTED/SUCCESS/Successfully connected",
