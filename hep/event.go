@@ -139,7 +139,8 @@ func appendOpenSIPSText(b []byte, e *transport.Event) []byte {
 
 // appendHomerPayload appends OpenSIPS' keys plus what a reader of Homer
 // needs without the connection table: the connection id, direction, both
-// addresses, the raw reason, and the Call-ID the packet is correlated to.
+// addresses, the raw reason, the Call-ID the packet is correlated to, and
+// the kernel's figures of the connection (TCP) when the event has them.
 func appendHomerPayload(b []byte, e *transport.Event, callID string) []byte {
 	b = appendOpenSIPSJSON(b, e)
 	b = b[:len(b)-1]
@@ -160,6 +161,9 @@ func appendHomerPayload(b []byte, e *transport.Event, callID string) []byte {
 	if callID != "" {
 		b = append(b, `,"CallID":`...)
 		b = appendJSONString(b, callID)
+	}
+	if e.TCP != nil {
+		b = appendTCPInfo(b, e.TCP)
 	}
 	return append(b, '}')
 }

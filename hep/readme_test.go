@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/sipwire/sipwire/transport"
 )
 
 // The README documents every key of the Homer event payload, the CallID of
@@ -15,7 +17,8 @@ func TestReadmeDocumentsEveryPayloadKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := &Tracer{format: FormatHomer, captureID: 1}
-	e := acceptedEvent(7)
+	e := closedEvent(7)
+	e.TCP = &transport.TCPInfo{State: transport.TCPEstablished, RTT: 40}
 	b, err := tr.appendEvent(nil, &e, "call-1@host")
 	if err != nil {
 		t.Fatal(err)
@@ -34,6 +37,15 @@ func TestReadmeDocumentsEveryPayloadKey(t *testing.T) {
 	for k := range payload {
 		if !strings.Contains(string(readme), "`"+k+"`") {
 			t.Errorf("README.md does not document the payload key `%s`", k)
+		}
+	}
+	tcp, ok := payload["TCP"].(map[string]any)
+	if !ok {
+		t.Fatalf("no TCP object in a CLOSED payload with figures %s", p.Payload)
+	}
+	for k := range tcp {
+		if !strings.Contains(string(readme), "`"+k+"`") {
+			t.Errorf("README.md does not document the payload key `TCP.%s`", k)
 		}
 	}
 }

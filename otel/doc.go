@@ -28,6 +28,22 @@
 //     costs the exporter about 320 bytes (BenchmarkOpenConnectionMemory).
 //     At most 128 mid-life events are kept per connection; beyond that,
 //     sipwire.connection.events_dropped counts them.
+//     When CLOSED carries the kernel's last figures of the connection
+//     (transport.TCPInfo, read just before the socket closed), the span
+//     has them under sipwire.tcp.*: sipwire.tcp.state (the TCP state,
+//     "established", "close-wait"...), sipwire.tcp.rtt_us and
+//     sipwire.tcp.rttvar_us (smoothed RTT and its deviation, µs),
+//     sipwire.tcp.retransmits (timeouts of the head segment),
+//     sipwire.tcp.total_retrans (segments retransmitted over the
+//     connection's life), sipwire.tcp.lost, sipwire.tcp.unacked
+//     (segments), sipwire.tcp.cwnd (congestion window, segments),
+//     sipwire.tcp.send_queue, sipwire.tcp.notsent, sipwire.tcp.recv_queue
+//     (bytes), sipwire.tcp.snd_wnd (the peer's window, bytes),
+//     sipwire.tcp.last_send_ms and sipwire.tcp.last_recv_ms (since data
+//     went each way), sipwire.tcp.probes and sipwire.tcp.backoff
+//     (zero-window or keepalive probes unanswered, and the timer's
+//     backoff). The keys are those of the HEP payload's TCP object and
+//     of the history.
 //   - "sip.tcp.connection.open", an INTERNAL span of zero length at the open
 //     event, a child of the lifetime span that also links to it. A span is
 //     exported only when it ends, so a connection open for hours would be

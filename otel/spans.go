@@ -327,7 +327,9 @@ func (s *spanner) closed(ev *transport.Event, t time.Time) {
 	if c.errType == "" && ev.Status == transport.StatusFailure {
 		c.errType, c.errReason = ev.Kind.String(), ev.Reason
 	}
-	s.endLifetime(c, t, AttrCloseReason.String(ev.Reason), AttrCloseStatus.String(ev.Status.String()))
+	attrs := make([]attribute.KeyValue, 0, 3+transport.NumTCPInfoFields)
+	attrs = append(attrs, AttrCloseReason.String(ev.Reason), AttrCloseStatus.String(ev.Status.String()))
+	s.endLifetime(c, t, appendTCPAttrs(attrs, ev.TCP)...)
 }
 
 // endAll ends every span in progress at t, marked with why.

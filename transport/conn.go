@@ -171,7 +171,9 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 	// connection: the error event and CLOSED carry the same reading.
 	var ti *TCPInfo
 	if c.rc != nil && t.obs.wants(c.traceable()) {
-		ti, _ = c.readTCPInfoLocked()
+		if ti, _ = c.readTCPInfoLocked(); ti != nil {
+			t.tcpHist.observe(c.listener, c.dir, ti)
+		}
 	}
 	if c.nc != nil {
 		c.closeSocket()

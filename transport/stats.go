@@ -76,6 +76,9 @@ type Stats struct {
 	TCPInfoReads    uint64 `json:"tcp_info_reads"`
 	TCPInfoErrors   uint64 `json:"tcp_info_errors"`
 	TCPInfoDeferred uint64 `json:"tcp_info_deferred"`
+	// TCPHistograms are the distributions of the figures read at close,
+	// by listener and direction.
+	TCPHistograms []TCPHistogram `json:"tcp_histograms"`
 }
 
 // Stats returns the transport's counters now.
@@ -113,6 +116,7 @@ func (t *Transport) Stats() Stats {
 		TCPInfoReads:    c.tcpInfoReads.Load(),
 		TCPInfoErrors:   c.tcpInfoErrors.Load(),
 		TCPInfoDeferred: c.tcpInfoDeferred.Load(),
+		TCPHistograms:   t.tcpHist.snapshot(),
 	}
 	t.subsMu.RLock()
 	for _, sub := range t.subs {

@@ -198,6 +198,16 @@ func (c *Conn) TCPInfo() (*TCPInfo, error) {
 	return c.readTCPInfoLocked()
 }
 
+// ConnTCPInfo reads the kernel's figures of the open connection with the
+// given id now (Conn.TCPInfo); ErrNoTCPInfo when there is none.
+func (t *Transport) ConnTCPInfo(id uint64) (*TCPInfo, error) {
+	c := t.Conn(id)
+	if c == nil {
+		return nil, ErrNoTCPInfo
+	}
+	return c.TCPInfo()
+}
+
 // readTCPInfoLocked reads the figures and keeps them as the connection's
 // last. The caller holds c.mu, so the socket is not closed under it.
 func (c *Conn) readTCPInfoLocked() (*TCPInfo, error) {

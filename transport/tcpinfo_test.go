@@ -355,3 +355,31 @@ func BenchmarkTCPInfoRead(b *testing.B) {
 		}
 	}
 }
+
+// Every connection closed with figures is one observation of its
+// listener's histograms.
+func TestTCPHistograms(t *testing.T) {
+	h := newHarness(t, Options{}, nil)
+	const n = 3
+	for range n {
+		nc := h.dial()
+		h.next()
+		nc.Close()
+		h.eventsUntilClosed()
+	}
+	hs := h.tr.Stats().TCPHistograms
+	if len(hs) != 1 {
+		t.Fatalf("histograms %+v", hs)
+	}
+	g := hs[0]
+	last := len(g.RTT.Buckets) - 1
+	if g.Listener != h.addr || g.Direction != "in" || g.Count != n ||
+		g.RTT.Buckets[last] != n || g.RTT.Sum == 0 || g.Retrans.Buckets[0] != n || len(g.RTT.Bounds) != len(g.RTT.Buckets) {
+		t.Fatalf("histogram %+v", g)
+	}
+	for i := 1; i < len(g.RTT.Buckets); i++ {
+		if g.RTT.Buckets[i] < g.RTT.Buckets[i-1] {
+			t.Fatalf("buckets not cumulative: %v", g.RTT.Buckets)
+		}
+	}
+}

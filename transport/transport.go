@@ -41,6 +41,7 @@ type Transport struct {
 
 	stats   counters
 	sampler *sampler // the TCP_INFO sampler, nil when off
+	tcpHist tcpHists // the figures at close, by listener and direction
 }
 
 // New returns a Transport with the given options that hands the messages it

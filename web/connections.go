@@ -77,6 +77,7 @@ func (s *Server) getConnection(c *gin.Context) error {
 	}
 	for _, cs := range s.deps.Transport.Connections() {
 		if cs.ID == id {
+			s.freshTCPInfo(&cs)
 			c.JSON(http.StatusOK, cs)
 			return nil
 		}

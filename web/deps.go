@@ -14,6 +14,8 @@ import (
 type Transport interface {
 	Connections() []transport.ConnSnapshot
 	CloseConn(id uint64, reason string) bool
+	// ConnTCPInfo reads the kernel's figures of an open connection now.
+	ConnTCPInfo(id uint64) (*transport.TCPInfo, error)
 	SetTracing(on bool)
 	Tracing() bool
 	Stats() transport.Stats

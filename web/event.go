@@ -27,6 +27,9 @@ type Event struct {
 	// raised the event: connection ids are unique within one run only.
 	// Zero (left out) for events of the ring, which are all of this run.
 	Run int64 `json:"run,omitempty"`
+	// TCP is the kernel's figures of the connection on a CLOSED and the
+	// error event before it (transport.Event.TCP).
+	TCP *transport.TCPInfo `json:"tcp,omitempty"`
 }
 
 // EventFromTransport converts a transport event; Seq is left zero.
@@ -41,6 +44,7 @@ func EventFromTransport(e *transport.Event) Event {
 		Remote:    addrString(e.Remote),
 		Listener:  addrString(e.Listener),
 		Reason:    e.Reason,
+		TCP:       e.TCP,
 	}
 }
 
@@ -75,6 +79,9 @@ type EventQuery struct {
 	// and events whose reason contains Text.
 	CallID string
 	Text   string
+	// MinRetrans keeps events with the kernel's figures (TCP) and at least
+	// this many segments retransmitted over the connection's life.
+	MinRetrans uint32
 	// Limit bounds the number of events returned.
 	Limit int
 	// Cursor is a page cursor a previous Query returned (history only).
@@ -106,6 +113,8 @@ func (q *EventQuery) match(e *Event) bool {
 	case q.Addr != "" && !addrMatch(q.Addr, e.Local) && !addrMatch(q.Addr, e.Remote) && !addrMatch(q.Addr, e.Listener):
 		return false
 	case q.Text != "" && !strings.Contains(strings.ToLower(e.Reason), strings.ToLower(q.Text)):
+		return false
+	case q.MinRetrans > 0 && (e.TCP == nil || e.TCP.TotalRetrans < q.MinRetrans):
 		return false
 	}
 	return true

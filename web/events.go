@@ -115,6 +115,13 @@ func parseEventFilter(c *gin.Context) (EventQuery, error) {
 		}
 		q.Addr = v
 	}
+	if v := c.Query("min_retrans"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return q, errorf(http.StatusBadRequest, "min_retrans=%q is not a count of segments", v)
+		}
+		q.MinRetrans = uint32(n)
+	}
 	q.CallID = c.Query("call_id")
 	q.Text = c.Query("text")
 	q.Cursor = c.Query("cursor")

@@ -17,8 +17,9 @@ type MetricType string
 
 // The metric types /metrics writes.
 const (
-	Counter MetricType = "counter"
-	Gauge   MetricType = "gauge"
+	Counter   MetricType = "counter"
+	Gauge     MetricType = "gauge"
+	Histogram MetricType = "histogram" // Metric.Hist holds the sample
 )
 
 // Label is one label of a sample.
@@ -34,6 +35,8 @@ type Metric struct {
 	Type   MetricType
 	Labels []Label
 	Value  float64
+	// Hist is the sample of a Histogram (Value unused).
+	Hist *HistogramSample
 }
 
 // writeMetrics writes samples in the Prometheus text exposition format
@@ -54,6 +57,10 @@ func writeMetrics(w io.Writer, ms []Metric) error {
 		bw.WriteString("# HELP " + name + " " + escapeHelp(g[0].Help) + "\n")
 		bw.WriteString("# TYPE " + name + " " + string(g[0].Type) + "\n")
 		for _, m := range g {
+			if m.Hist != nil {
+				writeHistogram(bw, name, &m)
+				continue
+			}
 			bw.WriteString(name)
 			if len(m.Labels) > 0 {
 				bw.WriteByte('{')

@@ -11,6 +11,7 @@ import (
 func (s *Server) getMetrics(c *gin.Context) error {
 	st := s.stats()
 	ms := s.transportMetrics(&st)
+	ms = append(ms, tcpMetrics(&st.Transport)...)
 	if s.deps.Metrics != nil {
 		ms = append(ms, s.deps.Metrics()...)
 	} else {

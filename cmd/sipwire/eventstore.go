@@ -58,6 +58,8 @@ func historyFilter(q web.EventQuery) (history.Filter, error) {
 		Text:   q.Text,
 		Limit:  q.Limit,
 		Cursor: q.Cursor,
+
+		MinRetrans: q.MinRetrans,
 	}
 	for _, k := range q.Kinds {
 		kind, ok := transport.ParseEventKind(k)
@@ -94,5 +96,6 @@ func webEvent(r *history.Record) web.Event {
 	return web.Event{
 		Seq: uint64(r.ID), Time: r.Time, Kind: r.Kind, Status: r.Status, ConnID: r.ConnID, Run: r.Run,
 		Direction: r.Direction, Local: r.Local, Remote: r.Remote, Listener: r.Listener, Reason: r.Reason,
+		TCP: r.TCP,
 	}
 }

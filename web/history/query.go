@@ -44,6 +44,11 @@ type Filter struct {
 	CallID string
 	// Text keeps events whose reason contains it, ignoring ASCII case.
 	Text string
+	// MinRetrans keeps events that carry the kernel's figures of their
+	// connection (CLOSED, and the error event before it) with at least
+	// this many segments retransmitted over its life
+	// (transport.TCPInfo.TotalRetrans); zero keeps all.
+	MinRetrans uint32
 	// Limit bounds the events of a page: zero means DefaultLimit, more than
 	// MaxLimit means MaxLimit. For Export it bounds the whole result (zero:
 	// no bound).
@@ -87,7 +92,7 @@ func (s *Store) Query(ctx context.Context, f Filter) (Page, error) {
 	return p, nil
 }
 
-const selectColumns = `id, ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason`
+const selectColumns = `id, ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason, tcp`
 
 // builtQuery is a SQL statement and its arguments.
 type builtQuery struct {
@@ -129,6 +134,9 @@ func (s *Store) buildQuery(f *Filter, limit int) (builtQuery, error) {
 	}
 	if f.Text != "" {
 		w.add(`reason LIKE ? ESCAPE '\'`, "%"+escapeLike(f.Text)+"%")
+	}
+	if f.MinRetrans > 0 {
+		w.add("tcp_retrans >= ?", int64(f.MinRetrans))
 	}
 	run := f.Run
 	if f.ConnID != 0 && run == 0 {
@@ -298,9 +306,10 @@ func (s *Store) fetch(ctx context.Context, q builtQuery, recs []Record) ([]Recor
 			lip, rip              []byte
 			lport, rport          sql.NullInt64
 			listener              sql.NullString
+			tcp                   []byte
 		)
 		if err := rows.Scan(&r.ID, &ts, &r.Run, &connID, &kind, &status, &dir,
-			&lip, &lport, &rip, &rport, &listener, &r.Reason); err != nil {
+			&lip, &lport, &rip, &rport, &listener, &r.Reason, &tcp); err != nil {
 			return nil, fmt.Errorf("history: query: %w", classify(err))
 		}
 		r.Time = time.UnixMicro(ts).UTC()
@@ -311,6 +320,11 @@ func (s *Store) fetch(ctx context.Context, q builtQuery, recs []Record) ([]Recor
 		r.Local = addrString(lip, lport)
 		r.Remote = addrString(rip, rport)
 		r.Listener = listener.String
+		if tcp != nil {
+			// A column this code cannot read leaves the figures out
+			// rather than fail the page.
+			r.TCP, _ = parseTCPBlob(tcp, ts)
+		}
 		recs = append(recs, r)
 	}
 	if err := rows.Err(); err != nil {

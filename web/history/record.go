@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"strconv"
 	"time"
+
+	"github.com/sipwire/sipwire/transport"
 )
 
 // sqlNullInt is the scan type of nullable integer columns.
@@ -32,6 +34,9 @@ type Record struct {
 	Listener string `json:"listener,omitempty"`
 	// Reason says what happened, in OpenSIPS' wording where it has one.
 	Reason string `json:"reason"`
+	// TCP is the kernel's figures of the connection on a CLOSED and the
+	// error event before it (transport.Event.TCP), nil on other events.
+	TCP *transport.TCPInfo `json:"tcp,omitempty"`
 }
 
 // csvHeader names the columns of a CSV export, in csvRow's order.

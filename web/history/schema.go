@@ -97,6 +97,13 @@ CREATE TABLE callids (
 CREATE INDEX callids_hash ON callids (hash);
 `,
 	step: migrateTo2,
+}, {
+	// 3: the kernel's figures of a connection on its CLOSED and the error
+	// event before it (see tcpinfo.go); NULL on every other event.
+	sql: `
+ALTER TABLE events ADD COLUMN tcp_retrans INTEGER;
+ALTER TABLE events ADD COLUMN tcp BLOB;
+`,
 }}
 
 // migrate brings the schema up to date, one transaction per migration. A

@@ -10,8 +10,8 @@ import (
 
 const (
 	insertEventSQL = `INSERT INTO events
-	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason) VALUES `
-	eventParams     = 12
+	(ts, run, conn_id, kind, status, direction, lip, lport, rip, rport, listener, reason, tcp_retrans, tcp) VALUES `
+	eventParams     = 14
 	insertCallIDSQL = `INSERT INTO callids (hash, run, conn_id, conn_id2, ts) VALUES `
 	callIDParams    = 5
 	addCountSQL     = `UPDATE counters SET value = value + ? WHERE name = 'events'`
@@ -134,9 +134,10 @@ func (s *Store) appendEventArgs(args []any, e *transport.Event, ts int64) []any 
 	if e.Listener.IsValid() {
 		listener = e.Listener.String()
 	}
+	retrans, tcp := tcpArgs(e, ts)
 	return append(args, ts, s.run, int64(e.ConnID), s.kinds.codeOf(e.Kind),
 		statusValue(e.Status), directionValue(e.Direction), ipBlob(e.Local), portValue(e.Local),
-		ipBlob(e.Remote), portValue(e.Remote), listener, e.Reason)
+		ipBlob(e.Remote), portValue(e.Remote), listener, e.Reason, retrans, tcp)
 }
 
 // statusValue and directionValue are the stored forms (0/1), independent of

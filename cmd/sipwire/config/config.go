@@ -73,6 +73,15 @@ type Config struct {
 	// TCPMaxMsgSize bounds one SIP message, header block plus body, in bytes.
 	TCPMaxMsgSize int `yaml:"tcp_max_msg_size" json:"tcp_max_msg_size"`
 
+	// TCPInfoInterval (ms in the file) is how often the kernel's figures
+	// (TCP_INFO) of every open connection are read for the connection
+	// table and the dashboard; 0 reads them only at close and on demand.
+	TCPInfoInterval time.Duration `yaml:"tcp_info_interval" json:"tcp_info_interval"`
+
+	// TCPInfoPerTick bounds the connections read at one tick of
+	// TCPInfoInterval; the rest wait for later ticks.
+	TCPInfoPerTick int `yaml:"tcp_info_per_tick" json:"tcp_info_per_tick"`
+
 	// TraceOn is proto_tcp's trace_on: tracing starts switched on.
 	TraceOn bool `yaml:"trace_on" json:"trace_on"`
 

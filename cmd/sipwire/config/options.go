@@ -26,5 +26,7 @@ func (c *Config) TransportOptions() transport.Options {
 		ConnectionLifetime:  c.TCPConnectionLifetime,
 		MaxMessageBytes:     c.TCPMaxMsgSize,
 		TraceOn:             c.TraceOn,
+		TCPInfoInterval:     c.TCPInfoInterval,
+		TCPInfoPerTick:      c.TCPInfoPerTick,
 	}
 }

@@ -279,6 +279,7 @@ trace_on: 0
 		DisableCRLFPingPong: true, SyncWrites: true, MaxPostponedChunks: 8,
 		LocalConnectTimeout: 50 * time.Millisecond, LocalWriteTimeout: 5 * time.Millisecond,
 		ParallelHandling: true, MaxConnections: 10, ConnectionLifetime: 30 * time.Second, MaxMessageBytes: 4096,
+		TCPInfoPerTick: transport.DefaultTCPInfoPerTick,
 	}
 	got := c.TransportOptions()
 	if !reflect.DeepEqual(got, want) {
@@ -426,7 +427,7 @@ func TestJSON(t *testing.T) {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	if len(keys) != 27 {
+	if len(keys) != 29 {
 		t.Errorf("%d top-level keys: %v", len(keys), keys)
 	}
 	// A value Config marshals the same as a pointer.
