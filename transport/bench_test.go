@@ -132,10 +132,18 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 		if st := tr.Stats(); st.Open != n || st.Pongs != uint64(n) {
 			b.Fatalf("open %d pongs %d, want %d", st.Open, st.Pongs, n)
 		}
+		// Idle: every reader parks after ParkAfter (2 s).
+		for tr.Stats().Parks < uint64(n) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if st := tr.Stats(); st.Parks < uint64(n) {
+			b.Fatalf("%d of %d connections parked", st.Parks, n)
+		}
 		time.Sleep(200 * time.Millisecond)
 		after := residentBytes(b)
 		b.ReportMetric(float64(after-before)/float64(n), "rss-bytes/conn")
 		b.ReportMetric(float64(n), "conns")
+		b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
 		stdin.Close()
 		cmd.Wait()
 		tr.Close()

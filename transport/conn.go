@@ -72,11 +72,16 @@ type Conn struct {
 	deadline time.Time
 	readFn   func(fd uintptr) bool
 	rerr     error
+	parking  bool // the reader stops to park (deadlinePassed)
+	// readSince is when the current reader started (parkTime).
+	readSince time.Time
 	// rstate is the reader's place relative to its read callback
 	// (readerOut, ...), for closeSocket.
 	rstate atomic.Uint32
 
 	w writer
+
+	idle parkState // while parked with the poller (park.go)
 
 	// callsMu guards calls, the Call-IDs the connection carried.
 	callsMu sync.Mutex
@@ -178,6 +183,7 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 	if c.nc != nil {
 		c.closeSocket()
 	}
+	c.unpark() // a parked connection's idle timer has nothing left to do
 	if kind != 0 {
 		t.stats.count(kind)
 		t.raiseTCP(c, kind, status, reason, ti)

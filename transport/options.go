@@ -24,6 +24,7 @@ const (
 	DefaultEventQueueLen       = 4096                   // sipwire: per-subscriber event queue
 	DefaultCallIDsPerConn      = 16                     // sipwire: Call-IDs a connection's CLOSED names
 	DefaultTCPInfoPerTick      = 256                    // sipwire: TCP_INFO readings a sampler tick
+	DefaultParkAfter           = 2 * time.Second        // sipwire: idle time before a reader parks
 )
 
 // Options configures a Transport. Each field bounds one thing; the zero value
@@ -130,6 +131,13 @@ type Options struct {
 	// TCPInfoInterval; the others wait for later ticks (counted in
 	// Stats.TCPInfoDeferred). Zero means 256.
 	TCPInfoPerTick int
+	// ParkAfter is how long a connection may go without traffic before its
+	// reader goroutine parks it with the transport's event loop (one epoll
+	// set for every parked connection, Linux only): an idle connection then
+	// costs no goroutine, no stack and no read buffer; the first bytes that
+	// arrive start a reader again. Zero means 2 s; negative keeps a reader
+	// goroutine per connection.
+	ParkAfter time.Duration
 
 	// Logger receives what no event reports: accept errors, and handler
 	// panics with their stack. Nil means slog.Default().
@@ -185,6 +193,13 @@ func (o *Options) maxPostponedChunks() int {
 func (o *Options) maxPostponedBytes() int {
 	return orInt(o.MaxPostponedBytes, DefaultMaxPostponedBytes)
 }
+func (o *Options) parkAfter() time.Duration {
+	if o.ParkAfter < 0 {
+		return 0
+	}
+	return orDuration(o.ParkAfter, DefaultParkAfter)
+}
+
 func (o *Options) callIDsPerConn() int { return orInt(o.CallIDsPerConn, DefaultCallIDsPerConn) }
 func (o *Options) tcpInfoPerTick() int { return orInt(o.TCPInfoPerTick, DefaultTCPInfoPerTick) }
 

@@ -15,11 +15,22 @@ import (
 var crlf = []byte("\r\n")
 
 // serve is the connection's reader goroutine: it waits for bytes without
-// holding a buffer, frames what arrives and hands each message over. It
-// owns the connection: every way out of it closes the connection with one
-// CLOSED event, except a Shutdown drain, which leaves that to Shutdown.
+// holding a buffer, frames what arrives and hands each message over, until
+// the connection ends or, idle, parks (park.go).
 func (c *Conn) serve() {
 	defer c.t.readers.Done()
+	for c.read() {
+		if !c.park() {
+			return
+		}
+	}
+}
+
+// read reads until the connection ends (false) or may park (true). While it
+// runs it owns the connection: every way out of it but parking closes the
+// connection with one CLOSED event, except a Shutdown drain, which leaves
+// that to Shutdown.
+func (c *Conn) read() (parking bool) {
 	defer c.releaseBuf()
 	defer func() {
 		if r := recover(); r != nil {
@@ -29,29 +40,32 @@ func (c *Conn) serve() {
 			c.handlerPanicked(r)
 		}
 	}()
-	c.armDeadline(time.Now())
+	c.deadline = time.Time{}
+	c.readSince = time.Now()
+	c.armDeadline(c.readSince)
 	for {
 		err := c.rc.Read(c.readFn)
 		if c.rstate.Load() == readerClosing {
 			// closeWith ran while messages were handled inside the read
 			// callback and left the socket for us to close, out of it.
 			c.nc.Close()
-			return
+			return false
 		}
 		if c.State() == StateClosed {
-			return
+			return false
 		}
 		if err == nil {
 			err, c.rerr = c.rerr, nil
 		}
 		if err == nil {
 			if c.State() == StateDraining {
-				return // Shutdown stopped the reading and closes the connection
+				return false // Shutdown stopped the reading and closes the connection
 			}
 			err = io.EOF
 		}
 		if !c.readFailed(err) {
-			return
+			parking, c.parking = c.parking, false
+			return parking
 		}
 	}
 }
@@ -354,15 +368,20 @@ func (c *Conn) readFailed(err error) bool {
 	return false
 }
 
-// armDeadline sets the read deadline to the earlier of the idle bound
-// (tcp_connection_lifetime after the last traffic) and, while a message is
-// incomplete, the message time bound (tcp_max_msg_time).
+// armDeadline sets the read deadline to the earliest of the idle bound
+// (tcp_connection_lifetime after the last traffic), while a message is
+// incomplete the message time bound (tcp_max_msg_time), and else the time
+// the reader may park (ParkAfter after the last traffic).
 func (c *Conn) armDeadline(now time.Time) {
 	last := time.Unix(0, c.lastActivity.Load())
 	d := last.Add(c.t.opts.connectionLifetime())
 	if !c.msgStart.IsZero() {
 		if m := c.msgStart.Add(c.t.opts.maxMsgTime()); m.Before(d) {
 			d = m
+		}
+	} else if after := c.t.opts.parkAfter(); after > 0 {
+		if p := c.parkTime(last, after); p.Before(d) {
+			d = p
 		}
 	}
 	if d.Equal(c.deadline) {
@@ -387,6 +406,10 @@ func (c *Conn) deadlinePassed(now time.Time) bool {
 	last := time.Unix(0, c.lastActivity.Load())
 	if !now.Before(last.Add(c.t.opts.connectionLifetime())) {
 		c.closeWith(EventIdleTimeout, StatusSuccess, "Timeout on no traffic")
+		return false
+	}
+	if c.canPark(now) {
+		c.parking = true
 		return false
 	}
 	c.deadline = time.Time{}

@@ -10,6 +10,7 @@ type counters struct {
 	queueFull, writeTimeouts, idleTimeouts               atomic.Uint64
 	readErrors, writeErrors, events, panics              atomic.Uint64
 	tcpInfoReads, tcpInfoErrors, tcpInfoDeferred         atomic.Uint64
+	parks, resumes                                       atomic.Uint64
 }
 
 // count counts a limit or error that closed a connection: counted where
@@ -79,6 +80,11 @@ type Stats struct {
 	// TCPHistograms are the distributions of the figures read at close,
 	// by listener and direction.
 	TCPHistograms []TCPHistogram `json:"tcp_histograms"`
+
+	// Parks and Resumes count idle connections handed to the event loop
+	// and taken back when bytes came (or their idle timer fired).
+	Parks   uint64 `json:"parks"`
+	Resumes uint64 `json:"resumes"`
 }
 
 // Stats returns the transport's counters now.
@@ -111,6 +117,8 @@ func (t *Transport) Stats() Stats {
 		ReadErrors:      c.readErrors.Load(),
 		WriteErrors:     c.writeErrors.Load(),
 		HandlerPanics:   c.panics.Load(),
+		Parks:           c.parks.Load(),
+		Resumes:         c.resumes.Load(),
 		EventsRaised:    c.events.Load(),
 		Tracing:         t.Tracing(),
 		TCPInfoReads:    c.tcpInfoReads.Load(),

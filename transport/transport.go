@@ -34,6 +34,10 @@ type Transport struct {
 	subs       []*Subscription
 	subsClosed bool
 
+	// poller parks idle connections (park.go); started at the first park.
+	poller     *poller
+	pollerOnce sync.Once
+
 	acceptors sync.WaitGroup // accept loops
 	readers   sync.WaitGroup // connection readers and parallel handlers
 	bufs      sync.Pool      // read buffers (*[]byte), taken only while bytes wait
@@ -372,6 +376,7 @@ func (t *Transport) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("waiting for readers: %w", err))
 		}
 	}
+	t.stopPolling()
 	t.closeSubscriptions()
 	return errors.Join(errs...)
 }
@@ -386,6 +391,7 @@ func (t *Transport) Close() error {
 		c.closeWith(0, StatusSuccess, "Transport closed")
 	}
 	t.readers.Wait()
+	t.stopPolling()
 	t.closeSubscriptions()
 	return nil
 }

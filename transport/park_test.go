@@ -1,0 +1,128 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestIdleConnectionParks: an idle connection gives up its reader, and the
+// next message starts one again and is answered.
+func TestIdleConnectionParks(t *testing.T) {
+	h := newHarness(t, Options{ParkAfter: 30 * time.Millisecond}, nil)
+	c := h.dial()
+	r := bufio.NewReader(c)
+	for i := range 3 {
+		c.Write([]byte(options("park-" + itoa(i))))
+		if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
+			t.Fatalf("response %q", resp)
+		}
+		want := uint64(i + 1)
+		waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parks == want })
+	}
+	if st := h.tr.Stats(); st.Resumes != 2 || st.Open != 1 {
+		t.Fatalf("resumes %d, open %d: want 2 and 1", st.Resumes, st.Open)
+	}
+}
+
+// TestParkedConnectionsHoldNoGoroutine: 200 parked connections add no
+// goroutine; each is answered when it speaks again.
+func TestParkedConnectionsHoldNoGoroutine(t *testing.T) {
+	const n = 200
+	h := newHarness(t, Options{ParkAfter: 20 * time.Millisecond}, nil)
+	base := runtime.NumGoroutine()
+	readers := make([]*bufio.Reader, n)
+	for i := range n {
+		c := h.dial()
+		readers[i] = bufio.NewReader(c)
+		c.Write([]byte("\r\n\r\n"))
+	}
+	waitUntilT(t, "every connection to park", func() bool { return h.tr.Stats().Parks == n })
+	if g := runtime.NumGoroutine(); g > base+10 {
+		t.Errorf("%d goroutines with %d parked connections, %d before", g, n, base)
+	}
+	for i, c := range h.tr.snapshotConns() {
+		if !c.idle.parked.Load() {
+			t.Fatalf("connection %d (%d) is not parked", i, c.id)
+		}
+	}
+	h.tr.Shutdown(context.Background())
+	if st := h.tr.Stats(); st.Open != 0 || st.Closed != n {
+		t.Fatalf("after Shutdown: open %d, closed %d", st.Open, st.Closed)
+	}
+}
+
+// TestParkedConnectionLimits: while parked, tcp_connection_lifetime still
+// closes a connection with no traffic (IDLE_TIMEOUT), writes still count as
+// traffic, and a peer's close is still seen at once (EOF received).
+func TestParkedConnectionLimits(t *testing.T) {
+	t.Run("idle timeout", func(t *testing.T) {
+		h := newHarness(t, Options{ParkAfter: 10 * time.Millisecond, ConnectionLifetime: 300 * time.Millisecond}, nil)
+		h.dial()
+		start := time.Now()
+		got := h.untilClosed()
+		want := []string{"ACCEPTED/SUCCESS/Connection accepted", "IDLE_TIMEOUT/SUCCESS/Timeout on no traffic", "CLOSED/SUCCESS/Timeout on no traffic"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("events %q, want %q", got, want)
+		}
+		if d := time.Since(start); d < 250*time.Millisecond {
+			t.Errorf("closed after %s, lifetime is 300 ms", d)
+		}
+		if h.tr.Stats().Parks == 0 {
+			t.Error("the connection never parked")
+		}
+	})
+	t.Run("writes are traffic", func(t *testing.T) {
+		h := newHarness(t, Options{ParkAfter: 10 * time.Millisecond, ConnectionLifetime: 300 * time.Millisecond}, nil)
+		c := h.dial()
+		if e := h.next(); e.Kind != EventAccepted {
+			t.Fatalf("first event %v", e.Kind)
+		}
+		conn := h.tr.Conn(e0(h))
+		stop := time.Now().Add(900 * time.Millisecond)
+		for time.Now().Before(stop) {
+			if err := conn.WriteMessage([]byte("\r\n"), nil); err != nil {
+				t.Fatalf("write to a connection kept busy by writes: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		got := h.untilClosed()
+		if got[len(got)-1] != "CLOSED/SUCCESS/Timeout on no traffic" {
+			t.Fatalf("events %q", got)
+		}
+		if h.tr.Stats().Parks < 2 {
+			t.Errorf("%d parks: the connection should park between writes", h.tr.Stats().Parks)
+		}
+	})
+	t.Run("peer closes", func(t *testing.T) {
+		h := newHarness(t, Options{ParkAfter: 10 * time.Millisecond}, nil)
+		c := h.dial()
+		if e := h.next(); e.Kind != EventAccepted {
+			t.Fatalf("first event %v", e.Kind)
+		}
+		waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parks == 1 })
+		c.Close()
+		start := time.Now()
+		if e := h.next(); e.Kind != EventClosed || e.Reason != "EOF received" {
+			t.Fatalf("event %v %q", e.Kind, e.Reason)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("the close was seen after %s", d)
+		}
+	})
+}
+
+// e0 returns the id of the only connection in the table.
+func e0(h *harness) uint64 {
+	h.t.Helper()
+	cs := h.tr.Connections()
+	if len(cs) != 1 {
+		h.t.Fatalf("%d connections", len(cs))
+	}
+	return cs[0].ID
+}

@@ -1,0 +1,121 @@
+package transport
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+	"syscall"
+)
+
+// pollerBatch bounds the readiness events taken per epoll_wait.
+const pollerBatch = 128
+
+// poller watches parked connections' sockets for readability in one epoll
+// set, with one goroutine, and starts a reader for each that becomes
+// readable (see park.go). The epoll data of a socket is its connection id,
+// looked up in the table on wake, so that a stale event never reaches
+// another connection.
+type poller struct {
+	t    *Transport
+	epfd int
+	wake [2]int // a pipe whose read end is in the set: written to stop
+
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+func newPoller(t *Transport) (*poller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	p := &poller{t: t, epfd: epfd, done: make(chan struct{})}
+	if err := syscall.Pipe2(p.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		syscall.Close(epfd)
+		return nil, fmt.Errorf("pipe2: %w", err)
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: -1, Pad: -1} // no connection has id 2^64-1
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.wake[0], &ev); err != nil {
+		p.closeFDs()
+		return nil, fmt.Errorf("epoll_ctl wake pipe: %w", err)
+	}
+	go p.run()
+	return p, nil
+}
+
+// watch arms the connection's socket in the set, once (EPOLLONESHOT). The
+// caller is the connection's reader, about to leave.
+func (p *poller) watch(c *Conn) error {
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT}
+	// EpollEvent's Fd and Pad are epoll_data: the 64-bit connection id.
+	ev.Fd, ev.Pad = int32(uint32(c.id)), int32(uint32(c.id>>32))
+	var err error
+	cerr := c.rc.Control(func(fd uintptr) {
+		op := syscall.EPOLL_CTL_MOD
+		if !c.idle.registered.Load() {
+			op = syscall.EPOLL_CTL_ADD
+		}
+		err = syscall.EpollCtl(p.epfd, op, int(fd), &ev)
+		if err == syscall.EEXIST {
+			err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_MOD, int(fd), &ev)
+		}
+	})
+	if cerr != nil {
+		return cerr
+	}
+	if err != nil {
+		return fmt.Errorf("epoll_ctl: %w", err)
+	}
+	c.idle.registered.Store(true)
+	return nil
+}
+
+func (p *poller) run() {
+	defer close(p.done)
+	defer p.closeFDs()
+	events := make([]syscall.EpollEvent, pollerBatch)
+	for {
+		n, err := syscall.EpollWait(p.epfd, events, -1)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			p.t.opts.logger().Error("epoll_wait failed; parked connections wait for their idle timer", "err", err)
+			return
+		}
+		for _, ev := range events[:n] {
+			if ev.Fd == -1 && ev.Pad == -1 {
+				return // stop
+			}
+			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			if c := p.t.Conn(id); c != nil && c.unpark() {
+				c.resume()
+			}
+		}
+	}
+}
+
+// stop ends the poller's goroutine and closes its descriptors.
+func (p *poller) stop() {
+	p.stopOnce.Do(func() {
+		syscall.Write(p.wake[1], []byte{0})
+		<-p.done
+	})
+}
+
+func (p *poller) closeFDs() {
+	syscall.Close(p.epfd)
+	syscall.Close(p.wake[0])
+	syscall.Close(p.wake[1])
+}
+
+// startPoller starts the poller; without it (an error is logged)
+// connections keep their readers.
+func startPoller(t *Transport, log *slog.Logger) *poller {
+	p, err := newPoller(t)
+	if err != nil {
+		log.Error("no event loop for idle connections: they keep their readers", "err", err)
+		return nil
+	}
+	return p
+}

@@ -1,0 +1,19 @@
+//go:build !linux
+
+package transport
+
+import (
+	"errors"
+	"log/slog"
+)
+
+var errNoPoller = errors.New("transport: no poller on this system")
+
+// poller is Linux-only (epoll); elsewhere idle connections keep their
+// readers.
+type poller struct{}
+
+func (*poller) watch(*Conn) error { return errNoPoller }
+func (*poller) stop()             {}
+
+func startPoller(*Transport, *slog.Logger) *poller { return nil }
