@@ -177,7 +177,19 @@ func TestBrowserDashboardOnWildcardWithToken(t *testing.T) {
 		`[...document.querySelectorAll('#event-log tbody tr[data-kind="ACCEPTED"]')].some(r => r.textContent.includes(%q))`, remote))
 	waitJS(t, ctx, "the connection in the table", fmt.Sprintf(
 		`[...document.querySelectorAll('#conn-table tbody tr')].some(r => r.textContent.includes(%q))`, remote))
-	evalJS(t, ctx, fmt.Sprintf(`[...document.querySelectorAll('#conn-table tbody tr')].find(r => r.textContent.includes(%q)).querySelector("button").click()`, remote))
+	// Close asks to confirm: the first click arms it, the second closes.
+	closeButton := fmt.Sprintf(`[...document.querySelectorAll('#conn-table tbody tr')].find(r => r.textContent.includes(%q)).querySelector("button.close-btn")`, remote)
+	evalJS(t, ctx, closeButton+".click()")
+	waitJS(t, ctx, "the armed Close", closeButton+`.textContent === "Confirm close"`)
+	for _, cs := range f.tr.Connections() {
+		if cs.Remote == remote && cs.State != "open" {
+			t.Fatalf("the first click of Close left connection %d %s", cs.ID, cs.State)
+		}
+	}
+	if len(f.srv.Ring().Query(EventQuery{Kinds: []string{"CLOSED"}}).Events) != 0 {
+		t.Fatal("the first click of Close closed a connection")
+	}
+	evalJS(t, ctx, closeButton+".click()")
 	e := f.waitEvent(func(e Event) bool { return e.Kind == "CLOSED" && e.Remote == remote })
 	if e.Reason != CloseReason {
 		t.Errorf("CLOSED reason %q, want %q", e.Reason, CloseReason)

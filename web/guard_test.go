@@ -51,6 +51,7 @@ var guardRoutes = []guardRoute{
 	{"GET", "/api/v1/config", "", read, 200},
 	{"GET", "/api/v1/pcap", "", read, 200},
 	{"GET", "/api/v1/calls", "", read, 200},
+	{"GET", "/api/v1/timeline", "", read, 200},
 	{"GET", "/api/v1/calls/999999/ladder", "", read, 404},
 	{"PUT", "/api/v1/trace", `{"trace":"off"}`, write, 200},
 	{"POST", "/api/v1/mi", `{"jsonrpc":"2.0","method":"tcp_trace","params":["off"],"id":1}`, write, 200},

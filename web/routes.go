@@ -48,6 +48,7 @@ func (s *Server) routes() *gin.Engine {
 	api.GET("/stats", auth, handle(s.getStats))
 	api.GET("/config", auth, handle(s.getConfig))
 	api.GET("/pcap", auth, handle(s.getPcap))
+	api.GET("/timeline", auth, handle(s.getTimeline))
 	api.GET("/calls", auth, handle(s.getCalls))
 	api.GET("/calls/*rest", auth, handle(s.getCall))
 	api.GET("/openapi.json", handle(s.getOpenAPI))

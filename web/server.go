@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +11,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,6 +28,11 @@ type Server struct {
 	http   *http.Server
 	ring   *EventRing
 	sub    *transport.Subscription
+	// runID tells this start of the server from any other (the page
+	// resynchronises when it changes); timeline samples the counters.
+	runID    string
+	started  time.Time
+	timeline *timeline
 
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
@@ -58,6 +66,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log:      deps.Logger,
 		ring:     NewEventRing(cfg.eventRingSize()),
 		consumed: make(chan struct{}),
+		runID:    newRunID(),
+		started:  time.Now().UTC(),
+		timeline: newTimeline(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -84,8 +95,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		defer close(s.consumed)
 		s.ring.Consume(s.baseCtx, s.sub.Events())
 	}()
+	go s.timeline.run(s.baseCtx, deps.Transport.Stats)
 	return s, nil
 }
+
+// newRunID returns 16 random hex digits.
+func newRunID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// RunID tells this start of the server from any other: GET /stats and the
+// event stream's hello carry it.
+func (s *Server) RunID() string { return s.runID }
 
 // Handler is the server's HTTP handler (for tests and embedding).
 func (s *Server) Handler() http.Handler { return s.engine }
@@ -150,6 +173,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.deps.Transport.Unsubscribe(s.sub)
 		<-s.consumed
+		<-s.timeline.done
 	})
 	return s.shutErr
 }

@@ -12,7 +12,11 @@ import (
 
 // StatsBody is the body of GET /stats.
 type StatsBody struct {
-	Time      time.Time       `json:"time"`
+	Time time.Time `json:"time"`
+	// RunID changes at every start of sipwire (Started): a page that sees
+	// it change resynchronises (event numbers start again from 1).
+	RunID     string          `json:"run_id"`
+	Started   time.Time       `json:"started"`
 	Trace     string          `json:"trace"`
 	Transport transport.Stats `json:"transport"`
 	Web       WebStats        `json:"web"`
@@ -48,6 +52,8 @@ type WebStats struct {
 func (s *Server) stats() StatsBody {
 	b := StatsBody{
 		Time:      time.Now().UTC(),
+		RunID:     s.runID,
+		Started:   s.started,
 		Trace:     onOff(s.deps.Transport.Tracing()),
 		Transport: s.deps.Transport.Stats(),
 		Web: WebStats{

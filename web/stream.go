@@ -31,6 +31,8 @@ const StreamSendBuffer = 64 << 10
 type helloEvent struct {
 	LastSeq uint64 `json:"last_seq"`
 	Trace   string `json:"trace"`
+	// RunID is the server's (StatsBody.RunID).
+	RunID string `json:"run_id"`
 }
 
 // gapEvent reports events the reader missed because it fell behind the ring.
@@ -112,7 +114,7 @@ func (s *Server) streamEvents(c *gin.Context) error {
 		}
 		return false
 	}
-	writeSSE(w, "hello", "", helloEvent{LastSeq: s.ring.LastSeq(), Trace: onOff(s.deps.Transport.Tracing())})
+	writeSSE(w, "hello", "", helloEvent{LastSeq: s.ring.LastSeq(), Trace: onOff(s.deps.Transport.Tracing()), RunID: s.runID})
 	if !send() {
 		return nil
 	}

@@ -15,7 +15,7 @@ func TestStreamHelloThenLiveEvents(t *testing.T) {
 	fill(f.srv.Ring(), 3) // old events: not replayed without since
 	s := openStream(t, f.base+"/api/v1/events/stream")
 	hello := s.next()
-	if hello.event != "hello" || hello.data != `{"last_seq":3,"trace":"off"}` {
+	if hello.event != "hello" || hello.data != `{"last_seq":3,"trace":"off","run_id":"`+f.srv.RunID()+`"}` || len(f.srv.RunID()) != 16 {
 		t.Fatalf("first event = %+v", hello)
 	}
 	c := f.sipClient("live")

@@ -230,7 +230,7 @@ func (a *app) startWeb(ctx context.Context, listen string) error {
 	deps := web.Deps{
 		Transport: a.tr,
 		Stats:     a.stats,
-		Config:    func() any { return a.cfg.Redacted() },
+		Config:    a.liveConfig,
 		Pcap:      a.pcap,
 		Logger:    a.log.With("component", "web"),
 	}
@@ -253,6 +253,14 @@ func (a *app) startWeb(ctx context.Context, listen string) error {
 	}
 	a.web = srv
 	return nil
+}
+
+// liveConfig is the effective configuration for /api/v1/config, secrets
+// redacted, with trace_on as the switch is now (PUT /trace, MI, SIGHUP).
+func (a *app) liveConfig() any {
+	c := a.cfg.Redacted()
+	c.TraceOn = a.tr.Tracing()
+	return c
 }
 
 // stats gathers the exporters' counters for /stats and /metrics.

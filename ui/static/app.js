@@ -3,7 +3,9 @@
 
 const API = "/api/v1";
 const MAX_EVENTS = 1000;     // events kept in the page
-const CHART_POINTS = 120;    // seconds shown on the chart
+const CHART_POINTS = 900;    // seconds shown on the chart: the server's timeline (15 min)
+const CONN_PAGE = 100;       // connections per page of the table
+const RECENT_MS = 60e3;      // a failure counter that grew within this is shown red
 const KINDS = ["ACCEPTED", "CONNECT_START", "CONNECTED", "CONNECT_FAILED", "ACCEPT_REFUSED", "CLOSED",
   "BAD_MESSAGE", "MESSAGE_TOO_LARGE", "CHUNK_LIMIT", "MESSAGE_TIMEOUT", "WRITE_QUEUE_FULL",
   "WRITE_TIMEOUT", "IDLE_TIMEOUT", "READ_ERROR", "WRITE_ERROR", "HANDLER_PANIC"];
@@ -15,7 +17,14 @@ const state = {
   events: [],          // oldest first
   lastSeq: 0,
   prev: null,          // previous stats sample {t, events, msgs}
-  rates: [],           // {ev, msg}
+  rates: [],           // {t, ev, msg, fail}
+  runID: "",           // the server's run id: a change means sipwire restarted
+  unreachable: false,  // the "cannot reach the API" notice is shown
+  samples: [],         // recent {t, stats} for the health strip's "recently"
+  conns: [],           // the last connection list
+  connSort: { key: "id", dir: 1 },
+  connPage: 0,
+  armed: 0,            // the connection whose Close waits for confirmation
   source: null,
   mode: "live",        // "live" (the ring) or "history" (the store)
   historyRun: 0,       // the history's current run (0: history off)
@@ -93,6 +102,7 @@ function showTrace(on) {
   pill.className = "pill " + (on ? "on" : "off");
   pill.dataset.state = on ? "on" : "off";
   $("trace-toggle").textContent = on ? "Turn off" : "Turn on";
+  if (state.traceShown !== on) { state.traceShown = on; renderConnections(); }
 }
 
 async function toggleTrace() {
@@ -114,39 +124,173 @@ async function toggleTrace() {
   }
 }
 
-// ---- stats, counters and chart ----
+// ---- stats, counters, health and chart ----
+function limitHits(t) {
+  return t.bad_messages + t.too_large + t.chunk_limits + t.message_timeouts + t.queue_full + t.write_timeouts;
+}
+function failures(t) { return t.connect_failures + limitHits(t) + t.read_errors + t.write_errors + t.refused; }
+
 async function pollStats() {
+  let s;
   try {
-    const s = await api("GET", "/stats");
-    const t = s.transport;
-    showTrace(s.trace === "on");
-    $("c-open").textContent = fmtInt(t.open);
-    $("c-accepted").textContent = fmtInt(t.accepted) + " / " + fmtInt(t.connects);
-    $("c-closed").textContent = fmtInt(t.closed);
-    $("c-msgs").textContent = fmtInt(t.messages_in) + " / " + fmtInt(t.messages_out);
-    $("c-bytes").textContent = fmtBytes(t.bytes_in) + " / " + fmtBytes(t.bytes_out);
-    $("c-events").textContent = fmtInt(t.events_raised);
-    const limits = t.bad_messages + t.too_large + t.chunk_limits + t.message_timeouts + t.queue_full +
-      t.write_timeouts + t.idle_timeouts;
-    $("c-errors").textContent = fmtInt(limits) + " / " + fmtInt(t.read_errors + t.write_errors);
-    const dropped = (t.subscriptions || []).reduce((a, x) => a + x.dropped, 0);
-    $("c-dropped").textContent = fmtInt(dropped);
-    const now = Date.parse(s.time) || Date.now();
-    const cur = { t: now, events: t.events_raised, msgs: t.messages_in + t.messages_out };
-    if (state.prev && cur.t > state.prev.t) {
-      const dt = (cur.t - state.prev.t) / 1000;
-      state.rates.push({ ev: Math.max(0, (cur.events - state.prev.events) / dt), msg: Math.max(0, (cur.msgs - state.prev.msgs) / dt) });
-      if (state.rates.length > CHART_POINTS) state.rates.shift();
-      const last = state.rates[state.rates.length - 1];
-      $("rate-now").textContent = last.ev.toFixed(1) + " events/s · " + last.msg.toFixed(1) + " messages/s";
-    }
-    state.prev = cur;
-    drawChart();
-    setHistoryAvailable(s.web.event_history, (s.exporters || {}).history);
+    s = await api("GET", "/stats");
   } catch (e) {
+    state.unreachable = e.status !== 401;
     notice(e.status === 401 ? "The API needs the token: type it in the Token field and press Keep." :
       "Cannot reach the sipwire API: " + e.message, true);
+    $("live").textContent = "offline"; $("live").className = "live off";
+    return;
   }
+  if (state.unreachable) { state.unreachable = false; notice(""); }
+  if (state.runID && s.run_id !== state.runID) { resync(s); return; }
+  state.runID = s.run_id;
+  document.body.dataset.runId = s.run_id;
+  const t = s.transport;
+  showTrace(s.trace === "on");
+  $("c-open").textContent = fmtInt(t.open);
+  $("c-accepted").textContent = fmtInt(t.accepted) + " / " + fmtInt(t.connects);
+  $("c-closed").textContent = fmtInt(t.closed);
+  $("c-msgs").textContent = fmtInt(t.messages_in) + " / " + fmtInt(t.messages_out);
+  $("c-bytes").textContent = fmtBytes(t.bytes_in) + " / " + fmtBytes(t.bytes_out);
+  $("c-events").textContent = fmtInt(t.events_raised);
+  $("c-errors").textContent = fmtInt(limitHits(t)) + " / " + fmtInt(t.read_errors + t.write_errors);
+  $("c-errors").title = "idle timeouts (a normal end, not counted): " + fmtInt(t.idle_timeouts);
+  const dropped = (t.subscriptions || []).reduce((a, x) => a + x.dropped, 0);
+  $("c-dropped").textContent = fmtInt(dropped);
+  const now = Date.parse(s.time) || Date.now();
+  const cur = { t: now, events: t.events_raised, msgs: t.messages_in + t.messages_out, fail: failures(t) };
+  if (state.prev && cur.t > state.prev.t) {
+    const dt = (cur.t - state.prev.t) / 1000;
+    state.rates.push({ t: now, ev: Math.max(0, (cur.events - state.prev.events) / dt), msg: Math.max(0, (cur.msgs - state.prev.msgs) / dt),
+      fail: Math.max(0, (cur.fail - state.prev.fail) / dt) });
+    while (state.rates.length > CHART_POINTS) state.rates.shift();
+    const last = state.rates[state.rates.length - 1];
+    $("rate-now").textContent = last.ev.toFixed(1) + " events/s · " + last.msg.toFixed(1) + " messages/s";
+  }
+  state.prev = cur;
+  state.samples.push({ t: now, s });
+  while (state.samples.length > 1 && now - state.samples[0].t > RECENT_MS) state.samples.shift();
+  renderHealth(s);
+  drawChart();
+  setHistoryAvailable(s.web.event_history, (s.exporters || {}).history);
+}
+
+// grew returns how much f(stats) grew over the last minute of samples.
+function grew(f) {
+  if (state.samples.length < 2) return 0;
+  const a = f(state.samples[0].s), b = f(state.samples[state.samples.length - 1].s);
+  return a === undefined || b === undefined ? 0 : Math.max(0, b - a);
+}
+
+function get(o, path) { return path.split(".").reduce((x, k) => (x == null ? undefined : x[k]), o); }
+
+function nonZero(obj, names) {
+  return Object.entries(obj || {}).filter(([, v]) => typeof v === "number" && v > 0)
+    .map(([k, v]) => (names && names[k] ? names[k] : k) + " " + fmtInt(v)).join(" · ");
+}
+
+// healthItems says, for the strip, what ops look for first: the upstream,
+// each exporter's state, the limits hit.
+function healthItems(s) {
+  const t = s.transport, ex = s.exporters || {}, items = [];
+  const fw = ex.forward;
+  if (fw) {
+    const cf = t.connect_failures, u = fw.service_unavailable || 0;
+    const recent = grew((x) => x.transport.connect_failures) + grew((x) => get(x, "exporters.forward.service_unavailable"));
+    items.push({ id: "upstream", title: "Upstream", level: !fw.forwarding ? "off" : recent ? "bad" : cf || u ? "warn" : "ok",
+      state: !fw.forwarding ? "not forwarding" : recent ? "failing" : "ok",
+      detail: fw.forwarding ? (fw.upstream || "") + " · " + fmtInt(cf) + " connect failures · " + fmtInt(u) + " × 503" +
+        (recent ? " (" + fmtInt(recent) + " in the last minute)" : "") : "no forward.uri" });
+  }
+  const hep = ex.hep;
+  if (hep) {
+    for (const d of hep.destinations || []) {
+      const st = d.state || {};
+      const drops = d.drops || {};
+      const total = Object.values(drops).reduce((a, v) => a + v, 0);
+      const recent = grew((x) => (get(x, "exporters.hep.destinations") || []).filter((y) => y.name === d.name)
+        .reduce((a, y) => a + Object.values(y.drops || {}).reduce((b, v) => b + v, 0), 0));
+      items.push({ id: "hep-" + d.name, title: "HEP " + d.name, level: !st.up ? "bad" : recent ? "warn" : "ok",
+        state: st.up ? "up" : "down",
+        detail: d.transport + " " + d.address + (st.up ? "" : " · down since " + fmtWhen(st.since)) +
+          (st.last_error ? " · " + st.last_error : "") + " · queue " + fmtInt(d.queue_len) + "/" + fmtInt(d.queue_cap) +
+          " · sent " + fmtInt(d.packets_sent) + (total ? " · drops: " + nonZero(drops) : " · no drops") });
+    }
+  } else {
+    items.push({ id: "hep", title: "HEP", level: "off", state: "off", detail: "no trace_destination" });
+  }
+  const ot = ex.otel;
+  if (ot) {
+    const st = ot.state || {};
+    const drops = ot.dropped || {};
+    const total = Object.values(drops).reduce((a, v) => a + v, 0);
+    items.push({ id: "otel", title: "OpenTelemetry", level: !ot.enabled ? "off" : st.up === false ? "bad" : total || ot.spans_failed ? "warn" : "ok",
+      state: !ot.enabled ? "off" : st.up === false ? "down" : "up",
+      detail: !ot.enabled ? (ot.off || "no endpoint") : (ot.protocol || "") + " " + (ot.endpoint || "") +
+        (st.last_error || ot.last_error ? " · " + (st.last_error || ot.last_error) : "") + " · queue " + fmtInt(ot.queue_len) + "/" + fmtInt(ot.queue_cap) +
+        " · exported " + fmtInt(ot.spans_exported) + (ot.spans_failed ? " · failed " + fmtInt(ot.spans_failed) : "") + (total ? " · drops: " + nonZero(drops) : "") });
+  }
+  const h = ex.history;
+  if (h) {
+    const bad = h.enabled && (h.up === false || (h.state && h.state !== "up"));
+    items.push({ id: "history", title: "History", level: !h.enabled ? "off" : bad ? "bad" : h.events_dropped || h.events_failed ? "warn" : "ok",
+      state: !h.enabled ? "off" : h.state || (bad ? "down" : "up"),
+      detail: !h.enabled ? (h.last_error || "history.enabled is off") : fmtInt(h.events_stored) + " stored · queue " + fmtInt(h.queue_depth) + "/" + fmtInt(h.queue_cap) +
+        (h.events_dropped ? " · dropped " + fmtInt(h.events_dropped) : "") + (h.events_failed ? " · failed " + fmtInt(h.events_failed) : "") +
+        (h.last_error ? " · " + h.last_error : "") });
+  }
+  const lim = { bad_message: t.bad_messages, too_large: t.too_large, chunk_limit: t.chunk_limits, message_timeout: t.message_timeouts,
+    write_queue_full: t.queue_full, write_timeout: t.write_timeouts, refused: t.refused, handler_panic: t.handler_panics };
+  const hits = Object.values(lim).reduce((a, v) => a + (v || 0), 0);
+  const recentHits = grew((x) => limitHits(x.transport) + x.transport.refused);
+  items.push({ id: "limits", title: "Limits", level: recentHits ? "bad" : hits ? "warn" : "ok", state: hits ? fmtInt(hits) + " hits" : "none hit",
+    detail: (hits ? nonZero(lim) : "no limit hit") + " · idle timeouts " + fmtInt(t.idle_timeouts) + " (a normal end)" });
+  return items;
+}
+
+function renderHealth(s) {
+  const box = $("health");
+  box.textContent = "";
+  for (const it of healthItems(s)) {
+    const d = document.createElement("div");
+    d.className = "hitem " + it.level;
+    d.dataset.health = it.id;
+    d.dataset.level = it.level;
+    const top = document.createElement("div");
+    top.className = "htop";
+    top.appendChild(Object.assign(document.createElement("span"), { className: "hdot" }));
+    top.appendChild(Object.assign(document.createElement("b"), { textContent: it.title }));
+    top.appendChild(Object.assign(document.createElement("span"), { className: "hstate", textContent: it.state }));
+    d.appendChild(top);
+    d.appendChild(Object.assign(document.createElement("div"), { className: "hdetail", textContent: it.detail, title: it.detail }));
+    box.appendChild(d);
+  }
+}
+
+// loadTimeline fills the chart with the server's last 15 minutes.
+async function loadTimeline() {
+  try {
+    const r = await api("GET", "/timeline");
+    const sec = r.interval_ms / 1000;
+    state.rates = r.points.map((p) => ({ t: Date.parse(p.time), ev: p.events / sec, msg: p.messages / sec,
+      fail: (p.connect_failures + p.limit_hits + p.io_errors + p.refused) / sec }));
+    drawChart();
+  } catch (e) { /* pollStats reports reachability */ }
+}
+
+// resync starts over after a restart of sipwire: event numbers begin again
+// at 1, the counters at 0.
+function resync(s) {
+  const when = s ? fmtWhen(s.started) : "";
+  state.runID = s ? s.run_id : "";
+  if (s) document.body.dataset.runId = s.run_id;
+  state.events = []; state.lastSeq = 0; state.prev = null; state.samples = [];
+  renderEvents();
+  notice("sipwire restarted" + (when ? " at " + when : "") + ": the page resynchronised.", false);
+  setTimeout(() => { if ($("notice").textContent.startsWith("sipwire restarted")) notice(""); }, 8000);
+  loadTimeline().then(pollStats);
+  pollConnections();
+  loadEvents().then(connectStream);
 }
 
 function drawChart() {
@@ -162,7 +306,7 @@ function drawChart() {
   const padL = 44, padB = 18, padT = 8, padR = 8;
   const pw = w - padL - padR, ph = h - padT - padB;
   let top = 1;
-  for (const r of state.rates) top = Math.max(top, r.ev, r.msg);
+  for (const r of state.rates) top = Math.max(top, r.ev, r.msg, r.fail || 0);
   top = niceCeil(top);
   g.font = "11px system-ui, sans-serif";
   g.fillStyle = "#6b7885"; g.strokeStyle = "#e2e7ec"; g.lineWidth = 1;
@@ -172,7 +316,7 @@ function drawChart() {
     const v = (top * i) / 4;
     g.fillText(v >= 10 ? Math.round(v).toString() : v.toFixed(1), 4, y + 4);
   }
-  g.fillText("-" + CHART_POINTS + "s", padL, h - 4);
+  g.fillText("-" + CHART_POINTS / 60 + " min", padL, h - 4);
   g.fillText("now", padL + pw - 22, h - 4);
   const line = (key, color) => {
     if (state.rates.length < 2) return;
@@ -180,13 +324,14 @@ function drawChart() {
     const n = state.rates.length;
     state.rates.forEach((r, i) => {
       const x = padL + pw - ((n - 1 - i) * pw) / (CHART_POINTS - 1);
-      const y = padT + ph - (r[key] / top) * ph;
+      const y = padT + ph - ((r[key] || 0) / top) * ph;
       if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
     });
     g.stroke();
   };
   line("msg", getComputedStyle(document.documentElement).getPropertyValue("--msg").trim() || "#d9822b");
   line("ev", getComputedStyle(document.documentElement).getPropertyValue("--ev").trim() || "#0f6e8c");
+  line("fail", getComputedStyle(document.documentElement).getPropertyValue("--bad").trim() || "#c2362f");
 }
 
 function niceCeil(v) {
@@ -196,19 +341,50 @@ function niceCeil(v) {
 }
 
 // ---- connections ----
+// The table is sorted, filtered and paged in the page: the server sends the
+// list, the page draws CONN_PAGE rows of it.
 async function pollConnections() {
   try {
     const r = await api("GET", "/connections");
-    renderConnections(r.connections || []);
+    state.conns = r.connections || [];
+    renderConnections();
   } catch (e) { /* pollStats reports reachability */ }
 }
 
-function renderConnections(conns) {
+const CONN_KEYS = {
+  id: (c) => c.id, direction: (c) => c.direction, state: (c) => c.state, local: (c) => c.local || "", remote: (c) => c.remote || "",
+  opened: (c) => c.opened, msgs: (c) => c.msgs_in + c.msgs_out, bytes: (c) => c.bytes_in + c.bytes_out,
+  queued: (c) => c.queued_bytes, traced: (c) => tracedText(c),
+};
+
+// tracedText is what the Traced column says: the filter's verdict counts
+// only while the switch is on.
+function tracedText(c) { return state.trace === false ? "no (tracing off)" : c.traced; }
+
+function renderConnections() {
+  const t0 = performance.now();
   const tb = $("conn-table").tBodies[0];
+  const q = $("conn-filter").value.trim().toLowerCase();
+  let rows = state.conns;
+  if (q) rows = rows.filter((c) => [String(c.id), c.direction, c.state, c.local, c.remote, c.traced].some((v) => (v || "").toLowerCase().includes(q)));
+  const key = CONN_KEYS[state.connSort.key] || CONN_KEYS.id, dir = state.connSort.dir;
+  rows = rows.slice().sort((a, b) => { const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * dir || a.id - b.id; });
+  const pages = Math.max(1, Math.ceil(rows.length / CONN_PAGE));
+  state.connPage = Math.min(state.connPage, pages - 1);
+  const from = state.connPage * CONN_PAGE;
+  const page = rows.slice(from, from + CONN_PAGE);
   tb.textContent = "";
-  $("conn-count").textContent = conns.length;
-  $("conn-empty").classList.toggle("hidden", conns.length > 0);
-  for (const c of conns) {
+  $("conn-count").textContent = fmtInt(state.conns.length);
+  $("conn-page").textContent = rows.length ? fmtInt(from + 1) + "–" + fmtInt(from + page.length) + " of " + fmtInt(rows.length) : "0 of " + fmtInt(state.conns.length);
+  $("conn-prev").disabled = state.connPage === 0;
+  $("conn-next").disabled = state.connPage >= pages - 1;
+  $("conn-empty").textContent = state.conns.length ? "No connection matches the filter." : "No open connections.";
+  $("conn-empty").classList.toggle("hidden", rows.length > 0);
+  for (const th of $("conn-table").tHead.rows[0].cells) {
+    th.classList.toggle("sorted", th.dataset.sort === state.connSort.key);
+    th.dataset.dir = th.dataset.sort === state.connSort.key ? (dir > 0 ? "asc" : "desc") : "";
+  }
+  for (const c of page) {
     const tr = document.createElement("tr");
     tr.dataset.id = c.id;
     tr.title = "Show every event of connection " + c.id;
@@ -223,11 +399,15 @@ function renderConnections(conns) {
     cell(tr, fmtInt(c.msgs_in) + " / " + fmtInt(c.msgs_out), "num");
     cell(tr, fmtBytes(c.bytes_in) + " / " + fmtBytes(c.bytes_out), "num");
     cell(tr, c.queued_writes ? c.queued_writes + " (" + fmtBytes(c.queued_bytes) + ")" : "");
-    cell(tr, c.traced);
-    const td = cell(tr, "");
+    const tc = cell(tr, tracedText(c), "traced");
+    tc.dataset.traced = state.trace === false ? "no" : c.traced;
+    const td = cell(tr, "", "actions");
     const b = document.createElement("button");
-    b.className = "btn small danger"; b.type = "button"; b.textContent = "Close";
-    b.addEventListener("click", () => closeConn(c.id));
+    b.className = "btn small danger close-btn"; b.type = "button";
+    b.textContent = state.armed === c.id ? "Confirm close" : "Close";
+    if (state.armed === c.id) b.classList.add("armed");
+    b.title = "Close connection " + c.id + " (asks to confirm)";
+    b.addEventListener("click", () => closeConn(c.id, b));
     td.appendChild(b);
     const pc = document.createElement("a");
     pc.className = "btn small ghost"; pc.textContent = "pcap";
@@ -236,15 +416,46 @@ function renderConnections(conns) {
     td.appendChild(pc);
     tb.appendChild(tr);
   }
+  $("conn-table").dataset.renderMs = (performance.now() - t0).toFixed(1);
 }
 
-async function closeConn(id) {
+let armTimer = 0;
+// closeConn closes a connection on the second click: the first arms the
+// button for a few seconds.
+async function closeConn(id, button) {
+  if (state.armed !== id) {
+    state.armed = id;
+    button.textContent = "Confirm close";
+    button.classList.add("armed");
+    clearTimeout(armTimer);
+    armTimer = setTimeout(() => { state.armed = 0; renderConnections(); }, 4000);
+    return;
+  }
+  state.armed = 0;
   try {
     await api("DELETE", "/connections/" + encodeURIComponent(id));
     notice("");
     pollConnections();
   } catch (e) {
     notice(e.status === 401 ? "Closing a connection needs the token." : "Could not close connection " + id + ": " + e.message, true);
+  }
+}
+
+function initConnControls() {
+  $("conn-filter").addEventListener("input", () => { state.connPage = 0; renderConnections(); });
+  $("conn-prev").addEventListener("click", () => { state.connPage = Math.max(0, state.connPage - 1); renderConnections(); });
+  $("conn-next").addEventListener("click", () => { state.connPage++; renderConnections(); });
+  for (const th of $("conn-table").tHead.rows[0].cells) {
+    if (!th.dataset.sort) continue;
+    th.tabIndex = 0;
+    th.title = "Sort by this column";
+    const sort = () => {
+      const k = th.dataset.sort;
+      state.connSort = { key: k, dir: state.connSort.key === k ? -state.connSort.dir : 1 };
+      renderConnections();
+    };
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", (e) => { if (e.key === "Enter") sort(); });
   }
 }
 
@@ -298,7 +509,7 @@ function eventRow(e, fresh) {
   cell(tr, state.mode === "history" ? fmtWhen(e.time) : fmtTime(e.time)).title = e.time;
   const k = cell(tr, "");
   const span = document.createElement("span");
-  span.className = "kind " + (PLAIN_KINDS.has(e.kind) ? e.kind : "err");
+  span.className = "kind " + (PLAIN_KINDS.has(e.kind) ? e.kind : e.status === "FAILURE" ? "err" : "note");
   span.textContent = e.kind;
   k.appendChild(span);
   cell(tr, e.status, "st-" + e.status);
@@ -385,6 +596,12 @@ async function connectStream(since) {
   state.source = es;
   es.addEventListener("hello", (m) => {
     const h = JSON.parse(m.data);
+    if ((state.runID && h.run_id && h.run_id !== state.runID) || h.last_seq < state.lastSeq) {
+      // A restarted sipwire: its event numbers start again from 1.
+      es.close();
+      api("GET", "/stats").then(resync, () => resync(null));
+      return;
+    }
     showTrace(h.trace === "on");
     const live = $("live"); live.textContent = "live"; live.className = "live on";
   });
@@ -394,6 +611,7 @@ async function connectStream(since) {
   });
   es.onmessage = (m) => addEvent(JSON.parse(m.data));
   es.onerror = () => {
+    if (state.source !== es) return;
     const live = $("live"); live.textContent = "reconnecting"; live.className = "live off";
     // Refused (an expired ticket, a missing token): reconnect with a new one.
     if (es.readyState === EventSource.CLOSED && state.source === es) setTimeout(() => connectStream(state.lastSeq), 3000);
@@ -773,9 +991,11 @@ function renderLadder(l) {
   head.appendChild(Object.assign(document.createElement("span"), { className: "ld", textContent: "delta" }));
   const hl = document.createElement("div");
   hl.className = "lanes";
+  // sipwire's own addresses: where it reads (in) and writes (out).
+  const own = new Set(l.messages.map((m) => (m.direction === "in" ? m.dst : m.src)));
   cols.forEach((a) => {
     const c = document.createElement("span");
-    c.className = "lcol"; c.textContent = a; c.title = a;
+    c.className = "lcol" + (own.has(a) ? " own" : ""); c.textContent = a; c.title = a + (own.has(a) ? " (sipwire)" : "");
     c.style.left = (x(a) - 50 / cols.length) + "%"; c.style.width = (100 / cols.length) + "%";
     hl.appendChild(c);
   });
@@ -786,7 +1006,11 @@ function renderLadder(l) {
     const row = document.createElement("div");
     const when = (it.msg || it.ev).time;
     const at = microsOf(when);
-    row.appendChild(Object.assign(document.createElement("span"), { className: "lt", textContent: fmtTime(when), title: when }));
+    const lt = Object.assign(document.createElement("span"), { className: "lt", title: when });
+    const ft = fmtTime(when);
+    lt.appendChild(Object.assign(document.createElement("span"), { className: "hm", textContent: ft.slice(0, 6) }));
+    lt.appendChild(document.createTextNode(ft.slice(6)));
+    row.appendChild(lt);
     row.appendChild(Object.assign(document.createElement("span"), { className: "ld", textContent: prev === null ? "" : fmtDelta(Math.max(0, at - prev) / 1000) }));
     prev = at;
     const lanes = document.createElement("div");
@@ -804,6 +1028,7 @@ function renderLadder(l) {
       row.dataset.dir = m.direction;
       row.dataset.conn = m.conn_id;
       row.dataset.seq = m.seq;
+      row.dataset.cseq = m.cseq || "";
       row.title = m.start_line + "  (" + m.bytes + " bytes, connection " + m.conn_id + ")";
       const a = x(m.src), b = x(m.dst);
       const ar = document.createElement("div");
@@ -873,7 +1098,8 @@ function init() {
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeLadder(); });
   searchCalls({}, "");
 
-  pollStats();
+  initConnControls();
+  loadTimeline().then(pollStats);
   pollConnections();
   setInterval(pollStats, 1000);
   setInterval(pollConnections, 2000);
