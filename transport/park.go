@@ -76,6 +76,7 @@ func (c *Conn) park() bool {
 		return false // the timer took it meanwhile
 	}
 	c.t.stats.parks.Add(1)
+	c.t.parkedNow.Add(1)
 	return false
 }
 
@@ -86,6 +87,7 @@ func (c *Conn) unpark() bool {
 		return false
 	}
 	c.idle.timer.Stop()
+	c.t.parkedNow.Add(-1)
 	return true
 }
 

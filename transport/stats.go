@@ -85,6 +85,9 @@ type Stats struct {
 	// and taken back when bytes came (or their idle timer fired).
 	Parks   uint64 `json:"parks"`
 	Resumes uint64 `json:"resumes"`
+	// Parked is the number of connections parked now: open, holding no
+	// reader goroutine.
+	Parked int `json:"parked"`
 }
 
 // Stats returns the transport's counters now.
@@ -119,6 +122,7 @@ func (t *Transport) Stats() Stats {
 		HandlerPanics:   c.panics.Load(),
 		Parks:           c.parks.Load(),
 		Resumes:         c.resumes.Load(),
+		Parked:          int(t.parkedNow.Load()),
 		EventsRaised:    c.events.Load(),
 		Tracing:         t.Tracing(),
 		TCPInfoReads:    c.tcpInfoReads.Load(),

@@ -37,6 +37,7 @@ type Transport struct {
 	// poller parks idle connections (park.go); started at the first park.
 	poller     *poller
 	pollerOnce sync.Once
+	parkedNow  atomic.Int64 // connections parked now
 
 	acceptors sync.WaitGroup // accept loops
 	readers   sync.WaitGroup // connection readers and parallel handlers

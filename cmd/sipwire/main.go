@@ -163,7 +163,8 @@ func serve(cfg *config.Config, path string, log *slog.Logger) error {
 	log.Info("sipwire running", "tracing", a.tr.Tracing(), "forward", cfg.Forward.URI)
 	memCtx, stopMemory := context.WithCancel(ctx)
 	defer stopMemory()
-	go newMemoryReturner(func() int { return a.tr.Stats().Open }, log).run(memCtx)
+	// Connections holding a reader goroutine and its stack: open, not parked.
+	go newMemoryReturner(func() int { st := a.tr.Stats(); return st.Open - st.Parked }, log).run(memCtx)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			reloadConfig(a, path, log)

@@ -13,8 +13,11 @@ import (
 // the Go runtime keeps the freed memory for reuse and hands it back to the
 // OS only slowly (its background scavenger), so that an idle appliance
 // shows the burst's resident size for minutes. memoryReturner watches the
-// open connections and, when their number has fallen to a quarter of its
-// peak or less, forces a collection and returns the free memory at once
+// active connections (open and not parked: each holds a reader goroutine
+// and its stack; an idle one parks after transport.Options.ParkAfter) and,
+// when their number has fallen to a quarter of its peak or less (the
+// burst closed, or went idle), forces a collection and returns the free
+// memory at once
 // (debug.FreeOSMemory). debug.SetMemoryLimit was the other candidate: it
 // only acts when the heap nears the limit, which an idle appliance does not.
 const (
