@@ -300,6 +300,13 @@ func (w *writer) flush() {
 			}
 			return
 		}
+		if len(w.queue) == 0 {
+			// fail emptied the queue while the chunk was being written
+			// (the connection is closing): nothing is left to account.
+			w.flushing = false
+			w.mu.Unlock()
+			return
+		}
 		w.queue[0] = queuedWrite{}
 		w.queue = w.queue[1:]
 		w.bytes -= len(q.data)
