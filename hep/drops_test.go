@@ -168,3 +168,27 @@ func TestTCPHeldBatchSentOnReconnect(t *testing.T) {
 		t.Fatalf("stats %+v: want the held packet sent on the second connection", st)
 	}
 }
+
+// The byte bound of a destination's queue is never exceeded, not even by
+// one packet: with the collector down and the sender waiting out its
+// backoff, packets queue up to the bound and the rest are queue_full drops.
+func TestQueueByteBoundHolds(t *testing.T) {
+	const queueBytes = 10000
+	tr := newTestTracer(t, Config{
+		Destinations: []Destination{streamDest("down", freePort(t), TCP)},
+		QueueBytes:   queueBytes, BackoffMin: time.Minute, BackoffMax: time.Minute,
+	})
+	// After the first failed connect the sender sleeps a minute: nothing
+	// drains the queue meanwhile.
+	waitFor(t, "a failed connect", func() bool { return tr.Stats()[0].ConnectFailures == 1 })
+	const n = 50
+	for range n {
+		tr.TapMessage(tapped("bytes-bound", "b", 1000))
+	}
+	st := tr.Stats()[0]
+	perPacket := st.QueueBytes / int64(max(st.QueueLen, 1))
+	if st.QueueBytesCap != queueBytes || st.QueueBytes > queueBytes || st.QueueBytes+perPacket <= queueBytes ||
+		uint64(st.QueueLen)+st.Drops.QueueFull != n {
+		t.Fatalf("stats %+v: want the queue filled to at most %d bytes and the rest dropped as queue_full", st, queueBytes)
+	}
+}
