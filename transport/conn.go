@@ -235,6 +235,9 @@ type ConnSnapshot struct {
 	// TCP is the last TCP_INFO read of the connection (by the periodic
 	// sampler, Options.TCPInfoInterval, or on demand), nil before any.
 	TCP *TCPInfo `json:"tcp,omitempty"`
+	// TCPConcern is TCP.Concern(): what the figures say is wrong with the
+	// peer ("window closed", "send queue", ...), empty when nothing is.
+	TCPConcern string `json:"tcp_concern,omitempty"`
 }
 
 // Snapshot returns what the table knows of the connection now.
@@ -264,6 +267,7 @@ func (c *Conn) Snapshot() ConnSnapshot {
 	s.BytesIn, s.BytesOut = c.bytesIn.Load(), c.bytesOut.Load()
 	s.QueuedWrites, s.QueuedBytes = c.w.queued()
 	s.TCP = c.lastTCPInfo()
+	s.TCPConcern = s.TCP.Concern()
 	switch c.verdict.Load() {
 	case verdictTrace:
 		s.Traced = "yes"

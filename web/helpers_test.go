@@ -50,7 +50,13 @@ func withToken(c *Config, _ *Deps) { c.Token = testToken }
 // option (withToken) sets one.
 func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	t.Helper()
-	tr := transport.New(transport.Options{}, transport.HandlerFunc(echoOptions))
+	return newFixtureWith(t, transport.Options{}, opts...)
+}
+
+// newFixtureWith is newFixture with a transport of the given options.
+func newFixtureWith(t *testing.T, topts transport.Options, opts ...fixtureOpt) *fixture {
+	t.Helper()
+	tr := transport.New(topts, transport.HandlerFunc(echoOptions))
 	cfg := Config{Listen: "127.0.0.1:0"}
 	deps := Deps{Transport: tr, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for _, o := range opts {

@@ -87,6 +87,6 @@ func tcpMetrics(t *transport.Stats) []Metric {
 // (closing, connecting) keeps its last figures.
 func (s *Server) freshTCPInfo(cs *transport.ConnSnapshot) {
 	if ti, err := s.deps.Transport.ConnTCPInfo(cs.ID); err == nil {
-		cs.TCP = ti
+		cs.TCP, cs.TCPConcern = ti, ti.Concern()
 	}
 }

@@ -355,6 +355,7 @@ const CONN_KEYS = {
   id: (c) => c.id, direction: (c) => c.direction, state: (c) => c.state, local: (c) => c.local || "", remote: (c) => c.remote || "",
   opened: (c) => c.opened, msgs: (c) => c.msgs_in + c.msgs_out, bytes: (c) => c.bytes_in + c.bytes_out,
   queued: (c) => c.queued_bytes, traced: (c) => tracedText(c),
+  rtt: (c) => c.tcp ? c.tcp.rtt_us : -1, retrans: (c) => c.tcp ? c.tcp.total_retrans : -1, sendq: (c) => c.tcp ? c.tcp.send_queue : -1,
 };
 
 // tracedText is what the Traced column says: the filter's verdict counts
@@ -399,6 +400,7 @@ function renderConnections() {
     cell(tr, fmtInt(c.msgs_in) + " / " + fmtInt(c.msgs_out), "num");
     cell(tr, fmtBytes(c.bytes_in) + " / " + fmtBytes(c.bytes_out), "num");
     cell(tr, c.queued_writes ? c.queued_writes + " (" + fmtBytes(c.queued_bytes) + ")" : "");
+    tcpCells(tr, c);
     const tc = cell(tr, tracedText(c), "traced");
     tc.dataset.traced = state.trace === false ? "no" : c.traced;
     const td = cell(tr, "", "actions");
@@ -417,6 +419,47 @@ function renderConnections() {
     tb.appendChild(tr);
   }
   $("conn-table").dataset.renderMs = (performance.now() - t0).toFixed(1);
+}
+
+// ---- the kernel's view (TCP_INFO) ----
+function fmtRTT(us) { return us >= 1000 ? (us / 1000).toFixed(1) + " ms" : us + " µs"; }
+
+// tcpText is one line of a connection's figures, for the chip and the log.
+function tcpText(t) {
+  return "RTT " + fmtRTT(t.rtt_us) + " · " + t.total_retrans + " retrans · send-q " + fmtBytes(t.send_queue) +
+    " · recv-q " + fmtBytes(t.recv_queue) + " · window " + fmtBytes(t.snd_wnd) + " · " + t.state;
+}
+
+// tcpCells adds the RTT, retransmits and queue cells of a connection row
+// (empty before its first reading: tcp_info_interval) and marks a slow peer.
+function tcpCells(tr, c) {
+  const t = c.tcp;
+  cell(tr, t ? fmtRTT(t.rtt_us) : "", "num");
+  cell(tr, t ? t.total_retrans + (t.retransmits ? " (" + t.retransmits + " now)" : "") : "", "num");
+  const q = cell(tr, t ? fmtBytes(t.send_queue) + " / " + fmtBytes(t.recv_queue) : "", "num");
+  if (!t) return;
+  tr.dataset.sendq = t.send_queue;
+  q.title = tcpText(t) + " (read " + fmtTime(t.at) + ")";
+  if (c.tcp_concern) {
+    tr.classList.add("slow");
+    tr.dataset.concern = c.tcp_concern;
+    const b = document.createElement("span");
+    b.className = "concern"; b.textContent = c.tcp_concern;
+    q.appendChild(b);
+  }
+}
+
+// showConnTCP shows the figures of an opened connection, read now.
+async function showConnTCP(id) {
+  const el = $("conn-chip-tcp");
+  el.textContent = "";
+  try {
+    const c = await api("GET", "/connections/" + encodeURIComponent(id));
+    if (c.tcp && $("f-conn").value.trim() === String(id)) {
+      el.textContent = " · " + tcpText(c.tcp) + (c.tcp_concern ? " · " + c.tcp_concern : "");
+      el.classList.toggle("bad-tcp", !!c.tcp_concern);
+    }
+  } catch (e) { /* closed: its CLOSED event has the last figures */ }
 }
 
 let armTimer = 0;
@@ -538,7 +581,12 @@ function eventRow(e, fresh) {
   cell(tr, e.direction);
   cell(tr, e.local || "");
   cell(tr, e.remote || "");
-  cell(tr, e.reason || "", "reason");
+  const rc = cell(tr, e.reason || "", "reason");
+  if (e.tcp) {
+    const t = document.createElement("span");
+    t.className = "tcp"; t.textContent = " · " + tcpText(e.tcp);
+    rc.appendChild(t);
+  }
   return tr;
 }
 
@@ -796,11 +844,13 @@ function openConnection(id, run) {
     renderEvents();
   }
   showConnChip();
+  if (!state.run) showConnTCP(id);
   $("events-panel").scrollIntoView({ behavior: "smooth", block: "start" });
 }
 
 function clearConnection() {
   $("f-conn").value = "";
+  $("conn-chip-tcp").textContent = "";
   state.run = 0;
   state.connPicked = false;
   showConnChip();

@@ -68,7 +68,7 @@ func TestDefaultMatchesTransport(t *testing.T) {
 		{"tcp_connection_lifetime", c.TCPConnectionLifetime, transport.DefaultConnectionLifetime},
 		{"tcp_max_msg_size", c.TCPMaxMsgSize, transport.DefaultMaxMessageBytes},
 		{"tcp_info_per_tick", c.TCPInfoPerTick, transport.DefaultTCPInfoPerTick},
-		{"tcp_info_interval", c.TCPInfoInterval, time.Duration(0)},
+		{"tcp_info_interval", c.TCPInfoInterval, 5 * time.Second},
 		{"tcp_crlf_pingpong", c.TCPCRLFPingPong, true},
 		{"tcp_crlf_drop", c.TCPCRLFDrop, false},
 		{"tcp_async", c.TCPAsync, true},

@@ -279,7 +279,7 @@ trace_on: 0
 		DisableCRLFPingPong: true, SyncWrites: true, MaxPostponedChunks: 8,
 		LocalConnectTimeout: 50 * time.Millisecond, LocalWriteTimeout: 5 * time.Millisecond,
 		ParallelHandling: true, MaxConnections: 10, ConnectionLifetime: 30 * time.Second, MaxMessageBytes: 4096,
-		TCPInfoPerTick: transport.DefaultTCPInfoPerTick,
+		TCPInfoInterval: 5 * time.Second, TCPInfoPerTick: transport.DefaultTCPInfoPerTick,
 	}
 	got := c.TransportOptions()
 	if !reflect.DeepEqual(got, want) {
