@@ -1,10 +1,7 @@
 package web
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -37,70 +34,6 @@ type Metric struct {
 	Value  float64
 	// Hist is the sample of a Histogram (Value unused).
 	Hist *HistogramSample
-}
-
-// writeMetrics writes samples in the Prometheus text exposition format
-// (version 0.0.4), grouping the samples of one name under one HELP and TYPE
-// line, in the order of each name's first sample.
-func writeMetrics(w io.Writer, ms []Metric) error {
-	bw := bufio.NewWriter(w)
-	var order []string
-	groups := map[string][]Metric{}
-	for _, m := range ms {
-		if _, ok := groups[m.Name]; !ok {
-			order = append(order, m.Name)
-		}
-		groups[m.Name] = append(groups[m.Name], m)
-	}
-	for _, name := range order {
-		g := groups[name]
-		bw.WriteString("# HELP " + name + " " + escapeHelp(g[0].Help) + "\n")
-		bw.WriteString("# TYPE " + name + " " + string(g[0].Type) + "\n")
-		for _, m := range g {
-			if m.Hist != nil {
-				writeHistogram(bw, name, &m)
-				continue
-			}
-			bw.WriteString(name)
-			if len(m.Labels) > 0 {
-				bw.WriteByte('{')
-				for i, l := range m.Labels {
-					if i > 0 {
-						bw.WriteByte(',')
-					}
-					bw.WriteString(l.Name + `="` + escapeLabel(l.Value) + `"`)
-				}
-				bw.WriteByte('}')
-			}
-			bw.WriteByte(' ')
-			bw.WriteString(formatValue(m.Value))
-			bw.WriteByte('\n')
-		}
-	}
-	return bw.Flush()
-}
-
-func escapeHelp(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
-}
-
-func escapeLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(s)
-}
-
-func formatValue(v float64) string {
-	switch {
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	case math.IsNaN(v):
-		return "NaN"
-	}
-	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 var nonMetricChars = regexp.MustCompile(`[^a-zA-Z0-9_]+`)

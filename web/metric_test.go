@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"testing"
@@ -56,19 +55,6 @@ func TestFlattenMetricsTypes(t *testing.T) {
 	}
 	if FlattenMetrics("x", func() {}) != nil {
 		t.Error("an unmarshalable value gave samples")
-	}
-}
-
-func TestWriteMetricsFormatsValues(t *testing.T) {
-	var b bytes.Buffer
-	err := writeMetrics(&b, []Metric{
-		{Name: "a", Help: "h", Type: Gauge, Value: 8388608},
-		{Name: "b", Help: "h", Type: Gauge, Value: 0.25},
-		{Name: "c", Help: "h", Type: Gauge, Value: 1e300},
-	})
-	want := "# HELP a h\n# TYPE a gauge\na 8388608\n# HELP b h\n# TYPE b gauge\nb 0.25\n# HELP c h\n# TYPE c gauge\nc 1e+300\n"
-	if err != nil || b.String() != want {
-		t.Errorf("got %q, %v", b.String(), err)
 	}
 }
 

@@ -1,32 +1,139 @@
 package web
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// getMetrics writes the counters of GET /stats in the Prometheus text format.
+// getMetrics is GET /metrics: the registry's samples in the format the
+// scraper asks for (the Prometheus text format by default, OpenMetrics on
+// request), through client_golang.
 func (s *Server) getMetrics(c *gin.Context) error {
+	s.metrics.ServeHTTP(c.Writer, c.Request)
+	return nil
+}
+
+// newMetricsHandler returns the /metrics handler of a registry that holds
+// the Go runtime's, the process's and the build's collectors beside
+// sipwire's own samples (sipwireCollector).
+func (s *Server) newMetricsHandler() http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewBuildInfoCollector(),
+		sipwireCollector{s},
+	)
+	s.registry = reg
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog:      slogPromLogger{s.log},
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// Registry is the registry /metrics serves (for linting and tests).
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// slogPromLogger hands promhttp's errors to the server's log.
+type slogPromLogger struct{ log *slog.Logger }
+
+func (l slogPromLogger) Println(v ...any) { l.log.Warn("metrics: " + fmt.Sprint(v...)) }
+
+// samples are sipwire's own samples: the transport's, the web server's, the
+// pcap ring's and the exporters' (Deps.Metrics, or Deps.Stats flattened).
+func (s *Server) samples() []Metric {
 	st := s.stats()
 	ms := s.transportMetrics(&st)
 	ms = append(ms, tcpMetrics(&st.Transport)...)
 	if s.deps.Metrics != nil {
-		ms = append(ms, s.deps.Metrics()...)
-	} else {
-		names := make([]string, 0, len(st.Exporters))
-		for name := range st.Exporters {
-			names = append(names, name)
+		return append(ms, s.deps.Metrics()...)
+	}
+	names := make([]string, 0, len(st.Exporters))
+	for name := range st.Exporters {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		ms = append(ms, FlattenMetrics("sipwire_"+name, st.Exporters[name])...)
+	}
+	return ms
+}
+
+// sipwireCollector collects Server.samples. It is unchecked (Describe sends
+// nothing): the exporters' samples follow their stats, which vary with the
+// configuration. The samples of one name share the first one's help and
+// type and the union of their label names (a label a sample lacks is
+// empty, which Prometheus reads as absent).
+type sipwireCollector struct{ s *Server }
+
+func (sipwireCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c sipwireCollector) Collect(ch chan<- prometheus.Metric) {
+	ms := c.s.samples()
+	type group struct {
+		help   string
+		typ    MetricType
+		labels []string
+		ms     []*Metric
+	}
+	groups := map[string]*group{}
+	var order []string
+	for i := range ms {
+		m := &ms[i]
+		g := groups[m.Name]
+		if g == nil {
+			g = &group{help: m.Help, typ: m.Type}
+			groups[m.Name] = g
+			order = append(order, m.Name)
 		}
-		slices.Sort(names)
-		for _, name := range names {
-			ms = append(ms, FlattenMetrics("sipwire_"+name, st.Exporters[name])...)
+		if g.help == "" {
+			g.help = m.Help
+		}
+		for _, l := range m.Labels {
+			if !slices.Contains(g.labels, l.Name) {
+				g.labels = append(g.labels, l.Name)
+			}
+		}
+		g.ms = append(g.ms, m)
+	}
+	for _, name := range order {
+		g := groups[name]
+		desc := prometheus.NewDesc(name, g.help, g.labels, nil)
+		vt := prometheus.GaugeValue
+		if g.typ == Counter {
+			vt = prometheus.CounterValue
+		}
+		for _, m := range g.ms {
+			values := make([]string, len(g.labels))
+			for _, l := range m.Labels {
+				values[slices.Index(g.labels, l.Name)] = l.Value
+			}
+			var pm prometheus.Metric
+			var err error
+			if g.typ == Histogram && m.Hist != nil {
+				h := m.Hist
+				buckets := make(map[float64]uint64, len(h.Bounds))
+				for i, b := range h.Bounds {
+					buckets[b] = h.Buckets[i]
+				}
+				pm, err = prometheus.NewConstHistogram(desc, h.Count, h.Sum, buckets, values...)
+			} else {
+				pm, err = prometheus.NewConstMetric(desc, vt, m.Value, values...)
+			}
+			if err != nil {
+				ch <- prometheus.NewInvalidMetric(desc, err)
+				continue
+			}
+			ch <- pm
 		}
 	}
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	return writeMetrics(c.Writer, ms)
 }
 
 func (s *Server) transportMetrics(st *StatsBody) []Metric {

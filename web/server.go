@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sipwire/sipwire/transport"
 )
@@ -33,6 +34,9 @@ type Server struct {
 	runID    string
 	started  time.Time
 	timeline *timeline
+	// metrics serves /metrics from registry (metrics.go).
+	metrics  http.Handler
+	registry *prometheus.Registry
 
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
@@ -75,6 +79,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.guard = newGuard(&cfg, listenHost, s.log)
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
+	s.metrics = s.newMetricsHandler()
 	s.engine = s.routes()
 	s.http = &http.Server{
 		Addr:              cfg.listen(),

@@ -1,15 +1,18 @@
 package web
 
 import (
-	"bufio"
 	"bytes"
 	"net/http"
-	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/sipwire/sipwire/web/pcap"
 )
@@ -62,45 +65,51 @@ func TestStats(t *testing.T) {
 	}
 }
 
-var (
-	sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*")*\})? (-?[0-9.e+]+|NaN|[+-]Inf)$`)
-	helpLine   = regexp.MustCompile(`^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+$`)
-	typeLine   = regexp.MustCompile(`^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge)$`)
-)
-
-// parseExposition checks the text format line by line and returns the
-// samples ("name{labels}" -> value text) and the type of each name.
+// parseExposition parses the text format with Prometheus' own parser and
+// returns the samples ("name{labels}" with the labels sorted by name ->
+// value text) and the type of each name ("counter", "gauge", ...).
+// Histograms give name_bucket{...,le=}, name_sum and name_count samples.
 func parseExposition(t *testing.T, body string) (map[string]string, map[string]string) {
 	t.Helper()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := p.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("the exposition does not parse: %v", err)
+	}
 	samples, types := map[string]string{}, map[string]string{}
-	var helped, typed string
-	sc := bufio.NewScanner(strings.NewReader(body))
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case helpLine.MatchString(line):
-			helped = helpLine.FindStringSubmatch(line)[1]
-			if _, dup := types[helped]; dup {
-				t.Errorf("HELP for %s twice", helped)
+	key := func(name string, labels []*dto.LabelPair, extra ...string) string {
+		var ls []string
+		for _, l := range labels {
+			ls = append(ls, l.GetName()+"="+strconv.Quote(l.GetValue()))
+		}
+		slices.Sort(ls)
+		ls = append(ls, extra...)
+		if len(ls) == 0 {
+			return name
+		}
+		return name + "{" + strings.Join(ls, ",") + "}"
+	}
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for name, mf := range families {
+		types[name] = strings.ToLower(mf.GetType().String())
+		if types[name] == "counter" && !strings.HasSuffix(name, "_total") {
+			t.Errorf("counter %s without _total", name)
+		}
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.Counter != nil:
+				samples[key(name, m.GetLabel())] = num(m.GetCounter().GetValue())
+			case m.Gauge != nil:
+				samples[key(name, m.GetLabel())] = num(m.GetGauge().GetValue())
+			case m.Histogram != nil:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					samples[key(name+"_bucket", m.GetLabel(), "le="+strconv.Quote(num(b.GetUpperBound())))] = strconv.FormatUint(b.GetCumulativeCount(), 10)
+				}
+				samples[key(name+"_bucket", m.GetLabel(), `le="+Inf"`)] = strconv.FormatUint(h.GetSampleCount(), 10)
+				samples[key(name+"_sum", m.GetLabel())] = num(h.GetSampleSum())
+				samples[key(name+"_count", m.GetLabel())] = strconv.FormatUint(h.GetSampleCount(), 10)
 			}
-		case typeLine.MatchString(line):
-			m := typeLine.FindStringSubmatch(line)
-			if m[1] != helped {
-				t.Errorf("TYPE %s not after its HELP", m[1])
-			}
-			typed = m[1]
-			types[m[1]] = m[2]
-		case sampleLine.MatchString(line):
-			m := sampleLine.FindStringSubmatch(line)
-			if m[1] != typed {
-				t.Errorf("sample %s outside its group (%s)", m[1], typed)
-			}
-			if types[m[1]] == "counter" && !strings.HasSuffix(m[1], "_total") {
-				t.Errorf("counter %s without _total", m[1])
-			}
-			samples[m[1]+m[2]] = m[3]
-		default:
-			t.Errorf("bad exposition line %q", line)
 		}
 	}
 	return samples, types
@@ -115,7 +124,7 @@ func TestMetrics(t *testing.T) {
 	f.sipClient("m1")
 	f.waitEvent(func(e Event) bool { return e.Kind == "ACCEPTED" })
 	w := f.do(http.MethodGet, "/metrics", "")
-	if w.Code != 200 || w.Header().Get("Content-Type") != "text/plain; version=0.0.4; charset=utf-8" {
+	if w.Code != 200 || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain; version=0.0.4; charset=utf-8") {
 		t.Fatalf("%d %q", w.Code, w.Header().Get("Content-Type"))
 	}
 	samples, types := parseExposition(t, w.Body.String())
@@ -127,7 +136,7 @@ func TestMetrics(t *testing.T) {
 		`sipwire_sip_messages_total{direction="out"}`:                              "1",
 		`sipwire_tcp_limit_events_total{limit="bad_message"}`:                      "0",
 		`sipwire_tcp_io_errors_total{op="read"}`:                                   "0",
-		`sipwire_event_subscription_queue_capacity{subscription="web",gate="all"}`: "4096",
+		`sipwire_event_subscription_queue_capacity{gate="all",subscription="web"}`: "4096",
 		"sipwire_web_event_ring_capacity":                                          "10000",
 		"sipwire_pcap_captured_total":                                              "2",
 		"sipwire_hep_sent_total":                                                   "42",

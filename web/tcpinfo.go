@@ -1,9 +1,6 @@
 package web
 
 import (
-	"bufio"
-	"strconv"
-
 	"github.com/sipwire/sipwire/transport"
 )
 
@@ -14,36 +11,6 @@ type HistogramSample struct {
 	Buckets []uint64 // Buckets[i] counts the values <= Bounds[i]
 	Count   uint64
 	Sum     float64
-}
-
-// writeHistogram writes m's samples name_bucket{le=...}, name_sum and
-// name_count.
-func writeHistogram(bw *bufio.Writer, name string, m *Metric) {
-	h := m.Hist
-	line := func(suffix, le, v string) {
-		bw.WriteString(name + suffix)
-		labels := m.Labels
-		if le != "" {
-			labels = append(labels[:len(labels):len(labels)], Label{"le", le})
-		}
-		if len(labels) > 0 {
-			bw.WriteByte('{')
-			for i, l := range labels {
-				if i > 0 {
-					bw.WriteByte(',')
-				}
-				bw.WriteString(l.Name + `="` + escapeLabel(l.Value) + `"`)
-			}
-			bw.WriteByte('}')
-		}
-		bw.WriteString(" " + v + "\n")
-	}
-	for i, b := range h.Bounds {
-		line("_bucket", formatValue(b), strconv.FormatUint(h.Buckets[i], 10))
-	}
-	line("_bucket", "+Inf", strconv.FormatUint(h.Count, 10))
-	line("_sum", "", formatValue(h.Sum))
-	line("_count", "", strconv.FormatUint(h.Count, 10))
 }
 
 // tcpMetrics are the transport's histograms of the kernel's figures at

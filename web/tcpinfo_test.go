@@ -98,9 +98,9 @@ func TestConnectionTCPInfoSlowReader(t *testing.T) {
 	body := f.do(http.MethodGet, "/metrics", "").Body.String()
 	for _, want := range []string{
 		"# TYPE sipwire_tcp_rtt_seconds histogram\n",
-		fmt.Sprintf(`sipwire_tcp_rtt_seconds_bucket{listener="%s",direction="in",le="+Inf"} 1`, f.sip),
-		fmt.Sprintf(`sipwire_tcp_rtt_seconds_count{listener="%s",direction="in"} 1`, f.sip),
-		fmt.Sprintf(`sipwire_tcp_retransmitted_segments_bucket{listener="%s",direction="in",le="0"} `, f.sip),
+		fmt.Sprintf(`sipwire_tcp_rtt_seconds_bucket{direction="in",listener="%s",le="+Inf"} 1`, f.sip),
+		fmt.Sprintf(`sipwire_tcp_rtt_seconds_count{direction="in",listener="%s"} 1`, f.sip),
+		fmt.Sprintf(`sipwire_tcp_retransmitted_segments_bucket{direction="in",listener="%s",le="0"} `, f.sip),
 		"sipwire_tcp_info_reads_total ",
 	} {
 		if !strings.Contains(body, want) {
