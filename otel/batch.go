@@ -123,6 +123,10 @@ func (b *batcher) drain(batch []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
 	}
 }
 
+// shutdownCountWait bounds how long Shutdown, past its context, waits for
+// the cancelled export to be counted.
+const shutdownCountWait = 500 * time.Millisecond
+
 // export sends batch and counts the outcome; it returns batch emptied.
 func (b *batcher) export(batch []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
 	if len(batch) == 0 {
@@ -179,12 +183,20 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 		case <-b.done:
 			b.stopErr = b.exp.Shutdown(ctx)
 		case <-ctx.Done():
+			// Cancel the export in progress: it and the queue's rest fail
+			// at once and are counted before Shutdown returns (bounded, in
+			// case an exporter ignores its context).
 			b.cancelBase()
 			b.stopErr = ctx.Err()
-			go func() {
-				<-b.done
+			select {
+			case <-b.done:
 				_ = b.exp.Shutdown(b.base)
-			}()
+			case <-time.After(shutdownCountWait):
+				go func() {
+					<-b.done
+					_ = b.exp.Shutdown(b.base)
+				}()
+			}
 		}
 		b.cancelBase()
 	})
