@@ -42,6 +42,8 @@ func forwarderSpecs() []forwarderSpec {
 		{Key: "a", Title: "sipwire, tracing off (history on)", Kind: kindSipwire, Config: "sipwire-a.yaml", Ramp: true},
 		{Key: "a0", Title: "sipwire, tracing off, history off", Kind: kindSipwire, Config: "sipwire-a0.yaml"},
 		{Key: "b", Title: "sipwire, tracing on (HEP/UDP + OTLP/HTTP + history)", Kind: kindSipwire, Config: "sipwire-b.yaml", Ramp: true},
+		{Key: "b-tcp", Title: "sipwire, tracing on (HEP/TCP + history, no OTLP)", Kind: kindSipwire, Config: "sipwire-b-tcp.yaml", Ramp: true},
+		{Key: "b-udp", Title: "sipwire, tracing on (HEP/UDP + history, no OTLP)", Kind: kindSipwire, Config: "sipwire-b-udp.yaml"},
 		{Key: "c", Title: "Kamailio -x fm, stateless forward()", Kind: kindKamailio, Config: "kamailio.cfg", Ramp: true},
 		{Key: "d", Title: "Kamailio -x fm + siptrace HEPv3 (trace_mode 1)", Kind: kindKamailio, Config: "kamailio.cfg", Defines: []string{"WITH_SIPTRACE"}, Ramp: true},
 	}

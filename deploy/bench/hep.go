@@ -4,53 +4,144 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/net/ipv4"
 )
 
-// hepCounter is the HEP collector of the benchmark: it counts the datagrams
-// it receives on UDP, by the protocol type they carry, and keeps nothing.
+// hepCounter is the HEP collector of the benchmark: it counts the packets
+// it receives, as UDP datagrams or over TCP streams on the same port, by
+// the protocol type they carry, and keeps nothing.
 type hepCounter struct {
 	conn *net.UDPConn
+	ln   *net.TCPListener
 	done chan struct{}
+	// streams tracks the TCP connections being read, to close them.
+	mu      sync.Mutex
+	streams map[net.Conn]bool
+	wg      sync.WaitGroup
 
 	packets, bytes atomic.Uint64
 	sip            atomic.Uint64 // HEPv3, protocol type 1 (SIP)
 	other          atomic.Uint64 // HEPv3, any other protocol type (sipwire's events)
 	invalid        atomic.Uint64 // not HEPv3, or without a protocol type
+	// tcpConns counts the TCP connections accepted; torn counts streams
+	// that ended inside a packet or whose bytes were not HEPv3 (the rest
+	// of such a stream cannot be framed and is not counted).
+	tcpConns, torn atomic.Uint64
 	byType         [256]atomic.Uint64
 }
 
 // hepCounts is a snapshot of a hepCounter.
-type hepCounts struct{ Packets, Bytes, SIP, Other, Invalid uint64 }
+type hepCounts struct{ Packets, Bytes, SIP, Other, Invalid, TCPConns, Torn uint64 }
 
 // sub returns c - o.
 func (c hepCounts) sub(o hepCounts) hepCounts {
-	return hepCounts{c.Packets - o.Packets, c.Bytes - o.Bytes, c.SIP - o.SIP, c.Other - o.Other, c.Invalid - o.Invalid}
+	return hepCounts{c.Packets - o.Packets, c.Bytes - o.Bytes, c.SIP - o.SIP, c.Other - o.Other, c.Invalid - o.Invalid,
+		c.TCPConns - o.TCPConns, c.Torn - o.Torn}
 }
 
-// listenHEP starts a hepCounter on addr ("127.0.0.1:9060").
+// bindTries bounds the attempts to find a port free for both UDP and TCP
+// when listenHEP is given port 0.
+const bindTries = 20
+
+// listenHEP starts a hepCounter on addr ("127.0.0.1:9060"), UDP and TCP.
+// With port 0 both use the port the kernel gave the UDP socket (tried
+// again when TCP has it taken).
 func listenHEP(addr string) (*hepCounter, error) {
 	ua, err := net.ResolveUDPAddr("udp4", addr)
 	if err != nil {
 		return nil, fmt.Errorf("hep receiver %s: %w", addr, err)
 	}
-	conn, err := net.ListenUDP("udp4", ua)
-	if err != nil {
-		return nil, fmt.Errorf("hep receiver %s: %w", addr, err)
+	for try := 1; ; try++ {
+		conn, err := net.ListenUDP("udp4", ua)
+		if err != nil {
+			return nil, fmt.Errorf("hep receiver %s: %w", addr, err)
+		}
+		bound := conn.LocalAddr().(*net.UDPAddr)
+		ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: bound.IP, Port: bound.Port})
+		if err != nil {
+			conn.Close()
+			if ua.Port == 0 && try < bindTries {
+				continue
+			}
+			return nil, fmt.Errorf("hep receiver tcp %s: %w", bound, err)
+		}
+		// As much as the kernel grants (net.core.rmem_max): bursts of a
+		// hundred thousand packets a second must not overflow it.
+		_ = conn.SetReadBuffer(32 << 20)
+		h := &hepCounter{conn: conn, ln: ln, done: make(chan struct{}), streams: map[net.Conn]bool{}}
+		go h.run()
+		h.wg.Go(h.accept)
+		return h, nil
 	}
-	// As much as the kernel grants (net.core.rmem_max): bursts of a
-	// hundred thousand packets a second must not overflow it.
-	_ = conn.SetReadBuffer(32 << 20)
-	h := &hepCounter{conn: conn, done: make(chan struct{})}
-	go h.run()
-	return h, nil
 }
 
-// addr is the address the counter listens on.
+// addr is the address the counter listens on (UDP and TCP).
 func (h *hepCounter) addr() string { return h.conn.LocalAddr().String() }
+
+// accept reads every TCP connection until the listener is closed.
+func (h *hepCounter) accept() {
+	for {
+		c, err := h.ln.Accept()
+		if err != nil {
+			return
+		}
+		h.mu.Lock()
+		h.streams[c] = true
+		h.mu.Unlock()
+		h.tcpConns.Add(1)
+		h.wg.Go(func() {
+			defer func() {
+				h.mu.Lock()
+				delete(h.streams, c)
+				h.mu.Unlock()
+				c.Close()
+			}()
+			if !h.readStream(c) {
+				h.torn.Add(1)
+			}
+		})
+	}
+}
+
+// streamBuf is the read buffer of one HEP stream: many packets per read.
+const streamBuf = 256 << 10
+
+// readStream counts the HEP packets of one TCP stream: HEPv3 packets back
+// to back, each starting with "HEP3" and its total length (16 bits). It
+// returns false when the stream ended inside a packet or stopped being
+// HEPv3.
+func (h *hepCounter) readStream(r io.Reader) bool {
+	buf := make([]byte, streamBuf)
+	have := 0
+	for {
+		n, err := r.Read(buf[have:])
+		have += n
+		rest := buf[:have]
+		for len(rest) >= 6 {
+			if string(rest[:4]) != "HEP3" {
+				return false
+			}
+			l := int(binary.BigEndian.Uint16(rest[4:6]))
+			if l < 6 {
+				return false
+			}
+			if l > len(rest) {
+				break
+			}
+			h.count(rest[:l])
+			rest = rest[l:]
+		}
+		have = copy(buf, rest)
+		if err != nil {
+			return have == 0
+		}
+	}
+}
 
 // run reads datagrams in batches (recvmmsg) until the socket is closed.
 func (h *hepCounter) run() {
@@ -90,7 +181,7 @@ func (h *hepCounter) count(p []byte) {
 
 // snapshot returns the counts so far.
 func (h *hepCounter) snapshot() hepCounts {
-	return hepCounts{h.packets.Load(), h.bytes.Load(), h.sip.Load(), h.other.Load(), h.invalid.Load()}
+	return hepCounts{h.packets.Load(), h.bytes.Load(), h.sip.Load(), h.other.Load(), h.invalid.Load(), h.tcpConns.Load(), h.torn.Load()}
 }
 
 // types returns the packet count of every protocol type seen so far.
@@ -104,10 +195,17 @@ func (h *hepCounter) types() map[byte]uint64 {
 	return m
 }
 
-// close stops the counter.
+// close stops the counter: the UDP socket, the listener and every stream.
 func (h *hepCounter) close() error {
 	err := h.conn.Close()
 	<-h.done
+	h.ln.Close()
+	h.mu.Lock()
+	for c := range h.streams {
+		c.Close()
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
 	return err
 }
 

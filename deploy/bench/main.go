@@ -48,7 +48,7 @@ func run() error {
 		rampT1     = flag.String("ramp-t1", "4000,6000,8000,10000,12000,14000,16000,18000,20000", "ramp rates, t1")
 		rampTN     = flag.String("ramp-tn", "2000,3000,4000,5000,6000,7000,8000", "ramp rates, tn")
 		idle       = flag.Int("idle-conns", 1000, "idle connections for the memory figure (0: skip)")
-		fwds       = flag.String("forwarders", "a,a0,b,c,d", "forwarders to run (a, a0, b, c, d)")
+		fwds       = flag.String("forwarders", "a,a0,b,b-tcp,b-udp,c,d", "forwarders to run (a, a0, b, b-tcp, b-udp, c, d)")
 		noRamp     = flag.Bool("no-ramp", false, "skip the search for the highest rate")
 		quick      = flag.Bool("quick", false, "a short smoke run: 1 round of 5 s, ramps of 2 steps of 5 s, 200 idle connections")
 		hostNetnet = flag.Bool("allow-host-netns", false, "run in the machine's network namespace (not recommended)")

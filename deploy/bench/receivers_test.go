@@ -128,3 +128,52 @@ func TestOTLPReceiver(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
+
+// TestHEPCounterTCP sends HEP packets over two TCP streams, split at
+// awkward places, and a stream that stops being HEP.
+func TestHEPCounterTCP(t *testing.T) {
+	h, err := listenHEP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.close()
+	pkts := [][]byte{hep3(1, "INVITE"), hep3(1, "BYE"), hep3(100, `{"event":"ACCEPTED"}`)}
+	var stream []byte
+	for range 100 {
+		for _, p := range pkts {
+			stream = append(stream, p...)
+		}
+	}
+	for _, split := range []int{1, 7} {
+		c, err := net.Dial("tcp", h.addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Writes of split bytes, then the rest: packets cross reads.
+		for i := 0; i < 50*split && i < len(stream); i += split {
+			if _, err := c.Write(stream[i:min(i+split, len(stream))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.Write(stream[min(50*split, len(stream)):]); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	bad, err := net.Dial("tcp", h.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.Write(append(hep3(1, "ACK"), "garbage and more garbage"...)); err != nil {
+		t.Fatal(err)
+	}
+	bad.Close()
+	want := hepCounts{Packets: 601, SIP: 401, Other: 200, TCPConns: 3, Torn: 1,
+		Bytes: 2*uint64(len(stream)) + uint64(len(hep3(1, "ACK")))}
+	for i := 0; h.snapshot() != want && i < 500; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := h.snapshot(); got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}

@@ -269,15 +269,32 @@ func ratio(x, y cpuFigure) (float64, string) {
 	return r, fmt.Sprintf("%.2f×", r)
 }
 
-// verdict says whether a ratio meets a goal of at most 1.0.
-func verdict(r float64, s string) string {
+// verdict says whether a ratio meets a goal of at most limit.
+func verdict(r float64, s string, limit float64) string {
 	switch {
 	case s == "–":
 		return "not measured"
-	case r <= 1.0:
+	case r <= limit:
 		return "met"
 	}
 	return "**missed**"
+}
+
+// ratioRow is one line of the ratio table: x / y, with a goal when
+// limit > 0.
+type ratioRow struct {
+	x, y  string
+	limit float64
+}
+
+// ratioRows are the ratios the report gives. The goals are issue 17's:
+// sipwire untraced at most 0.9× Kamailio, fully traced over HEP/UDP at
+// most 0.9× Kamailio with siptrace, and HEP over TCP at most 1.15× the
+// same sipwire untraced.
+var ratioRows = []ratioRow{
+	{"a", "c", 0.9}, {"b", "d", 0.9}, {"b-tcp", "a", 1.15},
+	{"a0", "c", 0}, {"b-udp", "d", 0}, {"b-udp", "a", 0}, {"b", "a", 0}, {"b-tcp", "b-udp", 0},
+	{"b", "c", 0}, {"d", "c", 0},
 }
 
 // writeGoals writes the ratio table and the goals.
@@ -285,34 +302,41 @@ func (b *bench) writeGoals(w *strings.Builder) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("### Ratios and goals\n\n")
 	p("| ratio of CPU per call (medians) | t1 | tn | goal | t1 | tn |\n|---|---|---|---|---|---|\n")
-	for _, pair := range [][2]string{{"a", "c"}, {"a0", "c"}, {"b", "d"}, {"b", "c"}, {"d", "c"}, {"b", "a"}} {
-		r1, s1 := ratio(b.cpuFigure(pair[0], "t1"), b.cpuFigure(pair[1], "t1"))
-		r2, s2 := ratio(b.cpuFigure(pair[0], "tn"), b.cpuFigure(pair[1], "tn"))
+	for _, row := range ratioRows {
+		r1, s1 := ratio(b.cpuFigure(row.x, "t1"), b.cpuFigure(row.y, "t1"))
+		r2, s2 := ratio(b.cpuFigure(row.x, "tn"), b.cpuFigure(row.y, "tn"))
 		if s1 == "–" && s2 == "–" {
 			continue
 		}
 		goal, v1, v2 := "(context)", "", ""
-		if pair == [2]string{"a", "c"} || pair == [2]string{"b", "d"} {
-			goal, v1, v2 = "≤ 1.0×", verdict(r1, s1), verdict(r2, s2)
+		if row.limit > 0 {
+			goal, v1, v2 = fmt.Sprintf("≤ %.2g×", row.limit), verdict(r1, s1, row.limit), verdict(r2, s2, row.limit)
 		}
-		p("| (%s) / (%s) | %s | %s | %s | %s | %s |\n", pair[0], pair[1], s1, s2, goal, v1, v2)
+		p("| (%s) / (%s) | %s | %s | %s | %s | %s |\n", row.x, row.y, s1, s2, goal, v1, v2)
 	}
 	p("\n")
-	m := b.maxRate("b", "t1")
-	switch {
-	case !m.Ran:
-		p("- (b) sustains 10,000 calls/s t1 with no failed call: not measured.\n")
-	case m.Best != nil && m.Best.Rate >= 10000:
-		p("- (b) sustains 10,000 calls/s t1 with no failed call: **met** (highest passed step %s calls/s)", thousands(float64(m.Best.Rate)))
-		if s := b.rampStep10k("b"); s != nil && s.HasExport {
-			p("; but at %s calls/s the HEP collector received %.2f of the 12 SIP messages per call (sipwire's drops: %s)",
-				thousands(float64(s.Rate)), float64(s.HEP.SIP)/float64(max(s.Stats.Successful, 1)), s.Export.dropsString())
+	for _, key := range []string{"b", "b-tcp"} {
+		m := b.maxRate(key, "t1")
+		switch {
+		case !m.Ran:
+			continue
+		case m.Best != nil && m.Best.Rate >= 10000:
+			s := b.rampStep10k(key)
+			p("- (%s) sustains 10,000 calls/s t1 with no failed call: **met** (highest passed step %s calls/s)", key, thousands(float64(m.Best.Rate)))
+			if s != nil && s.HasExport {
+				v := "**missed**"
+				if len(s.Export.HEPDrops) == 0 && s.HEP.SIP >= 12*uint64(s.Stats.Successful) {
+					v = "met"
+				}
+				p("; with 0 HEP drops and every SIP message traced at %s calls/s: %s (%.2f of the 12 SIP messages per call received; sipwire's drops: %s)",
+					thousands(float64(s.Rate)), v, float64(s.HEP.SIP)/float64(max(s.Stats.Successful, 1)), s.Export.dropsString())
+			}
+			p(".\n")
+		default:
+			p("- (%s) sustains 10,000 calls/s t1 with no failed call: **missed** (%s).\n", key, m)
 		}
-		p(".\n")
-	default:
-		p("- (b) sustains 10,000 calls/s t1 with no failed call: **missed** (%s).\n", m)
 	}
-	for _, key := range []string{"b", "d"} {
+	for _, key := range []string{"b", "b-tcp", "d"} {
 		if m := b.maxRate(key, "t1"); m.Ran {
 			p("- (%s), highest t1 rate with no failed call **and** at least 99%% of the SIP messages traced (HEP packets of type SIP received per call ≥ 11.88 of 12): %s.\n",
 				key, b.tracedRate(key, "t1"))
@@ -385,6 +409,9 @@ func hepPerCall(s stepResult, calls float64) string {
 	if s.HEP.Invalid > 0 {
 		parts = append(parts, fmt.Sprintf("%.2f not HEPv3", float64(s.HEP.Invalid)/calls))
 	}
+	if s.HEP.Torn > 0 {
+		parts = append(parts, fmt.Sprintf("%d TCP streams torn", s.HEP.Torn))
+	}
 	return strings.Join(parts, " + ")
 }
 
@@ -454,6 +481,7 @@ const methodNotes = `## Method
   The ramp stops at the first step that fails or that SIPp cannot drive at 90% of the
   asked rate (then SIPp or the machine, not the forwarder, is the limit).
 - sipwire (a) and (b) differ only in trace_on (sipwire-a.yaml, sipwire-b.yaml); (a0) also
-  turns the event history off. All relay without Record-Route, like the Kamailio config
+  turns the event history off; (b-tcp) and (b-udp) trace as (b) without OTLP, HEP over
+  TCP (one stream to the counter, many packets per write) and over UDP. All relay without Record-Route, like the Kamailio config
   (kamailio.cfg: force_rport(); forward_tcp(); 4 TCP workers; -x fm -m 256 -M 16).
 `
