@@ -8,6 +8,14 @@
 // subscribers through bounded queues that never block a connection; what a
 // full queue cannot take is dropped and counted.
 //
+// The kernel's view of a connection (TCPInfo: TCP_INFO and the socket's
+// queues) is read at the moments that matter and never per message: just
+// before the socket closes, into the EventClosed and the error event raised
+// with it; on demand (Conn.TCPInfo, Transport.ConnTCPInfo); and every
+// Options.TCPInfoInterval for the connection table, by a sampler bounded to
+// Options.TCPInfoPerTick connections a tick (tcpinfo.go, sampler.go). The
+// figures at close also feed per-listener histograms (Stats.TCPHistograms).
+//
 // The trace switch (trace_on) and the per-connection filter verdict
 // (trace_filter_route) are decided here, because they are proto_tcp's; what
 // tracing means (HEP, OpenTelemetry) is decided by the subscribers that ask

@@ -24,7 +24,8 @@
 // every 10 batches, about 10 s) — the price of commits that never wait for
 // the disk, fair for diagnostic data. The schema is migrated in place when
 // an older sipwire wrote the file (schema 1 to 2 rewrites the Call-ID table
-// and two indexes, once, at Open).
+// and two indexes, once, at Open; 2 to 3 adds two columns for the kernel's
+// figures of a connection at close, transport.Event.TCP: see tcpinfo.go).
 //
 // Retention: events older than Retention, and the oldest events while the
 // store holds more than MaxSize bytes, are deleted in the background in small
