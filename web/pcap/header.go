@@ -20,7 +20,7 @@ import (
 //	    12    8 time: seconds since the Unix epoch
 //	    20    4 time: nanoseconds
 //	    24    8 connection id
-//	    32    1 direction
+//	    32    1 direction (bit 7: the connection is outbound)
 //	    33   21 local address (see putAddr)
 //	    54   21 remote address
 const (
@@ -35,6 +35,12 @@ const (
 	offRemote  = offLocal + addrSize
 	headerSize = offRemote + addrSize
 	addrSize   = 1 + 2 + 2 + 16 // family, port, zone length, address
+)
+
+// The bits of the direction byte.
+const (
+	dirMask     = 0x7f
+	outboundBit = 0x80
 )
 
 // The address families of putAddr.
@@ -71,7 +77,10 @@ func putHeader(h *[headerSize]byte, m *transport.TracedMessage, size int, localZ
 	le.PutUint64(h[offSec:], uint64(m.Time.Unix()))
 	le.PutUint32(h[offNsec:], uint32(m.Time.Nanosecond()))
 	le.PutUint64(h[offConn:], m.Conn.ID)
-	h[offDir] = byte(m.Direction)
+	h[offDir] = byte(m.Direction) & dirMask
+	if m.Conn.Direction == transport.Outbound {
+		h[offDir] |= outboundBit
+	}
 	putAddr(h[offLocal:offLocal+addrSize], m.Conn.Local, len(localZone))
 	putAddr(h[offRemote:offRemote+addrSize], m.Conn.Remote, len(remoteZone))
 }
@@ -119,7 +128,8 @@ func decode(rec []byte, r *Record) (callID []byte) {
 	dataLen, callLen := int(le.Uint32(rec[offDataLen:])), int(le.Uint32(rec[offCallLen:]))
 	r.Time = storedTime(rec)
 	r.ConnID = storedConn(rec)
-	r.Direction = transport.MessageDirection(rec[offDir])
+	r.Direction = transport.MessageDirection(rec[offDir] & dirMask)
+	r.Outbound = rec[offDir]&outboundBit != 0
 	body := rec[headerSize:]
 	r.Data = body[:dataLen:dataLen]
 	callID = body[dataLen : dataLen+callLen]

@@ -15,6 +15,8 @@ type Record struct {
 	Time      time.Time
 	ConnID    uint64
 	Direction transport.MessageDirection
+	// Outbound: sipwire opened the connection (it sent the SYN).
+	Outbound bool
 	// Local and Remote are the connection's addresses.
 	Local  netip.AddrPort
 	Remote netip.AddrPort

@@ -36,11 +36,15 @@ type flowKey struct {
 }
 
 // Writer writes records as Ethernet frames to a pcap stream, keeping the TCP
-// sequence numbers of each connection's two directions.
+// sequence numbers of each connection's two directions. Each connection
+// starts with a synthesized three-way handshake (SYN, SYN-ACK, ACK) from the
+// side that opened it, before its first message, and WriteFIN ends it, so
+// that Wireshark tells apart two connections that reused a client port.
 type Writer struct {
 	pw    *pcapgo.Writer
 	buf   gopacket.SerializeBuffer
 	next  map[flowKey]uint32
+	open  map[uint64]bool // connections whose handshake is written
 	ipID  uint16
 	count int
 }
@@ -51,7 +55,7 @@ func NewWriter(w io.Writer) (*Writer, error) {
 	if err := pw.WriteFileHeader(snapLen, layers.LinkTypeEthernet); err != nil {
 		return nil, fmt.Errorf("%w: file header: %w", ErrWrite, err)
 	}
-	return &Writer{pw: pw, buf: gopacket.NewSerializeBuffer(), next: make(map[flowKey]uint32)}, nil
+	return &Writer{pw: pw, buf: gopacket.NewSerializeBuffer(), next: make(map[flowKey]uint32), open: make(map[uint64]bool)}, nil
 }
 
 // Packets is the number of packets written so far.
@@ -96,31 +100,113 @@ func unmapped(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-// WriteRecord writes one message as one or more TCP segments.
-func (w *Writer) WriteRecord(r *Record) error {
-	src, dst := endpoints(r)
+// segment is one packet of a flow: which way, and its TCP flags.
+type segment struct {
+	dir           transport.MessageDirection
+	syn, fin, psh bool
+	ack           bool
+}
+
+// flowEnds returns the source and destination of a record's packets that go
+// the way dir says (as a message received or sent), with their MACs.
+func flowEnds(r *Record, dir transport.MessageDirection) (src, dst netip.AddrPort, srcMAC, dstMAC net.HardwareAddr) {
+	rr := *r
+	rr.Direction = dir
+	src, dst = endpoints(&rr)
 	if !dst.Addr().IsValid() {
 		dst = netip.AddrPortFrom(netip.IPv4Unspecified(), dst.Port())
 		if src.Addr().Is6() {
 			dst = netip.AddrPortFrom(netip.IPv6Unspecified(), dst.Port())
 		}
 	}
-	me := flowKey{r.ConnID, r.Direction}
-	peer := flowKey{r.ConnID, transport.Received}
-	if r.Direction == transport.Received {
-		peer.dir = transport.Sent
+	if dir == transport.Sent {
+		return src, dst, macLocal, macRemote
 	}
-	srcMAC, dstMAC := macRemote, macLocal
-	if r.Direction == transport.Sent {
-		srcMAC, dstMAC = macLocal, macRemote
+	return src, dst, macRemote, macLocal
+}
+
+func other(d transport.MessageDirection) transport.MessageDirection {
+	if d == transport.Received {
+		return transport.Sent
 	}
+	return transport.Received
+}
+
+// opener is the way the connection's opening SYN went: received for one
+// sipwire accepted, sent for one it dialled.
+func opener(r *Record) transport.MessageDirection {
+	if r.Outbound {
+		return transport.Sent
+	}
+	return transport.Received
+}
+
+// writeFlags writes a packet without payload; a SYN or a FIN counts one
+// sequence number.
+func (w *Writer) writeFlags(r *Record, sg segment) error {
+	me, peer := flowKey{r.ConnID, sg.dir}, flowKey{r.ConnID, other(sg.dir)}
+	seq, ack := w.seq(me), w.seq(peer)
+	if sg.syn {
+		seq-- // the SYN takes the number before the first byte
+	}
+	src, dst, srcMAC, dstMAC := flowEnds(r, sg.dir)
+	if err := w.writeSegment(r, src, dst, srcMAC, dstMAC, seq, ack, sg, nil); err != nil {
+		return err
+	}
+	if sg.fin {
+		w.next[me] = seq + 1
+	}
+	return nil
+}
+
+// handshake writes the connection's SYN, SYN-ACK and ACK, once.
+func (w *Writer) handshake(r *Record) error {
+	if w.open[r.ConnID] {
+		return nil
+	}
+	w.open[r.ConnID] = true
+	c := opener(r)
+	for _, sg := range []segment{{dir: c, syn: true}, {dir: other(c), syn: true, ack: true}, {dir: c, ack: true}} {
+		if err := w.writeFlags(r, sg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteFIN ends r's connection in the file: FIN-ACK from the side that
+// opened it, FIN-ACK back, and the last ACK, at r's time. The file's end of
+// a connection is not necessarily the socket's: the ring may hold no later
+// message of a connection still open.
+func (w *Writer) WriteFIN(r *Record) error {
+	if !w.open[r.ConnID] {
+		return nil
+	}
+	delete(w.open, r.ConnID)
+	c := opener(r)
+	for _, sg := range []segment{{dir: c, fin: true, ack: true}, {dir: other(c), fin: true, ack: true}, {dir: c, ack: true}} {
+		if err := w.writeFlags(r, sg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteRecord writes one message as one or more TCP segments, after the
+// handshake of its connection if it is the connection's first.
+func (w *Writer) WriteRecord(r *Record) error {
+	if err := w.handshake(r); err != nil {
+		return err
+	}
+	src, dst, srcMAC, dstMAC := flowEnds(r, r.Direction)
+	me, peer := flowKey{r.ConnID, r.Direction}, flowKey{r.ConnID, other(r.Direction)}
 	data := r.Data
 	for first := true; first || len(data) > 0; first = false {
 		n := min(len(data), MSS)
 		seg := data[:n]
 		data = data[n:]
 		seq, ack := w.seq(me), w.seq(peer)
-		if err := w.writeSegment(r, src, dst, srcMAC, dstMAC, seq, ack, seg); err != nil {
+		if err := w.writeSegment(r, src, dst, srcMAC, dstMAC, seq, ack, segment{dir: r.Direction, ack: true, psh: true}, seg); err != nil {
 			return err
 		}
 		w.next[me] = seq + uint32(n)
@@ -128,15 +214,19 @@ func (w *Writer) WriteRecord(r *Record) error {
 	return nil
 }
 
-func (w *Writer) writeSegment(r *Record, src, dst netip.AddrPort, srcMAC, dstMAC net.HardwareAddr, seq, ack uint32, payload []byte) error {
+func (w *Writer) writeSegment(r *Record, src, dst netip.AddrPort, srcMAC, dstMAC net.HardwareAddr, seq, ack uint32, sg segment, payload []byte) error {
 	tcp := &layers.TCP{
 		SrcPort: layers.TCPPort(src.Port()),
 		DstPort: layers.TCPPort(dst.Port()),
 		Seq:     seq,
-		Ack:     ack,
-		ACK:     true,
-		PSH:     true,
+		SYN:     sg.syn,
+		FIN:     sg.fin,
+		ACK:     sg.ack,
+		PSH:     sg.psh,
 		Window:  65535,
+	}
+	if sg.ack {
+		tcp.Ack = ack
 	}
 	eth := &layers.Ethernet{SrcMAC: srcMAC, DstMAC: dstMAC}
 	var ip gopacket.SerializableLayer
@@ -184,15 +274,25 @@ func (w *Writer) writeSegment(r *Record, src, dst netip.AddrPort, srcMAC, dstMAC
 	return nil
 }
 
-// Write writes a whole pcap of recs to w.
+// Write writes a whole pcap of recs to w: each connection's handshake
+// before its first message, its FIN after its last.
 func Write(w io.Writer, recs []Record) error {
 	pw, err := NewWriter(w)
 	if err != nil {
 		return err
 	}
+	last := make(map[uint64]int, 8)
+	for i := range recs {
+		last[recs[i].ConnID] = i
+	}
 	for i := range recs {
 		if err := pw.WriteRecord(&recs[i]); err != nil {
 			return err
+		}
+		if last[recs[i].ConnID] == i {
+			if err := pw.WriteFIN(&recs[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -26,6 +28,18 @@ type decoded struct {
 	seq, ack uint32
 	payload  []byte
 	v6       bool
+	flags    string // "S", "SA", "A", "PA", "FA"
+}
+
+// payloads are the packets of pk that carry data.
+func payloads(pk []decoded) []decoded {
+	var out []decoded
+	for _, p := range pk {
+		if len(p.payload) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // readPcap decodes every packet of a pcap and checks its IP and TCP checksums.
@@ -53,6 +67,14 @@ func readPcap(t *testing.T, b []byte) []decoded {
 			t.Fatalf("packet without TCP: %v", p)
 		}
 		d := decoded{seq: tcp.Seq, ack: tcp.Ack, payload: tcp.Payload}
+		for _, f := range []struct {
+			on bool
+			c  string
+		}{{tcp.SYN, "S"}, {tcp.FIN, "F"}, {tcp.PSH, "P"}, {tcp.ACK, "A"}} {
+			if f.on {
+				d.flags += f.c
+			}
+		}
 		var pseudo []byte
 		if ip4, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
 			if sum := checksum(ip4.Contents); sum != 0 {
@@ -113,7 +135,7 @@ func TestWriteSplitsAtMSSWithContinuousSequence(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("WritePcap = %d, %v", n, err)
 	}
-	pk := readPcap(t, buf.Bytes())
+	pk := payloads(readPcap(t, buf.Bytes()))
 	msgs := r.Snapshot(Filter{})
 	in1, out1 := msgs[0].Data, msgs[1].Data
 	wantSegs := (len(in1)+MSS-1)/MSS + 2
@@ -168,7 +190,7 @@ func TestWriteIPv6AndMapped(t *testing.T) {
 			if err := Write(&buf, []Record{rec}); err != nil {
 				t.Fatal(err)
 			}
-			pk := readPcap(t, buf.Bytes())
+			pk := payloads(readPcap(t, buf.Bytes()))
 			if len(pk) != 1 || pk[0].v6 != tt.v6 || pk[0].src.Port() != 5060 || pk[0].dst.Port() != 40001 {
 				t.Fatalf("packets = %+v", pk)
 			}
@@ -224,5 +246,102 @@ func TestTsharkDecodesSIP(t *testing.T) {
 	want := []string{"call-one@sipwire", "call-two@sipwire", "call-three@sipwire"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("tshark Call-IDs = %q, want %q\n%s", got, want, out)
+	}
+}
+
+// TestWriteHandshakeAndFIN: each connection opens with SYN, SYN-ACK, ACK
+// from the side that opened it (the peer for an inbound connection,
+// sipwire for an outbound one) and ends with FIN-ACK both ways and an ACK,
+// all with the sequence numbers of the data between.
+func TestWriteHandshakeAndFIN(t *testing.T) {
+	for _, outbound := range []bool{false, true} {
+		t.Run(fmt.Sprint("outbound=", outbound), func(t *testing.T) {
+			in := Record{ConnID: 5, Time: testEpoch, Direction: transport.Received, Outbound: outbound, Local: testLocal, Remote: testRemote, Data: sipMessage("hs", 10)}
+			out := in
+			out.Direction, out.Data = transport.Sent, sipMessage("hs", 20)
+			var buf bytes.Buffer
+			if err := Write(&buf, []Record{in, out}); err != nil {
+				t.Fatal(err)
+			}
+			pk := readPcap(t, buf.Bytes())
+			var flags []string
+			for _, p := range pk {
+				flags = append(flags, p.flags)
+			}
+			if want := []string{"S", "SA", "A", "PA", "PA", "FA", "FA", "A"}; !slices.Equal(flags, want) {
+				t.Fatalf("flags %v, want %v", flags, want)
+			}
+			client, server := testRemote, testLocal
+			if outbound {
+				client, server = testLocal, testRemote
+			}
+			syn, synack, ack, fin1, fin2, last := pk[0], pk[1], pk[2], pk[5], pk[6], pk[7]
+			if syn.src != client || syn.dst != server || synack.src != server || ack.src != client || fin1.src != client || fin2.src != server {
+				t.Fatalf("the side that opened the connection does not open and close it: %+v", pk)
+			}
+			cdata, sdata := pk[3], pk[4] // in: the peer is the client
+			if outbound {
+				cdata, sdata = pk[4], pk[3] // sipwire is the client: its message is the sent one
+			}
+			if cdata.src != client || sdata.src != server {
+				t.Fatalf("data packets %v -> %v, %v -> %v", cdata.src, cdata.dst, sdata.src, sdata.dst)
+			}
+			if synack.ack != syn.seq+1 || ack.seq != syn.seq+1 || ack.ack != synack.seq+1 ||
+				cdata.seq != syn.seq+1 || sdata.seq != synack.seq+1 {
+				t.Fatalf("handshake numbers: syn %d, syn-ack %d/%d, ack %d/%d, data %d and %d", syn.seq, synack.seq, synack.ack, ack.seq, ack.ack, cdata.seq, sdata.seq)
+			}
+			cEnd, sEnd := cdata.seq+uint32(len(cdata.payload)), sdata.seq+uint32(len(sdata.payload))
+			if fin1.seq != cEnd || fin1.ack != sEnd || fin2.seq != sEnd || fin2.ack != cEnd+1 || last.seq != cEnd+1 || last.ack != sEnd+1 {
+				t.Fatalf("FIN numbers: %d/%d, %d/%d, %d/%d; data ends at %d and %d", fin1.seq, fin1.ack, fin2.seq, fin2.ack, last.seq, last.ack, cEnd, sEnd)
+			}
+		})
+	}
+}
+
+// TestTsharkTellsReusedPortsApart: two connections with the same four
+// addresses one after the other (a client port reused) are two TCP streams
+// in tshark, each of whose messages decodes as SIP.
+func TestTsharkTellsReusedPortsApart(t *testing.T) {
+	tshark := testtool.Program(t, "tshark", "tshark")
+	var recs []Record
+	at := testEpoch
+	for conn := uint64(1); conn <= 2; conn++ {
+		for i, dir := range []transport.MessageDirection{transport.Received, transport.Sent, transport.Received, transport.Sent} {
+			at = at.Add(time.Millisecond)
+			recs = append(recs, Record{ConnID: conn, Time: at, Direction: dir, Local: testLocal, Remote: testRemote,
+				Data: sipMessage(fmt.Sprintf("reuse-%d-%d", conn, i/2), 50)})
+		}
+	}
+	path := filepath.Join(t.TempDir(), "reuse.pcap")
+	var buf bytes.Buffer
+	if err := Write(&buf, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tshark, "-n", "-r", path, "-T", "fields", "-e", "tcp.stream", "-e", "sip.Call-ID", "-e", "_ws.col.Protocol")
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark: %v\n%s%s", err, out, stderr.Bytes())
+	}
+	streams := map[string][]string{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) != 3 {
+			t.Fatalf("tshark line %q", l)
+		}
+		if f[1] != "" {
+			if f[2] != "SIP" {
+				t.Errorf("a message of stream %s decodes as %s", f[0], f[2])
+			}
+			streams[f[0]] = append(streams[f[0]], f[1])
+		}
+	}
+	if len(streams) != 2 || len(streams["0"]) != 4 || len(streams["1"]) != 4 || streams["0"][0] != "reuse-1-0" || streams["1"][0] != "reuse-2-0" {
+		t.Fatalf("tshark streams %v, want two of 4 messages each\n%s", streams, out)
 	}
 }
