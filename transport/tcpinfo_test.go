@@ -171,6 +171,24 @@ func TestTCPInfoInEndingEvents(t *testing.T) {
 			t.Fatalf("figures at overflow %+v", *full)
 		}
 	})
+	t.Run("write timeout", func(t *testing.T) {
+		dst, _ := tinyBufferPeer(t)
+		h := newHarness(t, Options{MaxPostponedAge: 200 * time.Millisecond, MaxPostponedChunks: 1000, MaxPostponedBytes: 1 << 30}, nil)
+		msg := bytes.Repeat([]byte("x"), 16<<10)
+		for range 10000 {
+			h.tr.Send(dst, msg, nil)
+			if cs := h.tr.Connections(); len(cs) == 1 && cs[0].QueuedWrites > 0 {
+				break
+			}
+		}
+		evs := h.eventsUntilClosed()
+		if len(evs) != 3 || evs[1].Kind != EventWriteTimeout {
+			t.Fatalf("events %v", evs)
+		}
+		if ti := evs[1].TCP; ti == nil || ti != evs[2].TCP || ti.SendQueue == 0 || ti.SendWindow != 0 || ti.Concern() != "window closed" {
+			t.Fatalf("WRITE_TIMEOUT carries %+v, CLOSED %+v", ti, evs[2].TCP)
+		}
+	})
 	t.Run("peer closed", func(t *testing.T) {
 		h := newHarness(t, Options{}, nil)
 		nc := h.dial()
