@@ -36,6 +36,20 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// usage is what -h prints before the server's flags.
+const usage = `usage:
+  sipwire [flags]                     run the SIP transport, tracing and dashboard
+  sipwire trace [on|off] [-api URL]   show or switch tracing
+  sipwire conns [-api URL] [-json]    list the open connections
+  sipwire events [-f] [-n N] [-kind K,...] [-addr IP[:PORT]] [-api URL] [-json]
+                                      print recent events; -f follows (and reconnects)
+  sipwire healthcheck [-api URL]      exit 0 when the API answers /healthz
+The subcommands read the API's address from -api or SIPWIRE_API, the token
+from SIPWIRE_WEB_TOKEN; "sipwire COMMAND -h" lists a command's flags.
+
+flags:
+`
+
 // listFlag collects a repeatable flag.
 type listFlag []string
 
@@ -58,7 +72,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		listen      listFlag
 	)
 	fs.Var(&listen, "listen", "listener tcp:IP[:port], repeatable; replaces the config's socket list")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	cfg, err := loadConfig(*cfgPath)

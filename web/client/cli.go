@@ -90,17 +90,24 @@ func RunCLIContext(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case "trace":
 		err = runTrace(ctx, c, positional, stdout, *asJSON)
 		if errors.Is(err, errUsage) {
+			fmt.Fprintf(stderr, "sipwire trace: %s\n", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
 			fs.Usage()
 			return ExitUsage
 		}
 	case "conns":
 		if len(positional) > 0 {
+			fmt.Fprintf(stderr, "sipwire conns: unexpected argument %q\n", positional[0])
 			fs.Usage()
 			return ExitUsage
 		}
 		err = runConns(ctx, c, stdout, *asJSON)
 	case "events":
 		if len(positional) > 0 || *n < 0 || *n > web.MaxEventsLimit {
+			if len(positional) > 0 {
+				fmt.Fprintf(stderr, "sipwire events: unexpected argument %q\n", positional[0])
+			} else {
+				fmt.Fprintf(stderr, "sipwire events: -n %d is not from 0 to %d\n", *n, web.MaxEventsLimit)
+			}
 			fs.Usage()
 			return ExitUsage
 		}
@@ -108,7 +115,7 @@ func RunCLIContext(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if *kinds != "" {
 			f.Kinds = strings.Split(strings.ToUpper(*kinds), ",")
 		}
-		err = runEvents(ctx, c, f, *follow, stdout, *asJSON)
+		err = runEvents(ctx, c, f, *follow, stdout, stderr, *asJSON)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sipwire %s: %v\n", name, err)
@@ -151,11 +158,11 @@ func runTrace(ctx context.Context, c *Client, args []string, w io.Writer, asJSON
 	mode := ""
 	switch {
 	case len(args) > 1:
-		return errUsage
+		return fmt.Errorf("%w: one state at most, got %q", errUsage, args)
 	case len(args) == 1:
 		mode = strings.ToLower(args[0])
 		if mode != "on" && mode != "off" {
-			return errUsage
+			return fmt.Errorf("%w: %q is not a trace state (on or off)", errUsage, args[0])
 		}
 	}
 	state, err := c.Trace(ctx, mode)
@@ -192,13 +199,24 @@ func runConns(ctx context.Context, c *Client, w io.Writer, asJSON bool) error {
 	return err
 }
 
-func runEvents(ctx context.Context, c *Client, f EventFilter, follow bool, w io.Writer, asJSON bool) error {
+// ReconnectDelay is how long events -f waits before it reconnects a stream
+// that ended (sipwire restarted or the network failed), and between
+// attempts while sipwire does not answer.
+const ReconnectDelay = time.Second
+
+func runEvents(ctx context.Context, c *Client, f EventFilter, follow bool, w, errw io.Writer, asJSON bool) error {
+	var last uint64 // the last event printed
 	print := func(e web.Event) error {
+		last = e.Seq
 		if asJSON {
 			return json.NewEncoder(w).Encode(e)
 		}
 		_, err := fmt.Fprintln(w, FormatEvent(&e))
 		return err
+	}
+	run := ""
+	if follow {
+		run, _ = c.RunID(ctx)
 	}
 	var next uint64
 	if !follow || f.Limit > 0 {
@@ -217,5 +235,46 @@ func runEvents(ctx context.Context, c *Client, f EventFilter, follow bool, w io.
 		return nil
 	}
 	f.Since, f.FromSince = next, f.Limit > 0
-	return c.FollowEvents(ctx, f, print)
+	for {
+		err := c.FollowEvents(ctx, f, print)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var ae *APIError
+		if retry := errors.Is(err, ErrStreamEnded) || errors.Is(err, ErrRequest) || (errors.As(err, &ae) && ae.Status >= 500); !retry {
+			return err
+		}
+		fmt.Fprintf(errw, "sipwire events: %v; reconnecting\n", err)
+		// Follow the same run from the last event printed; a new run
+		// (sipwire restarted: its events are numbered from 1 again) from
+		// its start.
+		id, err := c.waitRunID(ctx)
+		if err != nil {
+			return nil // ctx done
+		}
+		f.FromSince = true
+		if id != run {
+			fmt.Fprintf(errw, "sipwire events: sipwire restarted (run %s): its events from the first\n", id)
+			f.Since, run = 0, id
+		} else {
+			f.Since = max(f.Since, last)
+		}
+	}
+}
+
+// waitRunID asks for the server's run id every ReconnectDelay until it
+// answers or ctx is done.
+func (c *Client) waitRunID(ctx context.Context) (string, error) {
+	for {
+		t := time.NewTimer(ReconnectDelay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
+		if id, err := c.RunID(ctx); err == nil {
+			return id, nil
+		}
+	}
 }

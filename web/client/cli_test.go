@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -32,8 +34,10 @@ func TestRunCLITrace(t *testing.T) {
 		{[]string{"trace", "on"}, ExitOK, "TCP tracing: on\n", ""},
 		{[]string{"trace", "-json"}, ExitOK, "{\"trace\":\"on\"}\n", ""},
 		{[]string{"trace", "-api", f.base, "OFF"}, ExitOK, "TCP tracing: off\n", ""},
-		{[]string{"trace", "maybe"}, ExitUsage, "", "usage: sipwire trace"},
-		{[]string{"trace", "on", "off"}, ExitUsage, "", "usage: sipwire trace"},
+		{[]string{"trace", "maybe"}, ExitUsage, "", "sipwire trace: \"maybe\" is not a trace state (on or off)\nusage: sipwire trace"},
+		{[]string{"trace", "on", "off"}, ExitUsage, "", "sipwire trace: one state at most, got [\"on\" \"off\"]\nusage: sipwire trace"},
+		{[]string{"conns", "all"}, ExitUsage, "", "sipwire conns: unexpected argument \"all\"\nusage: sipwire conns"},
+		{[]string{"events", "-n", "5000"}, ExitUsage, "", "sipwire events: -n 5000 is not from 0 to 1000\nusage: sipwire events"},
 		{[]string{"trace", "-bogus"}, ExitUsage, "", "flag provided but not defined"},
 		{[]string{"trace", "-h"}, ExitOK, "", "usage: sipwire trace"},
 		{[]string{"nope"}, ExitUsage, "", `unknown command "nope"`},
@@ -133,4 +137,71 @@ func TestParseInterspersed(t *testing.T) {
 	if err != nil || len(pos) != 1 || pos[0] != "on" || *api != "http://127.0.0.1:1" {
 		t.Fatalf("pos %q api %q err %v", pos, *api, err)
 	}
+}
+
+// TestRunCLIEventsFollowsARestart: events -f goes on across a restart of
+// sipwire's web server: it says it reconnects, sees the new run, and prints
+// the new run's events from its first (numbered from 1 again).
+func TestRunCLIEventsFollowsARestart(t *testing.T) {
+	f := newFixture(t)
+	t.Setenv(web.EnvToken, token)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	out, errw := newLineWriter(), newLineWriter()
+	done := make(chan int, 1)
+	go func() { done <- RunCLIContext(ctx, []string{"events", "-api", f.base, "-f", "-n", "0", "-json"}, out, errw) }()
+	waitStream(t, f)
+	f.connect().Close()
+	if l := out.next(t); !strings.Contains(l, `"kind":"ACCEPTED"`) {
+		t.Fatalf("first line %q", l)
+	}
+	if l := out.next(t); !strings.Contains(l, `"kind":"CLOSED"`) {
+		t.Fatalf("second line %q", l)
+	}
+
+	// The web server restarts on the same address: a new run.
+	addr := strings.TrimPrefix(f.base, "http://")
+	oldRun := f.srv.RunID()
+	f.srv.Shutdown(t.Context())
+	if l := errw.next(t); !strings.Contains(l, "reconnecting") {
+		t.Fatalf("stderr %q", l)
+	}
+	srv, err := web.New(web.Config{Listen: addr, Token: token}, web.Deps{Transport: f.tr, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	if l := errw.next(t); !strings.Contains(l, "sipwire restarted (run "+srv.RunID()+")") || srv.RunID() == oldRun {
+		t.Fatalf("stderr %q (runs %s then %s)", l, oldRun, srv.RunID())
+	}
+	f.connect()
+	if l := out.next(t); !strings.Contains(l, `"seq":1,`) || !strings.Contains(l, `"kind":"ACCEPTED"`) {
+		t.Fatalf("after the restart %q, want the new run's first event", l)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != ExitOK {
+			t.Errorf("events -f = %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("events -f did not stop")
+	}
+}
+
+// waitStream waits (bounded) until the server has an event stream open.
+func waitStream(t *testing.T, f *fixture) {
+	t.Helper()
+	for range 1000 {
+		if streamOpen(t, f) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no event stream open within 10 s")
 }

@@ -117,6 +117,18 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, path string, b
 	return resp, nil
 }
 
+// RunID returns the server's run id (GET /stats): it changes when sipwire
+// restarts.
+func (c *Client) RunID(ctx context.Context) (string, error) {
+	var st struct {
+		RunID string `json:"run_id"`
+	}
+	if _, err := c.do(ctx, c.HTTP, http.MethodGet, "/api/v1/stats", nil, &st); err != nil {
+		return "", err
+	}
+	return st.RunID, nil
+}
+
 // Trace returns the tracing state ("on" or "off"); with mode "on" or "off"
 // it switches tracing first (this needs the token when the API has one).
 func (c *Client) Trace(ctx context.Context, mode string) (string, error) {
