@@ -149,7 +149,9 @@ func TestRunCLIEventsFollowsARestart(t *testing.T) {
 	defer cancel()
 	out, errw := newLineWriter(), newLineWriter()
 	done := make(chan int, 1)
-	go func() { done <- RunCLIContext(ctx, []string{"events", "-api", f.base, "-f", "-n", "0", "-json"}, out, errw) }()
+	go func() {
+		done <- RunCLIContext(ctx, []string{"events", "-api", f.base, "-f", "-n", "0", "-json"}, out, errw)
+	}()
 	waitStream(t, f)
 	f.connect().Close()
 	if l := out.next(t); !strings.Contains(l, `"kind":"ACCEPTED"`) {
