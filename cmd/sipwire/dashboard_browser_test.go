@@ -115,6 +115,22 @@ func TestDashboardWithSIPp(t *testing.T) {
 	c := optionsConn(t, a.listeners[0].String(), "dashboard-traced")
 	waitPage(t, ctx, "the open connection traced", fmt.Sprintf(`(() => { const r = [...document.querySelectorAll("#conn-table tbody tr")]
 		.find(r => r.textContent.includes(%q)); return !!r && r.querySelector("td.traced").dataset.traced === "yes"; })()`, c.LocalAddr().String()))
+
+	// The upstream is gone (SIPp's uas ended): the OPTIONS got a 503 after
+	// a CONNECT_FAILED of a connection that carries no message. Its ladder
+	// button opens the call under way around it, the failure drawn nearby.
+	waitPage(t, ctx, "the CONNECT_FAILED event", `!!document.querySelector('#event-log tbody tr[data-kind="CONNECT_FAILED"] .ladder-btn')`)
+	evalJS(t, ctx, `document.querySelector('#event-log tbody tr[data-kind="CONNECT_FAILED"] .ladder-btn').click()`)
+	waitPage(t, ctx, "the ladder of the 503", `(() => {
+		const msgs = [...document.querySelectorAll("#ladder .lrow.msg")].map(r => r.dataset.label);
+		return !document.getElementById("ladder-panel").classList.contains("hidden") &&
+			document.getElementById("ladder-title").textContent === "Call dashboard-traced" &&
+			msgs.join(",") === "OPTIONS,503 Service Unavailable" &&
+			!!document.querySelector('#ladder .lrow.ev.nearby[data-kind="CONNECT_FAILED"]'); })()`)
+	waitPage(t, ctx, "the upstream failing", `document.querySelector('#health [data-health="upstream"]').dataset.level === "bad"`)
+	shot(t, ctx, "ladder-503-1400x900.png")
+	evalJS(t, ctx, `document.getElementById("ladder-close").click()`)
+
 	putTrace(t, base, "off")
 	waitPage(t, ctx, "Traced off", fmt.Sprintf(`document.getElementById("trace-state").dataset.state === "off" &&
 		[...document.querySelectorAll("#conn-table tbody tr")].find(r => r.textContent.includes(%q)).querySelector("td.traced").dataset.traced === "no"`,
@@ -160,6 +176,15 @@ func TestDashboardWithSIPp(t *testing.T) {
 	defer c2.Close()
 	waitPage(t, ctx, "the new run's events", fmt.Sprintf(`(() => { const rows = [...document.querySelectorAll('#event-log tbody tr[data-kind="ACCEPTED"]')];
 		return rows.some(r => r.textContent.includes(%q)) && Number(rows[0].dataset.seq) < 10; })()`, c2.LocalAddr().String()))
+
+	// The HEP collector goes away: the destination shows down (UDP: the
+	// ICMP refusals of the traced messages' packets).
+	col.Close()
+	optionsConn(t, a.listeners[0].String(), "dashboard-hep-refused").Close()
+	waitPage(t, ctx, "HEP down", `(() => { const h = document.querySelector('#health [data-health="hep-t"]');
+		return h.dataset.level === "bad" && h.querySelector(".hstate").textContent === "down"; })()`)
+	evalJS(t, ctx, `window.scrollTo(0, 0)`)
+	shot(t, ctx, "health-down-1400x900.png")
 
 	// The connection table of 10,000 rows: one page drawn, sorted and
 	// filtered.

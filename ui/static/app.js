@@ -200,7 +200,7 @@ function healthItems(s) {
     items.push({ id: "upstream", title: "Upstream", level: !fw.forwarding ? "off" : recent ? "bad" : cf || u ? "warn" : "ok",
       state: !fw.forwarding ? "not forwarding" : recent ? "failing" : "ok",
       detail: fw.forwarding ? (fw.upstream || "") + " · " + fmtInt(cf) + " connect failures · " + fmtInt(u) + " × 503" +
-        (recent ? " (" + fmtInt(recent) + " in the last minute)" : "") : "no forward.uri" });
+        (recent ? " (" + fmtInt(recent) + " failures in the last minute)" : "") : "no forward.uri" });
   }
   const hep = ex.hep;
   if (hep) {
@@ -411,6 +411,12 @@ function renderConnections() {
     b.title = "Close connection " + c.id + " (asks to confirm)";
     b.addEventListener("click", () => closeConn(c.id, b));
     td.appendChild(b);
+    const lb = document.createElement("button");
+    lb.className = "btn small ghost ladder-btn"; lb.type = "button"; lb.textContent = "calls";
+    lb.title = "The calls of connection " + c.id + " (a ladder when there is one)";
+    lb.addEventListener("click", () => openCallsOf({ conn_id: c.id, kind: "connection", time: new Date().toISOString() }));
+    td.appendChild(document.createTextNode(" "));
+    td.appendChild(lb);
     const pc = document.createElement("a");
     pc.className = "btn small ghost"; pc.textContent = "pcap";
     pc.href = API + "/pcap?conn=" + encodeURIComponent(c.id); pc.setAttribute("download", "");
@@ -971,10 +977,12 @@ async function openCallsOf(e) {
   if (r.calls.length === 0) {
     const all = await api("GET", "/calls?limit=1000").catch(() => null);
     const t = Date.parse(e.time);
-    const near = all ? all.calls.filter((c) => Date.parse(c.first) - LADDER_NEARBY_MS <= t && t <= Date.parse(c.last) + LADDER_NEARBY_MS) : [];
+    // How far a call's messages are from the event: 0 when it was under way.
+    const dist = (c) => Math.max(0, Date.parse(c.first) - t, t - Date.parse(c.last));
+    const near = all ? all.calls.filter((c) => dist(c) <= LADDER_NEARBY_MS).sort((a, b) => dist(a) - dist(b)) : [];
     renderCalls(near, near.length, all ? all.held : 0, "Around " + e.kind + " of connection " + e.conn_id);
-    if (near.length === 1) { openLadder(near[0].call_id); return; }
-    if (!near.length) $("calls-empty").textContent = "Connection " + e.conn_id + " carried no traced message, and no call was under way around its " + e.kind + ".";
+    if (near.length) { openLadder(near[0].call_id); return; }
+    $("calls-empty").textContent = "Connection " + e.conn_id + " carried no traced message, and no call was under way around its " + e.kind + ".";
   }
   $("calls-panel").scrollIntoView({ behavior: "smooth", block: "start" });
 }
@@ -1110,6 +1118,7 @@ function renderLadder(l) {
       const lab = document.createElement("span");
       lab.className = "elabel";
       lab.textContent = e.kind + (e.reason && e.kind !== "ACCEPTED" && e.kind !== "CONNECTED" ? " · " + e.reason : "") + (e.nearby ? " (nearby)" : "");
+      if (lo > 55) mk.classList.add("toleft"); // the label reads leftwards from a right-hand column
       mk.appendChild(lab);
       lanes.appendChild(mk);
     }
