@@ -21,8 +21,11 @@ type options struct {
 	RampT1       []int         // ramp rates, t1
 	RampTN       []int         // ramp rates, tn
 	IdleConns    int           // idle connections opened for the memory figure; 0: skip
-	Forwarders   []string      // keys of forwarderSpecs to run
+	Forwarders   []string      // keys of forwarderSpecs to run, each maybe with beforeSuffix
 	SkipRamp     bool
+	// BeforeVersion names the binary of -sipwire-before (the "X:before"
+	// forwarders), for the report.
+	BeforeVersion string
 }
 
 // bench is one run of the benchmark.
@@ -31,6 +34,7 @@ type bench struct {
 	benchDir    string // deploy/bench: configs
 	workDir     string // logs, SIPp statistics, history files
 	sipwireBin  string
+	beforeBin   string // -sipwire-before: the sipwire of the "X:before" forwarders
 	kamailioBin string
 	sippBin     string
 	log         io.Writer
@@ -78,13 +82,27 @@ func (b *bench) killAll() {
 	}
 }
 
-// specs returns the selected forwarders in table order.
+// beforeSuffix marks a forwarder run with the sipwire of -sipwire-before:
+// "b-tcp:before" is (b-tcp) with that binary, so that a change is measured
+// against the code before it in the same run.
+const beforeSuffix = ":before"
+
+// specs returns the selected forwarders in table order, each "X:before"
+// right after X.
 func (b *bench) specs() []forwarderSpec {
 	var out []forwarderSpec
 	for _, s := range forwarderSpecs() {
 		for _, k := range b.opts.Forwarders {
 			if k == s.Key {
 				out = append(out, s)
+			}
+		}
+		for _, k := range b.opts.Forwarders {
+			if k == s.Key+beforeSuffix && s.Kind == kindSipwire {
+				t := s
+				t.Key, t.Before = k, true
+				t.Title = fmt.Sprintf("%s, before (sipwire %s)", s.Title, b.opts.BeforeVersion)
+				out = append(out, t)
 			}
 		}
 	}

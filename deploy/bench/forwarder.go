@@ -34,6 +34,8 @@ type forwarderSpec struct {
 	// Ramp: look for the highest rate with no failed call, not only the
 	// CPU per call.
 	Ramp bool
+	// Before: run the sipwire of -sipwire-before (key "X:before").
+	Before bool
 }
 
 // forwarderSpecs are every forwarder the benchmark knows, in table order.
@@ -72,7 +74,11 @@ func (b *bench) startForwarder(spec forwarderSpec, dir string) (*forwarder, erro
 	)
 	switch spec.Kind {
 	case kindSipwire:
-		p, err = startChild(dir, "sipwire", b.sipwireBin, "-config", cfg,
+		bin := b.sipwireBin
+		if spec.Before {
+			bin = b.beforeBin
+		}
+		p, err = startChild(dir, "sipwire", bin, "-config", cfg,
 			"-listen", fmt.Sprintf("tcp:127.0.0.1:%d", forwarderPort), "-web", webAddr,
 			"-forward", fmt.Sprintf("sip:127.0.0.1:%d;transport=tcp", uasPort))
 	case kindKamailio:

@@ -37,6 +37,8 @@ func run() error {
 		benchDir   = flag.String("bench-dir", "deploy/bench", "folder of the configs (kamailio.cfg, sipwire-*.yaml)")
 		workDir    = flag.String("work", "", "folder for logs and SIPp statistics (default: a new folder under /tmp)")
 		sipwire    = flag.String("sipwire", "", "sipwire binary (required)")
+		before     = flag.String("sipwire-before", "", `a second sipwire binary, run by the forwarders "X:before" (e.g. -forwarders a,b-tcp,b-tcp:before)`)
+		beforeVer  = flag.String("sipwire-before-version", "", "the commit of -sipwire-before, recorded in the report")
 		out        = flag.String("out", "", "write the markdown report here (default: stdout only)")
 		command    = flag.String("command", strings.Join(os.Args, " "), "the command line recorded in the report")
 		version    = flag.String("sipwire-version", "", "sipwire commit recorded in the report")
@@ -48,7 +50,7 @@ func run() error {
 		rampT1     = flag.String("ramp-t1", "4000,6000,8000,10000,12000,14000,16000,18000,20000", "ramp rates, t1")
 		rampTN     = flag.String("ramp-tn", "2000,3000,4000,5000,6000,7000,8000", "ramp rates, tn")
 		idle       = flag.Int("idle-conns", 1000, "idle connections for the memory figure (0: skip)")
-		fwds       = flag.String("forwarders", "a,a0,b,b-tcp,b-udp,c,d", "forwarders to run (a, a0, b, b-tcp, b-udp, c, d)")
+		fwds       = flag.String("forwarders", "a,a0,b,b-tcp,b-udp,c,d", `forwarders to run (a, a0, b, b-tcp, b-udp, c, d; "X:before" runs sipwire forwarder X with -sipwire-before)`)
 		noRamp     = flag.Bool("no-ramp", false, "skip the search for the highest rate")
 		quick      = flag.Bool("quick", false, "a short smoke run: 1 round of 5 s, ramps of 2 steps of 5 s, 200 idle connections")
 		hostNetnet = flag.Bool("allow-host-netns", false, "run in the machine's network namespace (not recommended)")
@@ -77,7 +79,8 @@ func run() error {
 		return err
 	}
 	opts := options{Rounds: *rounds, CPUDuration: *cpuDur, StepDuration: *stepDur, RateT1: *rateT1, RateTN: *rateTN,
-		RampT1: t1, RampTN: tn, IdleConns: *idle, Forwarders: strings.Split(*fwds, ","), SkipRamp: *noRamp}
+		RampT1: t1, RampTN: tn, IdleConns: *idle, Forwarders: strings.Split(*fwds, ","), SkipRamp: *noRamp,
+		BeforeVersion: *beforeVer}
 	if *quick {
 		// Flags given explicitly win over -quick's settings.
 		set := map[string]bool{}
@@ -107,6 +110,16 @@ func run() error {
 	}
 	if b.sipwireBin, err = filepath.Abs(*sipwire); err != nil {
 		return err
+	}
+	for _, k := range opts.Forwarders {
+		if strings.HasSuffix(k, beforeSuffix) && *before == "" {
+			return fmt.Errorf("bench: forwarder %q needs -sipwire-before", k)
+		}
+	}
+	if *before != "" {
+		if b.beforeBin, err = filepath.Abs(*before); err != nil {
+			return err
+		}
 	}
 	if b.sippBin, err = exec.LookPath("sipp"); err != nil {
 		return fmt.Errorf("bench: sipp (Debian package sip-tester): %w", err)

@@ -102,3 +102,35 @@ func TestSavedRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestBeforeRows: forwarders run with -sipwire-before get their own rows,
+// after/before ratios, and the goals measured with the code before.
+func TestBeforeRows(t *testing.T) {
+	b := &bench{opts: options{Forwarders: []string{"a:before", "a", "b-tcp", "b-tcp:before", "c"}, BeforeVersion: "abc123"}, idle: map[string]idleResult{}}
+	b.steps = []stepResult{
+		step("a", phaseCPU, "t1", 4000, 4000, 0, 240*time.Millisecond),            // 60 µs
+		step("a:before", phaseCPU, "t1", 4000, 4000, 0, 240*time.Millisecond),     // 60 µs
+		step("b-tcp", phaseCPU, "t1", 4000, 4000, 0, 264*time.Millisecond),        // 66 µs
+		step("b-tcp:before", phaseCPU, "t1", 4000, 4000, 0, 330*time.Millisecond), // 82.5 µs
+		step("c", phaseCPU, "t1", 4000, 4000, 0, 200*time.Millisecond),            // 50 µs
+	}
+	var keys []string
+	for _, s := range b.specs() {
+		keys = append(keys, s.Key)
+	}
+	if got := strings.Join(keys, " "); got != "a a:before b-tcp b-tcp:before c" {
+		t.Errorf("specs: %s", got)
+	}
+	rep := b.report(environment{Date: time.Unix(0, 0)})
+	for _, want := range []string{
+		"| (a:before) | sipwire, tracing off (history on), before (sipwire abc123) |",
+		"| (b-tcp) / (a) | 1.10× | – | ≤ 1.15× | met |",
+		"| (b-tcp) / (b-tcp:before) | 0.80× |",
+		"| (b-tcp:before) / (a:before) | 1.38× | – | ≤ 1.15× | **missed** |",
+		"| (a:before) / (c) | 1.20× | – | ≤ 0.9× | **missed** |",
+	} {
+		if !strings.Contains(rep, want) {
+			t.Errorf("report lacks %q:\n%s", want, rep)
+		}
+	}
+}

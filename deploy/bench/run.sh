@@ -7,6 +7,9 @@
 # (and stdout); logs and SIPp statistics to a folder under /tmp.
 # Flags go to the driver: -quick (a 3-minute smoke run), -forwarders a,b,c,d,
 # -rounds N, -no-ramp, -out FILE; see `go run ./deploy/bench -h`.
+# sudo SIPWIRE_BEFORE=<git revision> bash run.sh also builds sipwire at that revision for the
+# forwarders "X:before" (-forwarders a,b-tcp,a:before,b-tcp:before): a change
+# measured against the code before it, in the same run.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +44,13 @@ work=$(mktemp -d /tmp/sipwire-bench.XXXXXX)
 echo "run.sh: building into $work" >&2
 (cd "$repo" && CGO_ENABLED=0 go build -o "$work/sipwire" ./cmd/sipwire && go build -o "$work/bench" ./deploy/bench)
 version=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
+before=()
+if [ -n "${SIPWIRE_BEFORE:-}" ]; then
+	mkdir "$work/before-src"
+	git -C "$repo" archive "$SIPWIRE_BEFORE" | tar -x -C "$work/before-src"
+	(cd "$work/before-src" && CGO_ENABLED=0 go build -o "$work/sipwire-before" ./cmd/sipwire)
+	before=(-sipwire-before "$work/sipwire-before" -sipwire-before-version "$(git -C "$repo" rev-parse --short "$SIPWIRE_BEFORE")")
+fi
 
 # The namespace has its own loopback, ports and TIME_WAIT table: -t tn
 # leaves thousands of client ports in TIME_WAIT, and the fixed ports
@@ -50,4 +60,4 @@ exec unshare -n -- bash -c '
 	sysctl -q -w net.ipv4.tcp_max_tw_buckets=4096 net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1
 	exec "$@"' bench \
 	"$work/bench" -bench-dir "$here" -sipwire "$work/sipwire" -work "$work" -out "$here/results.md" \
-	-sipwire-version "$version" -command "sudo bash deploy/bench/run.sh${*:+ $*}" "$@"
+	-sipwire-version "$version" -command "sudo ${SIPWIRE_BEFORE:+SIPWIRE_BEFORE=$SIPWIRE_BEFORE }bash deploy/bench/run.sh${*:+ $*}" "${before[@]}" "$@"
