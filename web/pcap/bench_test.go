@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"fmt"
 	"io"
 	"testing"
 
@@ -48,5 +49,40 @@ func BenchmarkSnapshot(b *testing.B) {
 		if len(r.Snapshot(Filter{})) == 0 {
 			b.Fatal("empty snapshot")
 		}
+	}
+}
+
+// BenchmarkTapMessageCalls is TapMessage under forwarding load: a full
+// ring of the default 16 MiB, each call's 12 messages (6 in, 6 out, on two
+// connections) interleaved with those of the 400 calls around it, a new
+// Call-ID every 12 messages, so that the index adds and evicts calls and
+// the evicted records are cold in the cache, as in a forwarder.
+func BenchmarkTapMessageCalls(b *testing.B) {
+	const inFlight = 400
+	r := NewRing(0)
+	msgs := make([]*transport.TracedMessage, inFlight)
+	for i := range msgs {
+		msgs[i] = tapped(uint64(1+i%2), transport.Received, testEpoch, fmt.Sprintf("%08d-bench@192.0.2.1", i), 300)
+	}
+	call := 0
+	tap := func(i int) {
+		// Message i of the run belongs to call slot i % inFlight; every
+		// 12 rounds a slot starts a new call.
+		k := i % inFlight
+		if (i/inFlight)%12 == 0 {
+			call++
+			copy(msgs[k].CallID, fmt.Sprintf("%08d", call))
+		}
+		r.TapMessage(msgs[k])
+	}
+	for i := range 200000 {
+		tap(i)
+	}
+	b.SetBytes(int64(len(msgs[0].Data)))
+	b.ReportAllocs()
+	i := 200000
+	for b.Loop() {
+		tap(i)
+		i++
 	}
 }

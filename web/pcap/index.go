@@ -11,9 +11,12 @@ import (
 // record held has a slot, in the order of their sequence numbers, that says
 // where it starts in the arena and how far ahead the next record of the same
 // Call-ID is; a map from the Call-ID's hash to its oldest and newest record
-// starts the chain. Keeping a record adds one slot (8 bytes) and, for a new
-// Call-ID, one map entry; evicting it removes them. All of it is guarded by
-// Ring.mu.
+// starts the chain. Keeping a record adds one slot (16 bytes) and, for a new
+// Call-ID, one map entry; evicting it removes them. Keeping or evicting a
+// record costs one map lookup: the slot keeps the Call-ID's hash, so that
+// eviction neither hashes again nor reads the evicted record's Call-ID
+// (cold in the cache), and the map holds pointers to entries, changed in
+// place and recycled. All of it is guarded by Ring.mu.
 
 // maxCallConns is how many connections a call's index entry remembers (a
 // call through the forwarder has two: the client's and the upstream's). The
@@ -27,6 +30,9 @@ type slot struct {
 	// next is how many sequence numbers ahead the next record of the
 	// same Call-ID is; zero for none (yet).
 	next uint32
+	// h is the hash of the record's Call-ID (index.hash), zero for a
+	// record without one.
+	h uint64
 }
 
 // callEntry is the index entry of one Call-ID.
@@ -53,14 +59,18 @@ type index struct {
 	seed  maphash.Seed
 	slots []slot // a circular queue: the oldest record's slot is slots[head]
 	head  int
-	calls map[uint64]callEntry
+	calls map[uint64]*callEntry
+	// free are entries of evicted calls, for new ones: a full ring keeps
+	// calls without allocating.
+	free []*callEntry
 }
 
 func newIndex() index {
-	return index{seed: maphash.MakeSeed(), calls: make(map[uint64]callEntry)}
+	return index{seed: maphash.MakeSeed(), calls: make(map[uint64]*callEntry)}
 }
 
-func (x *index) hash(callID []byte) uint64 { return maphash.Bytes(x.seed, callID) }
+// hash is the key of a Call-ID, never zero (a slot's "no Call-ID").
+func (x *index) hash(callID []byte) uint64 { return max(maphash.Bytes(x.seed, callID), 1) }
 
 // slot returns the slot of the i-th oldest record.
 func (x *index) slot(i int) *slot { return &x.slots[(x.head+i)%len(x.slots)] }
@@ -75,43 +85,49 @@ func (x *index) add(seq uint64, n int, off int, conn uint64, callID []byte) {
 		}
 		x.slots, x.head = grown, 0
 	}
-	*x.slot(n - 1) = slot{off: uint32(off)}
 	if len(callID) == 0 {
+		*x.slot(n - 1) = slot{off: uint32(off)}
 		return
 	}
 	h := x.hash(callID)
-	e, ok := x.calls[h]
-	if ok {
+	*x.slot(n - 1) = slot{off: uint32(off), h: h}
+	if e, ok := x.calls[h]; ok {
 		last := x.slot(n - 1 - int(seq-e.last))
 		last.next = uint32(seq - e.last)
 		e.last = seq
 		e.n++
-	} else {
-		e = callEntry{first: seq, last: seq, n: 1}
+		e.addConn(conn)
+		return
 	}
+	var e *callEntry
+	if k := len(x.free); k > 0 {
+		e, x.free = x.free[k-1], x.free[:k-1]
+	} else {
+		e = new(callEntry)
+	}
+	*e = callEntry{first: seq, last: seq, n: 1}
 	e.addConn(conn)
 	x.calls[h] = e
 }
 
-// evict forgets the oldest record, seq, whose Call-ID is callID.
-func (x *index) evict(seq uint64, callID []byte) {
+// evict forgets the oldest record, seq.
+func (x *index) evict(seq uint64) {
 	s := x.slots[x.head]
 	x.head = (x.head + 1) % len(x.slots)
-	if len(callID) == 0 {
+	if s.h == 0 {
 		return
 	}
-	h := x.hash(callID)
-	e, ok := x.calls[h]
+	e, ok := x.calls[s.h]
 	if !ok || e.first != seq {
 		return
 	}
 	if s.next == 0 {
-		delete(x.calls, h)
+		delete(x.calls, s.h)
+		x.free = append(x.free, e)
 		return
 	}
 	e.first += uint64(s.next)
 	e.n--
-	x.calls[h] = e
 }
 
 // relocate sets the offsets of the n records held after the arena moved
@@ -194,7 +210,7 @@ func (r *Ring) Calls(q CallQuery) CallsPage {
 		}
 		var conns []uint64
 		if q.ConnID != 0 {
-			if conns = r.callConns(&e, first); !slices.Contains(conns, q.ConnID) {
+			if conns = r.callConns(e, first); !slices.Contains(conns, q.ConnID) {
 				continue
 			}
 		}
@@ -203,7 +219,7 @@ func (r *Ring) Calls(q CallQuery) CallsPage {
 		if len(search) > 0 && !containsFold(id, search) {
 			continue
 		}
-		hits = append(hits, hit{last: e.last, e: e, conns: conns})
+		hits = append(hits, hit{last: e.last, e: *e, conns: conns})
 		h := &hits[len(hits)-1]
 		h.id = string(id)
 		h.line = startLine(storedData(old))

@@ -100,7 +100,7 @@ func (r *Ring) room(size int) []byte {
 			r.idx.relocate(r.arena.buf, r.arena.n)
 			continue
 		}
-		r.idx.evict(r.seq-uint64(r.arena.n)+1, storedCallID(r.arena.buf[r.arena.head:]))
+		r.idx.evict(r.seq - uint64(r.arena.n) + 1)
 		old := r.arena.pop()
 		r.bytes -= storedDataLen(old)
 		r.idBytes -= storedCallIDLen(old)
