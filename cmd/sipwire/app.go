@@ -86,7 +86,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, er
 		return nil, fmt.Errorf("opentelemetry: %w", err)
 	}
 	a.history, a.historyDown = openHistory(ctx, cfg, log)
-	a.pcap = pcap.NewRing(pcapRingBytes)
+	a.pcap = pcap.NewRing(int(cmp.Or(cfg.Web.PcapRingSize, pcapRingBytes)))
 	return a, nil
 }
 

@@ -199,6 +199,11 @@ type Web struct {
 	// EventRing bounds the recent events kept in memory for the dashboard.
 	EventRing int `yaml:"event_ring" json:"event_ring"`
 
+	// PcapRingSize bounds the memory of the traced SIP messages kept for
+	// the call ladder and the pcap export (about 560 bytes a message: a
+	// SIPp call through the forwarder, 12 messages, takes 6.7 KiB).
+	PcapRingSize int64 `yaml:"pcap_ring_size" json:"pcap_ring_size"`
+
 	// MaxEventStreams bounds the open event streams (Server-Sent Events);
 	// one more is refused with a 503 and counted.
 	MaxEventStreams int `yaml:"max_event_streams" json:"max_event_streams"`

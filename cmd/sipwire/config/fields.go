@@ -29,6 +29,8 @@ const (
 	minHistory    = 1 << 20
 	maxHistory    = 1 << 40
 	minCache      = 256 << 10
+	minPcapRing   = 64 << 10
+	maxPcapRing   = 2 << 30 // within the 32-bit offsets of the ring's index
 	maxCache      = 1 << 30
 	maxRetention  = 87_600 * time.Hour // 10 years
 	maxFlushEvery = time.Hour
@@ -147,6 +149,8 @@ func (c *Config) fields() []field {
 			&c.Web.AllowedOrigins, checkOrigin),
 		intKey("web.event_ring", "recent events kept in memory for the dashboard",
 			&c.Web.EventRing, 1, maxQueue),
+		sizeKey("web.pcap_ring_size", "memory of the traced SIP messages kept for the call ladder and the pcap export (a call of 12 messages takes about 7 KiB)",
+			&c.Web.PcapRingSize, minPcapRing, maxPcapRing),
 		intKey("web.max_event_streams", "open event streams (dashboards, sipwire events -f); one more is refused with a 503 and counted",
 			&c.Web.MaxEventStreams, 1, maxStreams),
 

@@ -47,7 +47,7 @@ func get(c *Config, key string) any {
 		"hep.udp_workers": c.HEP.UDPWorkers, "hep.open_replays_per_conn": c.HEP.OpenReplaysPerConn,
 		"forward.uri": c.Forward.URI, "forward.record_route": c.Forward.RecordRoute,
 		"web.listen": c.Web.Listen, "web.token": c.Web.Token, "web.allowed_hosts": c.Web.AllowedHosts,
-		"web.allowed_origins": c.Web.AllowedOrigins, "web.event_ring": c.Web.EventRing,
+		"web.allowed_origins": c.Web.AllowedOrigins, "web.event_ring": c.Web.EventRing, "web.pcap_ring_size": c.Web.PcapRingSize,
 		"web.max_event_streams": c.Web.MaxEventStreams,
 		"otel.endpoint":         c.OTel.Endpoint, "otel.protocol": c.OTel.Protocol,
 		"otel.service_name": c.OTel.ServiceName, "otel.insecure": c.OTel.Insecure,
@@ -194,6 +194,8 @@ var keyCases = []keyCase{
 		err: `t.yaml:2: web.allowed_origins: "ui.example.com": must be "http://host[:port]" or "https://host[:port]"`},
 	{key: "web.event_ring", value: "5", want: 5},
 	{key: "web.event_ring", value: "0", err: `t.yaml:2: web.event_ring: must be between 1 and 10000000, got 0`},
+	{key: "web.pcap_ring_size", value: "96MiB", want: int64(96 << 20)},
+	{key: "web.pcap_ring_size", value: "4GiB", err: `t.yaml:2: web.pcap_ring_size: must be between 64KiB and 2GiB, got 4GiB`},
 	{key: "web.max_event_streams", value: "8", want: 8},
 	{key: "web.max_event_streams", value: "0", err: `t.yaml:2: web.max_event_streams: must be between 1 and 10000, got 0`},
 
