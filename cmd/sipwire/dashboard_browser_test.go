@@ -91,6 +91,12 @@ func TestDashboardWithSIPp(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLadderRows(t, rows, clientConn)
+	// Within one millisecond, the microseconds order an event and a
+	// message (JavaScript's Date keeps milliseconds only).
+	if got := evalString(t, ctx, `ladderItems({messages: [{time: "2026-01-01T00:00:00.000100Z"}, {time: "2026-01-01T00:00:00.000900Z"}],
+		events: [{time: "2026-01-01T00:00:00.000500Z"}]}).map(x => x.msg ? "m" : "e").join("")`); got != "mem" {
+		t.Errorf("ladder order within a millisecond %q, want mem", got)
+	}
 
 	// A message's text on click.
 	evalJS(t, ctx, `document.querySelectorAll("#ladder .lrow.msg")[0].click()`)
@@ -264,8 +270,9 @@ func checkLadderRows(t *testing.T, rows []ladderRow, clientConn uint64) {
 	if i := row("ACCEPTED", clientConn); i < 0 || i > first {
 		t.Errorf("ladder events %v: the client's ACCEPTED is row %d, the first message row %d", kinds, i, first)
 	}
-	if i := row("CONNECTED", 0); i < 0 || i > at["u out INVITE"] {
-		t.Errorf("ladder events %v: the upstream's CONNECTED is row %d, its INVITE row %d", kinds, i, at["u out INVITE"])
+	if i := row("CONNECTED", 0); i < 0 || i > at["u out INVITE"] || i < at["c in INVITE"] {
+		t.Errorf("ladder events %v: the upstream's CONNECTED is row %d, not between the client's INVITE (row %d) and its own (row %d)",
+			kinds, i, at["c in INVITE"], at["u out INVITE"])
 	}
 	if i := row("CLOSED", clientConn); i >= 0 && i < last {
 		t.Errorf("ladder events %v: the client's CLOSED (row %d) before the last message (row %d)", kinds, i, last)

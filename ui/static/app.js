@@ -1031,12 +1031,14 @@ function closeLadder() {
   $("ladder-raw").classList.add("hidden");
 }
 
-// ladderItems merges the messages (wire order) and the events (by time).
+// ladderItems merges the messages (wire order) and the events (by time, to
+// the microsecond: an event in the same millisecond as a message still
+// falls on its side of it).
 function ladderItems(l) {
   const out = [];
   let i = 0;
   for (const m of l.messages) {
-    while (i < l.events.length && Date.parse(l.events[i].time) <= Date.parse(m.time)) out.push({ ev: l.events[i++] });
+    while (i < l.events.length && microsOf(l.events[i].time) <= microsOf(m.time)) out.push({ ev: l.events[i++] });
     out.push({ msg: m });
   }
   while (i < l.events.length) out.push({ ev: l.events[i++] });
