@@ -75,7 +75,7 @@ func BenchmarkRun(b *testing.B) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		e.Run(context.Background(), ch)
+		e.Consume(context.Background(), ch)
 	}()
 	b.ReportAllocs()
 	cpu := cpuTime(b)

@@ -34,7 +34,7 @@ func feed(t *testing.T, e *Exporter, n int) (offered, dropped uint64) {
 	ran := make(chan struct{})
 	go func() {
 		defer close(ran)
-		e.Run(context.Background(), ch)
+		e.Consume(context.Background(), ch)
 	}()
 	for i := range n {
 		for _, ev := range []transport.Event{

@@ -25,7 +25,7 @@ func Example() {
 		sub := tr.Subscribe("otel", transport.DefaultEventQueueLen, transport.TracedEvents)
 		go func() {
 			defer close(done)
-			exp.RunSubscription(ctx, sub)
+			exp.ConsumeSubscription(ctx, sub)
 		}()
 	} else {
 		close(done)

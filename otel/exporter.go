@@ -20,7 +20,7 @@ import (
 const ScopeName = "github.com/sipwire/sipwire/otel"
 
 // Exporter turns transport events into spans and exports them. A nil or
-// disabled Exporter is valid: Run returns at once, Stats reports
+// disabled Exporter is valid: Consume returns at once, Stats reports
 // Enabled=false, Flush and Shutdown return nil.
 type Exporter struct {
 	s      settings
@@ -119,11 +119,11 @@ func (h errorCounter) Handle(err error) {
 	h.st.setLastError(err)
 }
 
-// Run turns the events received from events into spans until events is
+// Consume turns the events received from events into spans until events is
 // closed or ctx is done. It is meant to run on a goroutine of its own;
-// several Run calls may share an Exporter (events are then handled one at a
+// several Consume calls may share an Exporter (events are then handled one at a
 // time, in no defined order across the channels).
-func (e *Exporter) Run(ctx context.Context, events <-chan transport.Event) {
+func (e *Exporter) Consume(ctx context.Context, events <-chan transport.Event) {
 	if !e.Enabled() {
 		return
 	}
@@ -158,17 +158,17 @@ func (e *Exporter) openDue(now time.Time) {
 	}
 }
 
-// RunSubscription is Run on sub's queue; Stats then also reports the queue
+// ConsumeSubscription is Consume on sub's queue; Stats then also reports the queue
 // and the events it dropped.
-func (e *Exporter) RunSubscription(ctx context.Context, sub *transport.Subscription) {
+func (e *Exporter) ConsumeSubscription(ctx context.Context, sub *transport.Subscription) {
 	if !e.Enabled() {
 		return
 	}
 	e.input.Store(sub)
-	e.Run(ctx, sub.Events())
+	e.Consume(ctx, sub.Events())
 }
 
-// HandleEvent turns one event into spans, as Run does for each event it
+// HandleEvent turns one event into spans, as Consume does for each event it
 // receives; it is for callers that have their own loop. It must not be
 // called from a connection's goroutine: it may take microseconds.
 func (e *Exporter) HandleEvent(ev *transport.Event) {

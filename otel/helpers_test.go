@@ -86,7 +86,7 @@ func play(t *testing.T, e *Exporter, mem *tracetest.InMemoryExporter, evs ...tra
 		ch <- ev
 	}
 	close(ch)
-	e.Run(context.Background(), ch)
+	e.Consume(context.Background(), ch)
 	if err := e.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}

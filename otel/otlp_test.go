@@ -158,7 +158,7 @@ func runScenario(t *testing.T, cfg Config) *Exporter {
 		ch <- ev
 	}
 	close(ch)
-	e.Run(context.Background(), ch)
+	e.Consume(context.Background(), ch)
 	if err := e.Shutdown(context.Background()); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}

@@ -151,7 +151,7 @@ func TestOpenSpanDueWithoutEvents(t *testing.T) {
 	ch <- ev
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { e.Run(ctx, ch); close(done) }()
+	go func() { e.Consume(ctx, ch); close(done) }()
 	defer func() { cancel(); <-done }()
 	for range 500 {
 		if err := e.Flush(context.Background()); err != nil {
@@ -485,7 +485,7 @@ func TestDisabledExporter(t *testing.T) {
 	for _, e := range []*Exporter{nil, {}} {
 		ch := make(chan transport.Event, 1)
 		ch <- inbound(transport.EventAccepted, 1, 0, "")
-		e.Run(context.Background(), ch)
+		e.Consume(context.Background(), ch)
 		e.HandleEvent(new(inbound(transport.EventAccepted, 1, 0, "")))
 		if e.Enabled() || e.Stats().Enabled || e.Flush(context.Background()) != nil || e.Shutdown(context.Background()) != nil {
 			t.Errorf("%v: disabled exporter did something", e)

@@ -56,7 +56,7 @@ type Stats struct {
 	QueueLen int `json:"queue_len"`
 	QueueCap int `json:"queue_cap"`
 	// InputQueueLen and InputQueueCap describe the subscription's queue of
-	// events, when the exporter runs on one (RunSubscription).
+	// events, when the exporter runs on one (ConsumeSubscription).
 	InputQueueLen int `json:"input_queue_len"`
 	InputQueueCap int `json:"input_queue_cap"`
 
@@ -142,7 +142,7 @@ func (h *health) snapshot() ExportState {
 // DropStats counts losses by reason.
 type DropStats struct {
 	// InputQueueFull: events the subscription's full queue refused (only
-	// with RunSubscription).
+	// with ConsumeSubscription).
 	InputQueueFull uint64 `json:"input_queue_full"`
 	// ExportQueueFull: ended spans the full export queue refused (or that
 	// came after it stopped).

@@ -20,7 +20,7 @@ const optionsMsg = "OPTIONS sip:peer@127.0.0.1 SIP/2.0\r\n" +
 	"Call-ID: otel-test-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 
 // End to end with the real transport: its traced-events subscription feeds
-// RunSubscription, and the spans match what happened on the sockets.
+// ConsumeSubscription, and the spans match what happened on the sockets.
 func TestWithTransport(t *testing.T) {
 	t.Parallel()
 	tr := transport.New(transport.Options{}, transport.HandlerFunc(func(*transport.Message) {}))
@@ -34,7 +34,7 @@ func TestWithTransport(t *testing.T) {
 	ran := make(chan struct{})
 	go func() {
 		defer close(ran)
-		e.RunSubscription(context.Background(), sub)
+		e.ConsumeSubscription(context.Background(), sub)
 	}()
 
 	// An inbound connection that sends something that is not SIP.

@@ -186,7 +186,7 @@ func (a *app) start(ctx context.Context, webListen string) error {
 	if a.otel.Enabled() {
 		sub := a.tr.Subscribe("otel", otelEventQueue, transport.TracedEvents)
 		a.tr.AddObserver(a.otel, transport.TracedEvents) // the trace switch
-		a.consume(func() { a.otel.RunSubscription(ctx, sub) })
+		a.consume(func() { a.otel.ConsumeSubscription(ctx, sub) })
 	}
 	if a.history != nil {
 		gate := transport.AllEvents
