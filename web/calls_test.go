@@ -88,3 +88,35 @@ func TestCallsNeedTheToken(t *testing.T) {
 		t.Errorf("GET /api/v1/calls with the token: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestCallLadderFromHistory: when the ring of recent events no longer holds
+// a call's connection events, the ladder takes them from the history, by
+// the call's Call-ID.
+func TestCallLadderFromHistory(t *testing.T) {
+	f := newHistoryFixture(t, withPcapRing, func(c *Config, _ *Deps) { c.EventRingSize = 2 })
+	f.tr.SetTracing(true)
+	c := f.sipClient("ladder-history@x")
+	client := c.LocalAddr().String()
+	c.Close()
+	f.waitStored("call_id=ladder-history@x&kind=CLOSED", 1)
+	for i := range 2 {
+		f.sipClient("push-" + strconvI(i)).Close() // the ring's two events are theirs
+	}
+	f.waitStored("kind=CLOSED", 3)
+	for _, e := range f.srv.Ring().Query(EventQuery{}).Events {
+		if e.Remote == client {
+			t.Fatalf("the ring still holds %+v", e)
+		}
+	}
+	l := decode[Ladder](t, f.do("GET", "/api/v1/calls/ladder-history@x/ladder", ""))
+	var kinds []string
+	for _, e := range l.Events {
+		if e.Remote != client || e.Run != 2 {
+			t.Errorf("ladder event %+v is not the call's connection's, from the history", e)
+		}
+		kinds = append(kinds, e.Kind)
+	}
+	if len(l.Messages) != 2 || strings.Join(kinds, ",") != "ACCEPTED,CLOSED" {
+		t.Fatalf("ladder of %d messages with events %v, want 2 and ACCEPTED,CLOSED", len(l.Messages), kinds)
+	}
+}

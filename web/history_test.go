@@ -123,7 +123,7 @@ type historyFixture struct {
 	store *history.Store
 }
 
-func newHistoryFixture(t *testing.T) *historyFixture {
+func newHistoryFixture(t *testing.T, opts ...fixtureOpt) *historyFixture {
 	t.Helper()
 	dir := t.TempDir()
 	earlierRun(t, dir, run1Events()...)
@@ -141,10 +141,11 @@ func newHistoryFixture(t *testing.T) *historyFixture {
 	if st.Run() != 2 {
 		t.Fatalf("run %d, want 2", st.Run())
 	}
-	f := newFixture(t, func(_ *Config, d *Deps) {
+	f := newFixture(t, append([]fixtureOpt{func(_ *Config, d *Deps) {
 		d.Events = historyAdapter{st}
 		d.Stats = func() map[string]any { return map[string]any{"history": st.Stats()} }
-	})
+	}}, opts...)...)
+	f.tr.AddObserver(st, transport.AllEvents) // the Call-IDs of the connections
 	st.ConsumeSubscription(f.tr.Subscribe("history", 4096, transport.AllEvents))
 	return &historyFixture{fixture: f, store: st}
 }

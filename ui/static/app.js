@@ -934,6 +934,7 @@ function initEventControls() {
 // address:port, an arrow per message in wire order, the connections'
 // events on the same time line, the raw message on click.
 const LADDER_NEARBY_MS = 2000;
+const CALLS_POLL_MS = 5000;
 
 function callPath(id, what) { return API + "/calls/" + encodeURIComponent(id) + "/" + what; }
 
@@ -1169,6 +1170,9 @@ function init() {
   $("ladder-panel").addEventListener("click", (e) => { if (e.target === $("ladder-panel")) closeLadder(); });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closeLadder(); });
   searchCalls({}, "");
+  // The list of calls follows new traffic, unless it shows one
+  // connection's calls or those around an event.
+  setInterval(() => { if ($("calls-chip").classList.contains("hidden") && !document.hidden) searchCalls({}, ""); }, CALLS_POLL_MS);
 
   initConnControls();
   loadTimeline().then(pollStats);
