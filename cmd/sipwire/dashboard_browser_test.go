@@ -60,6 +60,11 @@ func TestDashboardWithSIPp(t *testing.T) {
 	// Five calls of SIPp's uac through the forwarder to its uas.
 	const calls = 5
 	runSIPpCalls(t, sipp, uasPort, a.listeners[0].String(), calls)
+	if st := a.pcap.Stats(); st.Messages != 12*calls {
+		t.Errorf("the pcap ring holds %d messages of %d calls, want %d", st.Messages, calls, 12*calls)
+	} else {
+		t.Logf("a SIPp call through the forwarder: %d bytes of messages in the pcap ring", st.Bytes/calls)
+	}
 	var clientConn uint64
 	for _, e := range apiEvents(t, base, "kind=ACCEPTED") {
 		clientConn = e.ConnID
@@ -160,6 +165,7 @@ func TestDashboardWithSIPp(t *testing.T) {
 		t.Errorf("the History toggle is %s px wide at 390 px", w)
 	}
 	shot(t, ctx, "dashboard-390x844.png")
+	fullShot(t, ctx, "dashboard-390-full.png")
 	evalJS(t, ctx, `document.getElementById("src-live").click()`)
 	doCDP(t, ctx, chromedp.EmulateViewport(1400, 900))
 
@@ -488,9 +494,30 @@ func evalString(t *testing.T, ctx context.Context, expr string) string {
 	return v
 }
 
+// fullShot saves a screenshot of the whole page, below the window too.
+func fullShot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	saveArtifact(t, name, png)
+}
+
 // shot saves a screenshot of the page as name in $SIPWIRE_ARTIFACTS (or the
 // test's temporary directory).
 func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	saveArtifact(t, name, png)
+}
+
+// saveArtifact writes a test artifact to $SIPWIRE_ARTIFACTS (or the test's
+// temporary directory).
+func saveArtifact(t *testing.T, name string, png []byte) {
 	t.Helper()
 	dir := os.Getenv(envArtifacts)
 	if dir == "" {
@@ -498,10 +525,6 @@ func shot(t *testing.T, ctx context.Context, name string) {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
-	}
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
 	}
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, png, 0o644); err != nil {

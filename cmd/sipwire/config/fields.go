@@ -149,7 +149,7 @@ func (c *Config) fields() []field {
 			&c.Web.AllowedOrigins, checkOrigin),
 		intKey("web.event_ring", "recent events kept in memory for the dashboard",
 			&c.Web.EventRing, 1, maxQueue),
-		sizeKey("web.pcap_ring_size", "memory of the traced SIP messages kept for the call ladder and the pcap export (a call of 12 messages takes about 7 KiB)",
+		sizeKey("web.pcap_ring_size", "memory of the traced SIP messages kept for the call ladder and the pcap export (a call of 12 messages takes about 6 KiB)",
 			&c.Web.PcapRingSize, minPcapRing, maxPcapRing),
 		intKey("web.max_event_streams", "open event streams (dashboards, sipwire events -f); one more is refused with a 503 and counted",
 			&c.Web.MaxEventStreams, 1, maxStreams),
