@@ -189,57 +189,54 @@ func (r *Ring) Calls(q CallQuery) CallsPage {
 		limit = DefaultCallLimit
 	}
 	search := bytes.ToLower([]byte(q.Search))
-	type hit struct {
-		last uint64
-		e    callEntry
-		id   string
-		line string
-		t0   time.Time
-		t1   time.Time
-		// conns are the connections of its records, once read.
-		conns []uint64
-	}
-	var hits []hit
+	// First the calls that match, by their entries alone when nothing
+	// but the Call-ID or a connection filters them; then, the lock let go
+	// and taken again, the records of the most recent few. Listing 10,000
+	// calls holds the lock for one pass over the map; a search reads each
+	// call's Call-ID as well.
+	type cand struct{ h, last uint64 }
+	var cands []cand
 	r.mu.Lock()
 	held := len(r.idx.calls)
 	first := r.seq - uint64(r.arena.n) + 1
-	rec := func(seq uint64) []byte { return r.arena.buf[r.idx.slot(int(seq-first)).off:] }
-	for _, e := range r.idx.calls {
-		if q.ConnID != 0 && !slices.Contains(e.conns[:], q.ConnID) && e.conns[maxCallConns-1] == 0 {
-			continue
-		}
-		var conns []uint64
+	for h, e := range r.idx.calls {
 		if q.ConnID != 0 {
-			if conns = r.callConns(e, first); !slices.Contains(conns, q.ConnID) {
+			if !slices.Contains(e.conns[:], q.ConnID) && e.conns[maxCallConns-1] == 0 {
+				continue
+			}
+			if !slices.Contains(r.callConns(e, first), q.ConnID) {
 				continue
 			}
 		}
-		old := rec(e.first)
-		id := storedCallID(old)
-		if len(search) > 0 && !containsFold(id, search) {
+		if len(search) > 0 && !containsFold(storedCallID(r.record(e.first, first)), search) {
 			continue
 		}
-		hits = append(hits, hit{last: e.last, e: *e, conns: conns})
-		h := &hits[len(hits)-1]
-		h.id = string(id)
-		h.line = startLine(storedData(old))
-		h.t0 = storedTime(old)
-		h.t1 = storedTime(rec(e.last))
-	}
-	matched := len(hits)
-	slices.SortFunc(hits, func(a, b hit) int { return -cmpUint(a.last, b.last) })
-	hits = hits[:min(len(hits), limit)]
-	for i := range hits {
-		if hits[i].conns == nil {
-			hits[i].conns = r.callConns(&hits[i].e, first)
-		}
+		cands = append(cands, cand{h, e.last})
 	}
 	r.mu.Unlock()
-	page := CallsPage{Matched: matched, Held: held, Calls: make([]CallSummary, 0, len(hits))}
-	for _, h := range hits {
-		page.Calls = append(page.Calls, CallSummary{CallID: h.id, First: h.t0, Last: h.t1, Messages: h.e.n, StartLine: h.line, Conns: h.conns})
+	slices.SortFunc(cands, func(a, b cand) int { return -cmpUint(a.last, b.last) })
+	page := CallsPage{Matched: len(cands), Held: held, Calls: make([]CallSummary, 0, min(len(cands), limit))}
+	r.mu.Lock()
+	first = r.seq - uint64(r.arena.n) + 1
+	for _, c := range cands[:min(len(cands), limit)] {
+		e, ok := r.idx.calls[c.h]
+		if !ok {
+			continue // evicted since
+		}
+		old := r.record(e.first, first)
+		page.Calls = append(page.Calls, CallSummary{
+			CallID: string(storedCallID(old)), First: storedTime(old), Last: storedTime(r.record(e.last, first)),
+			Messages: e.n, StartLine: startLine(storedData(old)), Conns: r.callConns(e, first),
+		})
 	}
+	r.mu.Unlock()
 	return page
+}
+
+// record returns the record seq, first being the oldest sequence number
+// held. The caller holds r.mu.
+func (r *Ring) record(seq, first uint64) []byte {
+	return r.arena.buf[r.idx.slot(int(seq-first)).off:]
 }
 
 // callConns returns the connections of e's records, in the order of their

@@ -158,3 +158,16 @@ func BenchmarkCallsSearch(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCallsList is the dashboard's list of the 100 most recent calls
+// of 10,000 held: one pass over the index's entries, then 100 records.
+func BenchmarkCallsList(b *testing.B) {
+	r := NewRing(96 << 20)
+	fillCalls(r, 10000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := r.Calls(CallQuery{}); len(p.Calls) != DefaultCallLimit || p.Matched != 10000 {
+			b.Fatalf("%d calls of %d", len(p.Calls), p.Matched)
+		}
+	}
+}
