@@ -16,8 +16,10 @@ type RingStats struct {
 	// bytes only).
 	Messages int `json:"messages"`
 	Bytes    int `json:"bytes"`
-	// MaxBytes is the ring's bound: what its memory never exceeds, with
-	// each message costing its bytes, its Call-ID and a fixed header.
+	// MaxBytes is the ring's bound: what its arena never exceeds, with
+	// each message costing its bytes, its Call-ID and a fixed header. The
+	// Call-ID index (index.go) is outside it and follows the messages held:
+	// 16 bytes a message and an entry of about 100 bytes a call.
 	MaxBytes int `json:"max_bytes"`
 	// Captured counts every message kept; Evicted those pushed out by newer
 	// ones; TooLarge those alone bigger than the bound, never kept.
