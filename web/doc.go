@@ -4,6 +4,13 @@
 // network events, Prometheus metrics, a pcap download of traced SIP messages,
 // and the dashboard of package ui.
 //
+// Beside the routes (routes.go) and the guard: calls.go serves the calls of
+// the traced-message ring and one call as a ladder or a pcap; timeline.go
+// samples the transport's counters every second for the dashboard's
+// 15-minute chart; metrics.go and metric.go serve /metrics through
+// prometheus/client_golang; stats.go the counters and the run id that tells
+// one start of sipwire from the next.
+//
 // Safety follows Caddy's admin API (guard.go): the server listens on
 // 127.0.0.1:8080 by default; every request's Host is checked against an
 // allow-list (DNS rebinding: on a wildcard listen, the machine's addresses)
