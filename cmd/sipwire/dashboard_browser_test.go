@@ -79,6 +79,16 @@ func TestDashboardWithSIPp(t *testing.T) {
 		document.querySelector('#health [data-health="upstream"]').dataset.level === "ok" &&
 		document.querySelector('#health [data-health="hep-t"] .hstate').textContent === "up"`)
 	waitPage(t, ctx, "the chart's timeline", `state.rates.length > 0 && state.rates.some(r => r.msg > 0)`)
+	// An idle timeout (a SUCCESS close) is no error: not red in the log,
+	// not a limit hit in the health strip or the counters.
+	if got := evalString(t, ctx, `(() => {
+		const row = eventRow({seq: 1, time: new Date().toISOString(), kind: "IDLE_TIMEOUT", status: "SUCCESS", conn_id: 9, direction: "in", reason: "idle"}, false);
+		const t = {bad_messages: 0, too_large: 0, chunk_limits: 0, message_timeouts: 0, queue_full: 0, write_timeouts: 0, idle_timeouts: 7,
+			refused: 0, handler_panics: 0, connect_failures: 0, read_errors: 0, write_errors: 0};
+		const lim = healthItems({transport: t, exporters: {}}).find(i => i.id === "limits");
+		return row.querySelector(".kind").className + "/" + lim.level + "/" + limitHits(t); })()`); got != "kind note/ok/0" {
+		t.Errorf("an IDLE_TIMEOUT: kind class, limits level, limit hits = %q, want kind note/ok/0", got)
+	}
 
 	// The ladder opens from the client connection's ACCEPTED in the event
 	// log: it carried five calls, listed; the oldest opens.
