@@ -10,13 +10,8 @@ import (
 )
 
 // runStream sends packets back to back over TCP or TLS, a batch of queued
-// packets per write, and reconnects with exponential backoff. Under steady
-// load (a write of steadyBatch packets or more) the worker waits the batch
-// delay on its timer for the next batch instead of blocking on the queue:
-// the producers, the connections' goroutines, then never have to wake it,
-// and a wake-up (another thread woken, a scheduler round trip) costs more
-// than the write it leads to. It blocks on the queue again when a wait
-// brought nothing. While the
+// packets per write (under steady load waiting on its timer, not on the
+// queue: see worker.nextOrWake), and reconnects with exponential backoff. While the
 // collector cannot be reached, every failed connect drops what was queued
 // (not_connected), so memory stays bounded by the queue and old packets do
 // not pile up; a connection that fails within stableAfter of being opened
@@ -45,12 +40,9 @@ func (w *worker) runStream() {
 		// stalled: the outage began with a write that timed out (a
 		// collector that stopped reading).
 		stalled bool
-		// steady: the last write carried at least steadyBatch packets, so
-		// more are on their way (see gather).
-		steady bool
-		batch  = make([]*packetBuf, 0, maxBatch)
-		vec    = make([][]byte, 0, maxBatch)
-		bufs   net.Buffers // outside the loop: WriteTo takes its address
+		batch   = make([]*packetBuf, 0, maxBatch)
+		vec     = make([][]byte, 0, maxBatch)
+		bufs    net.Buffers // outside the loop: WriteTo takes its address
 	)
 	stopRecover := func() {
 		if recoverTimer != nil {
@@ -127,12 +119,7 @@ func (w *worker) runStream() {
 				recoverTimer = time.NewTimer(probation)
 			}
 		}
-		gathered := false
-		if len(batch) == 0 && steady {
-			batch, gathered = w.more(batch), true
-		}
 		if len(batch) == 0 {
-			gathered = false
 			var wake <-chan time.Time
 			if recoverTimer != nil {
 				wake = recoverTimer.C
@@ -154,9 +141,7 @@ func (w *worker) runStream() {
 			}
 			batch = append(batch, p)
 		}
-		if !gathered {
-			batch = w.more(batch)
-		}
+		batch = w.more(batch)
 		if isClosed(dead) {
 			// The collector closed the connection: keep the batch for the
 			// next one instead of writing it into a dying socket.
@@ -177,17 +162,13 @@ func (w *worker) runStream() {
 			lost(fmt.Errorf("hep: write to %s: %w", s.dest.Address(), err))
 			continue
 		}
-		steady = len(batch) >= steadyBatch
+		w.sent(len(batch))
 		s.sentBatch(batch)
 		clear(batch)
 		batch = batch[:0]
 		recovered()
 	}
 }
-
-// steadyBatch is the batch size from which a stream worker expects more
-// packets and waits for them on its timer rather than on the queue.
-const steadyBatch = 8
 
 func (s *sender) dialStream() (net.Conn, error) {
 	nd := &net.Dialer{Timeout: s.opts.dialTimeout, KeepAlive: 30 * time.Second}

@@ -9,36 +9,43 @@ import (
 	"time"
 )
 
-// BenchmarkStreamPaced is the CPU a HEP stream costs under a forwarder's
-// steady load: 12 messages (a call) every 250 µs, 48,000 packets a second,
-// encoded by the producer and written over TCP to a collector that reads
-// and discards, all in this process. Between calls the producer stays busy
+// BenchmarkStreamPaced is the CPU a HEP destination costs under a
+// forwarder's steady load: 12 messages (a call) every 250 µs, 48,000
+// packets a second, encoded by the producer and sent over TCP (or UDP) to a
+// collector that reads and discards, all in this process. Between calls the producer stays busy
 // (it spins, as a forwarder's goroutines handle SIP), so that the worker's
 // wake-ups cost what they cost in a forwarder. It reports the process's
 // CPU time beyond the producer's (its whole wall time) per packet: the
 // worker, the kernel, the collector, and the encoding.
 func BenchmarkStreamPaced(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
+	b.Run("tcp", func(b *testing.B) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return
+			b.Fatal(err)
 		}
-		defer c.Close()
-		io.Copy(io.Discard, c)
-	}()
-	dest := Destination{Name: "stream", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: TCP, Version: 3}
+		defer ln.Close()
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			io.Copy(io.Discard, c)
+		}()
+		pacedLoad(b, Destination{Name: "stream", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: TCP, Version: 3})
+	})
+	b.Run("udp", func(b *testing.B) { pacedLoad(b, newUDPSink(b)) })
+}
+
+// pacedLoad runs BenchmarkStreamPaced's load against dest.
+func pacedLoad(b *testing.B, dest Destination) {
 	tr, err := New(Config{Destinations: []Destination{dest}, Format: FormatOpenSIPS, Logger: quietLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer closeTracer(b, tr)
 	m := tapped("a84b4c76e66710@pc33.atlanta.example.com", "bench", 300)
-	waitFor(b, "the stream", func() bool { return tr.Stats()[0].Connected })
+	waitFor(b, "the destination", func() bool { return tr.Stats()[0].Connected })
 	const (
 		perCall = 12
 		every   = 250 * time.Microsecond

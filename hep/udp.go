@@ -140,6 +140,7 @@ func (w *worker) runDatagrams() {
 			msgs[i].Buffers[0] = p.b
 		}
 		w.writeDatagrams(u, msgs[:len(batch)], batch)
+		w.sent(len(batch))
 		clear(bufs)
 		clear(batch)
 		if !u.probeSent.IsZero() && verdict == nil {

@@ -9,6 +9,11 @@ import (
 // maxBatch bounds how many queued packets one send call takes.
 const maxBatch = 64
 
+// steadyBatch is the batch size from which a worker expects more packets
+// right after a send, and waits for them on its timer rather than on the
+// queue (see nextOrWake).
+const steadyBatch = 8
+
 // worker is one goroutine of a sender: it owns a queue, which
 // sender.enqueue fills, and a socket, into which it drains the queue in
 // batches. Room in the queue is accounted by the sender, for the whole
@@ -19,6 +24,10 @@ type worker struct {
 
 	// linger times the wait for more packets of a batch (worker only).
 	linger *time.Timer
+	// steady: the last send carried steadyBatch packets or more (sent);
+	// lingered: nextOrWake already waited the batch delay for the packet
+	// it returned, so more does not wait again. Worker only.
+	steady, lingered bool
 
 	mu   sync.Mutex
 	conn io.Closer // the socket in use, closed by abort
@@ -40,7 +49,37 @@ func (w *worker) run() {
 // stream connection's close signal; nil for none) is closed first, and
 // woke true when wake (nil for never) fires first: the worker has a state
 // change to check.
+//
+// After a send of steadyBatch packets or more, more are on their way: the
+// worker first sleeps the batch delay on its timer, then takes what came,
+// instead of blocking on the queue. A worker blocked on the queue is woken
+// by the producer that queues a packet, the goroutine of a SIP connection,
+// and that wake-up (a thread woken, a round through the scheduler) costs
+// more than the send it leads to; the timer costs one wake-up per batch
+// where the queue cost two. When the wait brought nothing, it blocks on the
+// queue again.
 func (w *worker) nextOrWake(dead <-chan struct{}, wake <-chan time.Time) (p *packetBuf, ok, woke bool) {
+	if w.steady && w.s.opts.batchDelay > 0 && !w.s.closing.Load() {
+		w.steady = false
+		w.startLinger()
+		select {
+		case <-w.linger.C:
+		case <-dead:
+			w.linger.Stop()
+		case <-wake:
+			w.linger.Stop()
+			return nil, false, true
+		case <-w.s.stop:
+			w.linger.Stop()
+		}
+		select {
+		case p := <-w.q:
+			w.s.dequeued(1, int64(len(p.b)))
+			w.lingered = true
+			return p, true, false
+		default:
+		}
+	}
 	select {
 	case p := <-w.q:
 		w.s.dequeued(1, int64(len(p.b)))
@@ -69,14 +108,14 @@ func (w *worker) nextOrWake(dead <-chan struct{}, wake <-chan time.Time) (p *pac
 func (w *worker) more(batch []*packetBuf) []*packetBuf {
 	s := w.s
 	batch = w.drain(batch)
+	if w.lingered {
+		w.lingered = false
+		return batch
+	}
 	if len(batch) >= maxBatch || s.opts.batchDelay <= 0 || s.closing.Load() {
 		return batch
 	}
-	if w.linger == nil {
-		w.linger = time.NewTimer(s.opts.batchDelay)
-	} else {
-		w.linger.Reset(s.opts.batchDelay)
-	}
+	w.startLinger()
 	select {
 	case <-w.linger.C:
 	case <-s.stop:
@@ -84,6 +123,19 @@ func (w *worker) more(batch []*packetBuf) []*packetBuf {
 	}
 	return w.drain(batch)
 }
+
+// startLinger starts the timer of the batch delay.
+func (w *worker) startLinger() {
+	if w.linger == nil {
+		w.linger = time.NewTimer(w.s.opts.batchDelay)
+	} else {
+		w.linger.Reset(w.s.opts.batchDelay)
+	}
+}
+
+// sent records the size of a batch just sent: from steadyBatch packets,
+// the next nextOrWake waits on the timer first.
+func (w *worker) sent(n int) { w.steady = n >= steadyBatch }
 
 // drain appends packets that are already queued to batch, up to maxBatch,
 // and releases their room in the sender's bounds at once.
