@@ -203,3 +203,46 @@ func TestWorkersOfTransports(t *testing.T) {
 		t.Errorf("%d UDP workers: %v, want ErrConfig", MaxUDPWorkers+1, err)
 	}
 }
+
+// TestSteadyWaitKeepsUp: after a partial batch the worker waits the batch
+// delay for the next one, but not when a full batch is already queued, nor
+// after a full batch (a backlog): otherwise the rate would be capped at a
+// batch per delay. The delay here is an hour: a wait would time out.
+func TestSteadyWaitKeepsUp(t *testing.T) {
+	s := newSender(Destination{Name: "x", Host: "127.0.0.1", Port: 9, Transport: TCP, Version: 3},
+		senderOptions{queueLen: 4 * maxBatch, queueBytes: 1 << 20, batchDelay: time.Hour, logger: quietLogger()})
+	w := s.workers[0]
+	var pool bufPool
+	for range maxBatch {
+		p := pool.get()
+		p.refs.Store(1)
+		s.enqueue(p, 1)
+	}
+	w.sent(steadyBatch)
+	if !w.steady {
+		t.Fatal("a batch of steadyBatch packets: the next wait should be on the timer")
+	}
+	got := make(chan int, 1)
+	go func() {
+		p, ok, _ := w.nextOrWake(nil, nil)
+		batch := w.more([]*packetBuf{p})
+		if !ok {
+			batch = nil
+		}
+		got <- len(batch)
+	}()
+	select {
+	case n := <-got:
+		if n != maxBatch {
+			t.Fatalf("took %d packets, want the %d queued", n, maxBatch)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("the worker waited the batch delay with a full batch queued")
+	}
+	if w.sent(maxBatch); w.steady {
+		t.Fatal("after a full batch the worker must not wait: the queue holds a backlog")
+	}
+	if w.sent(steadyBatch - 1); w.steady {
+		t.Fatal("below steadyBatch the worker blocks on the queue")
+	}
+}
