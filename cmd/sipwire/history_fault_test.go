@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipwire/sipwire/cmd/sipwire/config"
 	"github.com/sipwire/sipwire/transport"
 	"github.com/sipwire/sipwire/web/history"
 
@@ -283,5 +284,28 @@ func TestBinaryHistoryCouldNotOpen(t *testing.T) {
 	}
 	if st := in.historyStats(t); st.Enabled || st.Up || st.State != "down" || !strings.HasPrefix(st.LastError, "could not open: ") {
 		t.Errorf("history stats %+v", st)
+	}
+}
+
+// The config's history defaults are the store's own (one source of truth:
+// this test fails when they drift apart).
+func TestHistoryDefaultsMatchTheStore(t *testing.T) {
+	h := config.Default().History
+	checks := []struct {
+		key       string
+		got, want any
+	}{
+		{"history.path", h.Path, history.DefaultPath},
+		{"history.retention", h.Retention, history.DefaultRetention},
+		{"history.max_size", h.MaxSize, int64(history.DefaultMaxSize)},
+		{"history.flush_interval", h.FlushInterval, history.DefaultFlushInterval},
+		{"history.queue_size", h.QueueSize, history.DefaultQueueSize},
+		{"history.cache_size", h.CacheSize, int64(history.DefaultCacheSize)},
+		{"history.reader_cache_size", h.ReaderCacheSize, int64(history.DefaultReaderCacheSize)},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: default.yaml has %v, the store's default is %v", c.key, c.got, c.want)
+		}
 	}
 }
