@@ -100,7 +100,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		defer close(s.consumed)
 		s.ring.Consume(s.baseCtx, s.sub.Events())
 	}()
-	go s.timeline.run(s.baseCtx, deps.Transport.Stats)
+	s.timeline.start(s.baseCtx, deps.Transport.Stats)
 	return s, nil
 }
 

@@ -87,13 +87,20 @@ func (t *timeline) add(s timelineSample) {
 	t.next = (t.next + 1) % len(t.samples)
 }
 
+// start takes the first sample at once, so that what happens from then on
+// is counted, and samples every TimelineInterval on a goroutine until ctx
+// ends.
+func (t *timeline) start(ctx context.Context, stats func() transport.Stats) {
+	st := stats()
+	t.add(sampleOf(time.Now(), &st))
+	go t.run(ctx, stats)
+}
+
 // run samples stats every TimelineInterval until ctx is done.
 func (t *timeline) run(ctx context.Context, stats func() transport.Stats) {
 	defer close(t.done)
 	tick := time.NewTicker(TimelineInterval)
 	defer tick.Stop()
-	st := stats()
-	t.add(sampleOf(time.Now(), &st))
 	for {
 		select {
 		case <-ctx.Done():
