@@ -32,6 +32,10 @@ func metricFamilies(t *testing.T) map[string]bool {
 	a := startWebApp(t, cfg, webAddr)
 	defer stopApp(t, a)
 	optionsConn(t, a.listeners[0].String(), "metrics-1").Close()
+	// Some families (the TCP_INFO histograms) exist once a connection has
+	// closed with the kernel's figures: wait for them before reading
+	// /metrics (the failed connect to the upstream closes first, with none).
+	waitFor(t, "a connection's figures at close", func() bool { return len(a.tr.Stats().TCPHistograms) > 0 })
 
 	body := httpGet(t, "http://"+webAddr+"/metrics")
 	p := expfmt.NewTextParser(model.LegacyValidation)
