@@ -3,6 +3,7 @@ package transport
 import (
 	"bufio"
 	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"strings"
@@ -125,4 +126,58 @@ func e0(h *harness) uint64 {
 		h.t.Fatalf("%d connections", len(cs))
 	}
 	return cs[0].ID
+}
+
+// TestParkingUnderTraffic: connections that pause around ParkAfter park
+// and resume many times while traffic flows; every request is answered,
+// in order, and no connection is closed.
+func TestParkingUnderTraffic(t *testing.T) {
+	const (
+		conns  = 40
+		rounds = 30
+	)
+	h := newHarness(t, Options{ParkAfter: 3 * time.Millisecond}, nil)
+	errs := make(chan error, conns)
+	for i := range conns {
+		c := h.dial()
+		go func() {
+			r := bufio.NewReader(c)
+			for j := range rounds {
+				id := "p-" + itoa(i) + "-" + itoa(j)
+				c.Write([]byte(options(id)))
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				var resp strings.Builder
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						errs <- err
+						return
+					}
+					resp.WriteString(line)
+					if line == "\r\n" {
+						break
+					}
+				}
+				if !strings.Contains(resp.String(), "Call-ID: "+id+"\r\n") {
+					errs <- errors.New("response out of order: " + resp.String())
+					return
+				}
+				time.Sleep(time.Duration((i+j)%7) * time.Millisecond)
+			}
+			errs <- nil
+		}()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := h.tr.Stats()
+	t.Logf("%d round trips: %d parks, %d resumes", conns*rounds, st.Parks, st.Resumes)
+	if st.Closed != 0 || st.Open != conns {
+		t.Fatalf("closed %d, open %d", st.Closed, st.Open)
+	}
+	if st.Parks == 0 || st.Resumes == 0 {
+		t.Fatalf("no park/resume under traffic: %d / %d", st.Parks, st.Resumes)
+	}
 }
