@@ -73,6 +73,7 @@
 //		logger.Error("event history disabled", "err", err)
 //		st = history.Disabled(err)
 //	} else {
+//		tr.AddObserver(st, transport.AllEvents) // the Call-IDs, from the transport's NewCall
 //		st.ConsumeSubscription(tr.Subscribe("history", cfg.QueueSize, transport.AllEvents))
 //	}
 //	defer st.Close(shutdownCtx) // after tr.Shutdown, so the last events are in
