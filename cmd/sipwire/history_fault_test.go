@@ -4,16 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -183,14 +180,14 @@ func writeStore(t *testing.T, path string, n int) {
 // every SIP request is answered throughout. Twice, to count the lines per
 // outage.
 func TestBinaryHistoryFullDisk(t *testing.T) {
-	dir := smallTmpfs(t, 2<<20)
+	dir := testtool.SmallDisk(t, 2<<20)
 	path := filepath.Join(dir, "h.db")
 	in := startSipwire(t, "-config", historyConfig(t, path, "  flush_interval: 20ms\n"))
 	in.optionsCalls(t, "before", 10)
 	in.waitHistory(t, "the first events written", func(s historyStats) bool { return s.Written > 0 })
 	filler := filepath.Join(dir, "filler")
 	for outage := uint64(1); outage <= 2; outage++ {
-		fillDisk(t, filler)
+		testtool.FillDisk(t, filler)
 		for i := 0; i < 200; i++ {
 			in.optionsCalls(t, fmt.Sprintf("full-%d-%d", outage, i), 20)
 			if st := in.historyStats(t); st.Outages == outage && st.Failed > 0 {
@@ -216,45 +213,6 @@ func TestBinaryHistoryFullDisk(t *testing.T) {
 			t.Errorf("after outage %d: %d ERROR and %d recovery lines, want %d of each", outage, down, up, outage)
 		}
 	}
-}
-
-// smallTmpfs mounts a tmpfs of size bytes, unmounted at the end of the
-// test. It needs root: skipped without it, failed when CI is set.
-func smallTmpfs(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testtool.Unavailable(t, "root (the full-disk test mounts a small tmpfs)", "run the tests as root, as .ci/run does")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput(); err != nil {
-		testtool.Unavailable(t, fmt.Sprintf("a tmpfs mount (%v: %s)", err, out), "mount -t tmpfs must work for root")
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file at path until its file system is full.
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for range 1 << 20 { // bounded: 4 GiB
-		if _, err := f.Write(buf); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
-			}
-			t.Fatal(err)
-		}
-	}
-	t.Fatal("the file system never filled up")
 }
 
 // A store that cannot be opened: the events API says why ("could not

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -35,52 +33,11 @@ func TestIntegrityCheckTimeBound(t *testing.T) {
 	}
 }
 
-// smallDisk mounts a tmpfs of size bytes on a new directory, unmounted at
-// the end of the test. It needs root: the test is skipped without it, and
-// fails when CI is set.
-func smallDisk(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		testtool.Unavailable(t, "root (the full-disk test mounts a small tmpfs)", "run the tests as root, as .ci/run does")
-	}
-	dir := t.TempDir()
-	out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%d", size), "tmpfs", dir).CombinedOutput()
-	if err != nil {
-		testtool.Unavailable(t, fmt.Sprintf("a tmpfs mount (%v: %s)", err, out), "mount -t tmpfs must work for root")
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes a file at path until the file system is full.
-func fill(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for range 1 << 20 { // bounded: 4 GiB
-		if _, err := f.Write(buf); err != nil {
-			if errors.Is(err, syscall.ENOSPC) {
-				return
-			}
-			t.Fatal(err)
-		}
-	}
-	t.Fatal("the file system never filled up")
-}
-
 // A full disk under load: the store goes down with one ERROR line, counts
 // every lost event, and comes back up with one INFO line saying how many
 // were lost, once per outage, however many batches failed in between.
 func TestFullDiskOutages(t *testing.T) {
-	dir := smallDisk(t, 2<<20)
+	dir := testtool.SmallDisk(t, 2<<20)
 	var logs logBuffer
 	cfg := Config{
 		Path:              filepath.Join(dir, "history.db"),
@@ -97,7 +54,7 @@ func TestFullDiskOutages(t *testing.T) {
 	record(t, s, batch...)
 	filler := filepath.Join(dir, "filler")
 	for outage := 1; outage <= 2; outage++ {
-		fill(t, filler)
+		testtool.FillDisk(t, filler)
 		// Batches until several have failed: the WAL first fills the room
 		// its earlier frames left.
 		// (A full batch wakes the writer: Flush may find it written.)
