@@ -132,6 +132,16 @@ func (c *Conn) Info() ConnInfo {
 	return c.infoLocked()
 }
 
+// info is Info for the hot path: once the connection has left
+// StateConnecting its addresses and open time no longer change (they are
+// written before the state that makes them visible), so no lock is taken.
+func (c *Conn) info() ConnInfo {
+	if c.State() == StateConnecting {
+		return c.Info()
+	}
+	return c.infoLocked()
+}
+
 func (c *Conn) infoLocked() ConnInfo {
 	ci := ConnInfo{ID: c.id, Direction: c.dir, Local: c.local, Remote: c.remote, Listener: c.listener}
 	if c.State() != StateConnecting {

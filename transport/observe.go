@@ -257,7 +257,7 @@ func (c *Conn) observeMessage(dir MessageDirection, at time.Time, data, callID [
 	}
 	o := Observation{Kind: ObservedMessage, Traced: traced}
 	m := &o.Message
-	m.Conn, m.Direction, m.Time, m.Data, m.CallID, m.Local = c.Info(), dir, at.Truncate(time.Microsecond), data, callID, local
+	m.Conn, m.Direction, m.Time, m.Data, m.CallID, m.Local = c.info(), dir, at.Truncate(time.Microsecond), data, callID, local
 	if len(callID) > 0 && t.callIDs.Add(c.id, callID) {
 		m.NewCall = true
 		m.CallSeq = c.rememberCall(callID)
