@@ -235,3 +235,36 @@ func TestLimitIsTheWriteError(t *testing.T) {
 		})
 	}
 }
+
+// TestClosedNamesTheLastCallIDs: a connection's CLOSED observation names
+// its last Options.CallIDsPerConn Call-IDs, oldest first; older ones are
+// forgotten.
+func TestClosedNamesTheLastCallIDs(t *testing.T) {
+	tr := New(Options{TraceOn: true, CallIDsPerConn: 3}, HandlerFunc(echoOptions))
+	closed := make(chan []string, 1)
+	tr.AddObserver(ObserverFunc(func(o *Observation) {
+		if o.Kind == ObservedEvent && o.Event.Kind == EventClosed {
+			closed <- slices.Clone(o.CallIDs)
+		}
+	}), TracedEvents)
+	addr, err := tr.Listen("tcp:127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Shutdown(context.Background())
+	c := dialAddr(t, addr.String())
+	r := bufio.NewReader(c)
+	for _, id := range []string{"c1", "c2", "c3", "c2", "c4", "c5"} {
+		c.Write([]byte(options(id)))
+		readResponse(t, r)
+	}
+	c.Close()
+	select {
+	case got := <-closed:
+		if want := []string{"c3", "c4", "c5"}; !slices.Equal(got, want) {
+			t.Fatalf("CLOSED names %q, want %q", got, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no CLOSED")
+	}
+}
