@@ -62,19 +62,9 @@ type Conn struct {
 	// tcp is the last TCP_INFO read of the connection (TCPInfo).
 	tcp atomic.Pointer[TCPInfo]
 
-	// Reader-owned state. buf and rs are taken from pools while bytes wait
-	// and given back at a message boundary: an idle connection holds
-	// neither.
-	buf      *[]byte
-	rs       *readState
-	chunks   int
-	msgStart time.Time
-	deadline time.Time
-	readFn   func(fd uintptr) bool
-	rerr     error
-	parking  bool // the reader stops to park (deadlinePassed)
-	// readSince is when the current reader started (parkTime).
-	readSince time.Time
+	// r is the reader's state while a reader runs (reading), nil while
+	// the connection is parked.
+	r *reading
 	// rstate is the reader's place relative to its read callback
 	// (readerOut, ...), for closeSocket.
 	rstate atomic.Uint32
@@ -103,6 +93,7 @@ func newConn(t *Transport, dir Direction, remote, listener netip.AddrPort) *Conn
 		opened:   time.Now().Truncate(time.Microsecond),
 	}
 	c.lastActivity.Store(c.opened.UnixNano())
+	c.idle.shift.Store(parkWaitSteps)
 	c.w.c = c
 	return c
 }
@@ -114,7 +105,6 @@ func (c *Conn) attach(nc *net.TCPConn) error {
 		return err
 	}
 	c.nc, c.rc = nc, rc
-	c.readFn = c.readReady
 	c.w.writeFn = c.w.writeOnce
 	return nil
 }
@@ -193,7 +183,7 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 	if c.nc != nil {
 		c.closeSocket()
 	}
-	c.unpark() // a parked connection's idle timer has nothing left to do
+	c.unpark() // a parked connection leaves the parked count; its deadline entry goes stale
 	if kind != 0 {
 		t.stats.count(kind)
 		t.raiseTCP(c, kind, status, reason, ti)

@@ -17,8 +17,10 @@
 // called inline; Consume and ConsumeSubscription, run on a goroutine of
 // their own.
 //
-// A connection idle for Options.ParkAfter gives its reader goroutine up to
-// the transport's event loop (park.go, poller_linux.go).
+// An idle connection gives its reader goroutine up to the transport's event
+// loop (park.go, poller_linux.go): after a CRLF keep-alive at once, else
+// after a wait that grows from Options.ParkAfter/64 to Options.ParkAfter as
+// the connection shows it is busy.
 //
 // The kernel's view of a connection (TCPInfo: TCP_INFO and the socket's
 // queues) is read at the moments that matter and never per message: just

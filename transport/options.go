@@ -131,12 +131,15 @@ type Options struct {
 	// TCPInfoInterval; the others wait for later ticks (counted in
 	// Stats.TCPInfoDeferred). Zero means 256.
 	TCPInfoPerTick int
-	// ParkAfter is how long a connection may go without traffic before its
-	// reader goroutine parks it with the transport's event loop (one epoll
-	// set for every parked connection, Linux only): an idle connection then
-	// costs no goroutine, no stack and no read buffer; the first bytes that
-	// arrive start a reader again. Zero means 2 s; negative keeps a reader
-	// goroutine per connection.
+	// ParkAfter is the longest a connection may go without traffic before
+	// its reader goroutine parks it with the transport's event loop (one
+	// epoll set for every parked connection, Linux only): an idle connection
+	// then costs no goroutine, no stack and no read buffer; the first bytes
+	// that arrive start a reader again. A new connection's reader parks
+	// after ParkAfter/64, and the wait doubles each time traffic returns
+	// sooner than ParkAfter after a park (park.go); a reader that has just
+	// answered a CRLF keep-alive parks at once. Zero means 2 s; negative
+	// keeps a reader goroutine per connection.
 	ParkAfter time.Duration
 
 	// Logger receives what no event reports: accept errors, and handler

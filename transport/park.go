@@ -5,47 +5,73 @@ import (
 	"time"
 )
 
-// Parking: a connection idle for Options.ParkAfter gives up its reader
-// goroutine (and the goroutine's stack, the largest part of an idle
-// connection's memory). The transport's poller (poller_linux.go: one epoll
-// instance and one goroutine for every parked connection) starts a reader
-// again when bytes arrive; a timer per parked connection enforces
-// tcp_connection_lifetime meanwhile. A parked connection is still in the
+// Parking: a connection idle for its park wait gives up its reader
+// goroutine (with the goroutine's stack and the reader's state, the largest
+// part of an idle connection's memory). The transport's poller
+// (poller_linux.go: one epoll set and one goroutine for every parked
+// connection) starts a reader again when bytes or a hang-up arrive, and
+// keeps tcp_connection_lifetime for every parked connection with one heap
+// of deadlines instead of a timer each. A parked connection is still in the
 // table, is written to as any other (writes never need the reader), and is
 // closed by closeWith as any other.
 //
+// The park wait adapts to the connection: a new connection's reader parks
+// after Options.ParkAfter >> parkWaitSteps (31 ms of the default 2 s), and
+// each time bytes arrive sooner than ParkAfter after the connection parked
+// the wait doubles, up to ParkAfter. A connection that sends a ping and
+// stays idle (a phone behind NAT) thus holds a goroutine for milliseconds,
+// so a burst of thousands of such connections never has thousands of
+// goroutines at once (the runtime never frees a goroutine's descriptor
+// once made); a busy connection keeps its reader as long as it stays busy.
+//
 // Exactly one of three parties unparks a connection, by clearing
-// Conn.parked: the poller (bytes or a hang-up arrived), the idle timer, or
-// nobody (closeWith closes the socket, which leaves the epoll set).
+// parkState.parked: the poller on readiness, the poller on the idle
+// deadline, or nobody (closeWith closes the socket, which leaves the epoll
+// set, and the deadline left in the heap finds the connection gone).
+
+// parkWaitSteps is how many times a new connection's park wait doubles
+// before it reaches Options.ParkAfter.
+const parkWaitSteps = 6
 
 // parkState is what a connection keeps while it can park.
 type parkState struct {
 	parked atomic.Bool
-	// timer enforces tcp_connection_lifetime while parked; made at the
-	// first park, reused after.
-	timer *time.Timer
 	// registered: the socket is in the poller's epoll set (disarmed after
 	// each wake: EPOLLONESHOT).
 	registered atomic.Bool
+	// shift: the reader parks after ParkAfter >> shift (parkWaitSteps for
+	// a new connection). Written by the reader before it parks and by the
+	// poller before it starts the next reader.
+	shift atomic.Uint32
+	// deadline is when a parked connection's idle bound passes (unix
+	// nanoseconds): the poller's heap entry for it is current only when
+	// they agree.
+	deadline atomic.Int64
+}
+
+// parkAfter is how long the connection's reader waits for traffic before
+// it parks; 0 when parking is off.
+func (c *Conn) parkAfter() time.Duration {
+	return c.t.opts.parkAfter() >> c.idle.shift.Load()
 }
 
 // canPark reports whether the reader may park now: parking is on, the
-// connection is open with no message started, and it has been idle for
-// ParkAfter.
+// connection is open with no message started, and it has been idle for its
+// park wait.
 func (c *Conn) canPark(now time.Time) bool {
-	after := c.t.opts.parkAfter()
-	if after <= 0 || c.State() != StateOpen || !c.msgStart.IsZero() || c.buf != nil {
+	after := c.parkAfter()
+	if after <= 0 || c.State() != StateOpen || !c.r.msgStart.IsZero() || c.r.buf != nil {
 		return false
 	}
 	return !now.Before(c.parkTime(time.Unix(0, c.lastActivity.Load()), after))
 }
 
-// parkTime is when the reader may park: ParkAfter after the last traffic,
-// and not before it has been reading that long (a reader just started for
-// bytes that arrived reads them first).
+// parkTime is when the reader may park: after its park wait since the last
+// traffic, and not before it has been reading that long (a reader just
+// started for bytes that arrived reads them first).
 func (c *Conn) parkTime(last time.Time, after time.Duration) time.Time {
-	if c.readSince.After(last) {
-		last = c.readSince
+	if c.r.readSince.After(last) {
+		last = c.r.readSince
 	}
 	return last.Add(after)
 }
@@ -60,50 +86,46 @@ func (c *Conn) park() bool {
 		return true
 	}
 	p := &c.idle
-	lifetime := time.Unix(0, c.lastActivity.Load()).Add(c.t.opts.connectionLifetime())
-	wait := max(time.Until(lifetime), 0)
-	if p.timer == nil {
-		p.timer = time.AfterFunc(time.Hour, c.parkExpired)
-		p.timer.Stop()
-	}
-	p.parked.Store(true) // before the timer can fire, after it exists
-	p.timer.Reset(wait)
+	deadline := c.lastActivity.Load() + int64(c.t.opts.connectionLifetime())
+	p.deadline.Store(deadline)
+	p.parked.Store(true) // before the poller can see the socket or the deadline
 	if err := pl.watch(c); err != nil {
 		if p.parked.CompareAndSwap(true, false) {
-			p.timer.Stop()
 			return true
 		}
-		return false // the timer took it meanwhile
+		return false // the deadline took it meanwhile
 	}
+	pl.schedule(c.id, deadline)
 	c.t.stats.parks.Add(1)
 	c.t.parkedNow.Add(1)
 	return false
 }
 
-// unpark takes the connection back from the poller or the timer; it
-// reports whether this caller won it.
+// unpark takes the connection back from the poller; it reports whether
+// this caller won it.
 func (c *Conn) unpark() bool {
 	if !c.idle.parked.CompareAndSwap(true, false) {
 		return false
 	}
-	c.idle.timer.Stop()
 	c.t.parkedNow.Add(-1)
 	return true
 }
 
-// parkExpired is the idle timer of a parked connection: it starts a reader,
-// which closes the connection with IDLE_TIMEOUT when no traffic (writes
-// included) happened since, or parks it again later.
-func (c *Conn) parkExpired() {
-	if c.unpark() {
-		c.resume()
+// resume starts a reader for a connection taken from the poller, unless the
+// connection is no longer open (Shutdown drains and closes it). traffic
+// says bytes or a hang-up woke it, rather than its idle deadline: traffic
+// sooner than ParkAfter since the connection's last traffic doubles its
+// park wait, later traffic starts it again from the shortest.
+func (c *Conn) resume(traffic bool, now time.Time) {
+	if traffic {
+		after := c.t.opts.parkAfter()
+		switch shift := c.idle.shift.Load(); {
+		case now.Sub(time.Unix(0, c.lastActivity.Load())) >= after:
+			c.idle.shift.Store(parkWaitSteps)
+		case shift > 0:
+			c.idle.shift.Store(shift - 1)
+		}
 	}
-}
-
-// resume starts a reader for a connection taken from the poller or the
-// timer, unless the connection is no longer open (Shutdown drains and
-// closes it).
-func (c *Conn) resume() {
 	c.mu.Lock()
 	if c.State() != StateOpen {
 		c.mu.Unlock()

@@ -181,3 +181,52 @@ func TestParkingUnderTraffic(t *testing.T) {
 		t.Fatalf("no park/resume under traffic: %d / %d", st.Parks, st.Resumes)
 	}
 }
+
+// TestPingParksAtOnce: a connection whose last bytes were a CRLF
+// keep-alive parks as soon as the socket is empty, whatever ParkAfter, and
+// a request after it is answered.
+func TestPingParksAtOnce(t *testing.T) {
+	h := newHarness(t, Options{ParkAfter: time.Hour}, nil)
+	c := h.dial()
+	r := bufio.NewReader(c)
+	c.Write([]byte("\r\n\r\n"))
+	if pong, _ := r.ReadString('\n'); pong != "\r\n" {
+		t.Fatalf("pong %q", pong)
+	}
+	waitUntilT(t, "the connection to park after its ping", func() bool { return h.tr.Stats().Parked == 1 })
+	c.Write([]byte(options("after-ping")))
+	if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
+		t.Fatalf("response %q", resp)
+	}
+	if st := h.tr.Stats(); st.Parks != 1 || st.Resumes != 1 || st.Parked != 0 {
+		t.Fatalf("parks %d, resumes %d, parked %d: want 1, 1, 0 (a request does not park at once)", st.Parks, st.Resumes, st.Parked)
+	}
+}
+
+// TestParkWaitAdapts: a new connection's reader parks after ParkAfter >>
+// parkWaitSteps; each time traffic comes back sooner than ParkAfter the
+// wait doubles, and traffic after a longer silence starts it again from
+// the shortest.
+func TestParkWaitAdapts(t *testing.T) {
+	const after = 400 * time.Millisecond
+	h := newHarness(t, Options{ParkAfter: after, ConnectionLifetime: time.Minute}, nil)
+	c := h.dial()
+	r := bufio.NewReader(c)
+	conn := h.tr.Conn(e0(h))
+	for i := range 4 {
+		waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parks == uint64(i+1) })
+		if got, want := conn.idle.shift.Load(), uint32(parkWaitSteps-i); got != want {
+			t.Fatalf("park %d: wait ParkAfter>>%d, want >>%d (%+v)", i+1, got, want, h.tr.Stats())
+		}
+		c.Write([]byte(options("adapt-" + itoa(i))))
+		readResponse(t, r)
+	}
+	waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parks == 5 })
+	time.Sleep(after) // silence longer than ParkAfter
+	c.Write([]byte(options("after-silence")))
+	readResponse(t, r)
+	waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parks == 6 })
+	if got := conn.idle.shift.Load(); got != parkWaitSteps {
+		t.Fatalf("after a silence of ParkAfter: wait ParkAfter>>%d, want >>%d", got, parkWaitSteps)
+	}
+}

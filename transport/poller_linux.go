@@ -3,8 +3,11 @@ package transport
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // pollerBatch bounds the readiness events taken per epoll_wait.
@@ -12,14 +15,16 @@ const pollerBatch = 128
 
 // poller watches parked connections' sockets for readability in one epoll
 // set, with one goroutine, and starts a reader for each that becomes
-// readable (see park.go). The epoll data of a socket is its connection id,
-// looked up in the table on wake, so that a stale event never reaches
-// another connection.
+// readable or whose idle deadline passes (see park.go). The epoll data of a
+// socket is its connection id, looked up in the table on wake, so that a
+// stale event never reaches another connection.
 type poller struct {
-	t    *Transport
-	epfd int
-	wake [2]int // a pipe whose read end is in the set: written to stop
+	t         *Transport
+	epfd      int
+	wake      [2]int // a pipe whose read end is in the set: written to wake the loop
+	deadlines idleDeadlines
 
+	stopping atomic.Bool
 	stopOnce sync.Once
 	done     chan struct{}
 }
@@ -74,23 +79,73 @@ func (p *poller) run() {
 	defer close(p.done)
 	defer p.closeFDs()
 	events := make([]syscall.EpollEvent, pollerBatch)
+	var due []idleDeadline
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
+		n, err := syscall.EpollWait(p.epfd, events, p.timeout(time.Now()))
 		if err == syscall.EINTR {
 			continue
 		}
 		if err != nil {
-			p.t.opts.logger().Error("epoll_wait failed; parked connections wait for their idle timer", "err", err)
+			p.t.opts.logger().Error("epoll_wait failed; parked connections wait for traffic with no idle bound", "err", err)
 			return
 		}
+		now := time.Now()
 		for _, ev := range events[:n] {
 			if ev.Fd == -1 && ev.Pad == -1 {
-				return // stop
+				p.drainWake()
+				if p.stopping.Load() {
+					return
+				}
+				continue
 			}
 			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if c := p.t.Conn(id); c != nil && c.unpark() {
-				c.resume()
+				c.resume(true, now)
 			}
+		}
+		due = p.deadlines.popDue(now.UnixNano(), due[:0])
+		for _, e := range due {
+			if c := p.t.Conn(e.id); c != nil && c.idle.deadline.Load() == e.at && c.unpark() {
+				c.resume(false, now)
+			}
+		}
+	}
+}
+
+// timeout is epoll_wait's timeout: the milliseconds until the earliest idle
+// deadline, rounded up, or -1 (none).
+func (p *poller) timeout(now time.Time) int {
+	at, ok := p.deadlines.earliest()
+	if !ok {
+		return -1
+	}
+	wait := time.Duration(at - now.UnixNano())
+	if wait <= 0 {
+		return 0
+	}
+	return int(min((wait+time.Millisecond-1)/time.Millisecond, math.MaxInt32))
+}
+
+// schedule records a parked connection's idle deadline, waking the loop
+// when it is earlier than the one the loop sleeps until, and drops stale
+// deadlines when they pile up.
+func (p *poller) schedule(id uint64, at int64) {
+	if p.deadlines.push(idleDeadline{at: at, id: id}) {
+		p.wakeUp()
+	}
+	p.deadlines.compact(int(p.t.parkedNow.Load()), func(e idleDeadline) bool {
+		c := p.t.Conn(e.id)
+		return c != nil && c.idle.parked.Load() && c.idle.deadline.Load() == e.at
+	})
+}
+
+func (p *poller) wakeUp() { syscall.Write(p.wake[1], []byte{0}) }
+
+func (p *poller) drainWake() {
+	var b [64]byte
+	for {
+		if n, _ := syscall.Read(p.wake[0], b[:]); n < len(b) {
+			return
 		}
 	}
 }
@@ -98,7 +153,8 @@ func (p *poller) run() {
 // stop ends the poller's goroutine and closes its descriptors.
 func (p *poller) stop() {
 	p.stopOnce.Do(func() {
-		syscall.Write(p.wake[1], []byte{0})
+		p.stopping.Store(true)
+		p.wakeUp()
 		<-p.done
 	})
 }

@@ -13,7 +13,8 @@ var errNoPoller = errors.New("transport: no poller on this system")
 // readers.
 type poller struct{}
 
-func (*poller) watch(*Conn) error { return errNoPoller }
-func (*poller) stop()             {}
+func (*poller) watch(*Conn) error      { return errNoPoller }
+func (*poller) schedule(uint64, int64) {}
+func (*poller) stop()                  {}
 
 func startPoller(*Transport, *slog.Logger) *poller { return nil }

@@ -19,11 +19,57 @@ var crlf = []byte("\r\n")
 // the connection ends or, idle, parks (park.go).
 func (c *Conn) serve() {
 	defer c.t.readers.Done()
+	c.takeReading()
 	for c.read() {
+		c.dropReading() // before the connection can go to another reader
 		if !c.park() {
 			return
 		}
+		c.takeReading()
 	}
+	c.dropReading()
+}
+
+// reading is what a reader keeps while it runs, taken from a pool when a
+// reader starts and given back when it parks or ends: an idle connection
+// holds none of it.
+type reading struct {
+	c *Conn
+	// buf and rs are taken from pools while bytes wait and given back at a
+	// message boundary.
+	buf      *[]byte
+	rs       *readState
+	chunks   int
+	msgStart time.Time
+	deadline time.Time
+	readFn   func(fd uintptr) bool // c.readReady, made once per pooled reading
+	rerr     error
+	parking  bool // the reader stops to park (deadlinePassed, parkAfterPing)
+	pinged   bool // the last thing framed was a CRLF keep-alive
+	// readSince is when the current reader started (parkTime).
+	readSince time.Time
+}
+
+func newReading() any {
+	r := new(reading)
+	r.readFn = func(fd uintptr) bool { return r.c.readReady(fd) }
+	return r
+}
+
+// takeReading gives the connection's new reader its state.
+func (c *Conn) takeReading() {
+	r := c.t.readings.Get().(*reading)
+	r.c = c
+	c.r = r
+}
+
+// dropReading gives the reader's state back; the read buffer is already
+// released (read does it on its way out).
+func (c *Conn) dropReading() {
+	r := c.r
+	c.r = nil
+	*r = reading{readFn: r.readFn}
+	c.t.readings.Put(r)
 }
 
 // read reads until the connection ends (false) or may park (true). While it
@@ -40,11 +86,15 @@ func (c *Conn) read() (parking bool) {
 			c.handlerPanicked(r)
 		}
 	}()
-	c.deadline = time.Time{}
-	c.readSince = time.Now()
-	c.armDeadline(c.readSince)
+	c.r.deadline = time.Time{}
+	c.r.readSince = time.Now()
+	c.armDeadline(c.r.readSince)
 	for {
-		err := c.rc.Read(c.readFn)
+		err := c.rc.Read(c.r.readFn)
+		if c.r.parking && err == nil && c.State() == StateOpen {
+			c.r.parking = false
+			return true // parkAfterPing
+		}
 		if c.rstate.Load() == readerClosing {
 			// closeWith ran while messages were handled inside the read
 			// callback and left the socket for us to close, out of it.
@@ -55,7 +105,7 @@ func (c *Conn) read() (parking bool) {
 			return false
 		}
 		if err == nil {
-			err, c.rerr = c.rerr, nil
+			err, c.r.rerr = c.r.rerr, nil
 		}
 		if err == nil {
 			if c.State() == StateDraining {
@@ -64,7 +114,7 @@ func (c *Conn) read() (parking bool) {
 			err = io.EOF
 		}
 		if !c.readFailed(err) {
-			parking, c.parking = c.parking, false
+			parking, c.r.parking = c.r.parking, false
 			return parking
 		}
 	}
@@ -107,7 +157,7 @@ func (c *Conn) closeSocket() {
 // readReady is the read callback, called by the runtime poller when the
 // socket is readable: it reads into a pooled buffer, taken only now that
 // bytes are there, and handles what it frames. It returns false to wait for
-// readability, true to leave (an error in c.rerr, the connection closed, or
+// readability, true to leave (an error in c.r.rerr, the connection closed, or
 // the socket left to the reader).
 func (c *Conn) readReady(fd uintptr) bool {
 	if !c.rstate.CompareAndSwap(readerOut, readerIn) {
@@ -127,10 +177,10 @@ func (c *Conn) readReady(fd uintptr) bool {
 // the poller's edge for bytes that came meanwhile wakes it at once.
 func (c *Conn) readAndHandle(fd uintptr) bool {
 	for {
-		if c.buf == nil {
+		if c.r.buf == nil {
 			c.takeBuf()
 		}
-		b := *c.buf
+		b := *c.r.buf
 		room := cap(b) - len(b)
 		n, err := syscall.Read(int(fd), b[len(b):cap(b)])
 		switch {
@@ -140,15 +190,15 @@ func (c *Conn) readAndHandle(fd uintptr) bool {
 			if len(b) == 0 {
 				c.releaseBuf()
 			}
-			return false
+			return c.parkAfterPing()
 		case err != nil:
-			c.rerr = err
+			c.r.rerr = err
 			return true
 		case n == 0:
-			c.rerr = io.EOF
+			c.r.rerr = io.EOF
 			return true
 		}
-		*c.buf = b[:len(b)+n]
+		*c.r.buf = b[:len(b)+n]
 		now := time.Now()
 		c.touch(now)
 		c.bytesIn.Add(uint64(n))
@@ -157,9 +207,24 @@ func (c *Conn) readAndHandle(fd uintptr) bool {
 			return true
 		}
 		if n < room {
-			return false
+			return c.parkAfterPing()
 		}
 	}
+}
+
+// parkAfterPing reports, once the socket is empty, that the reader parks
+// now rather than after its park wait: the last thing read was a CRLF
+// keep-alive, after which a client sends nothing until its next one (RFC
+// 5626 suggests 95 to 120 s over TCP) or a request, so its reader would
+// only wait. A burst of phones that connect and ping thus never holds a
+// goroutine each.
+func (c *Conn) parkAfterPing() bool {
+	if !c.r.pinged || c.r.buf != nil || c.parkAfter() <= 0 {
+		return false
+	}
+	c.r.pinged = false
+	c.r.parking = true
+	return true
 }
 
 // readState is the reader's framing state, pooled with the read buffer:
@@ -171,44 +236,45 @@ type readState struct {
 
 // takeBuf takes a read buffer and a framing state from the pools.
 func (c *Conn) takeBuf() {
-	c.buf = c.t.bufs.Get().(*[]byte)
-	c.rs = c.t.states.Get().(*readState)
-	c.rs.framer.MaxMessageBytes = c.t.opts.maxMessageBytes()
-	c.rs.msg.Conn = c
+	c.r.buf = c.t.bufs.Get().(*[]byte)
+	c.r.rs = c.t.states.Get().(*readState)
+	c.r.rs.framer.MaxMessageBytes = c.t.opts.maxMessageBytes()
+	c.r.rs.msg.Conn = c
 }
 
 // releaseBuf gives the read buffer and the framing state back; the buffer
 // holds nothing unconsumed and the framer is at a message boundary.
 func (c *Conn) releaseBuf() {
-	if c.buf == nil {
+	if c.r.buf == nil {
 		return
 	}
-	if cap(*c.buf) == readBufferSize {
-		*c.buf = (*c.buf)[:0]
-		c.t.bufs.Put(c.buf)
+	if cap(*c.r.buf) == readBufferSize {
+		*c.r.buf = (*c.r.buf)[:0]
+		c.t.bufs.Put(c.r.buf)
 	}
-	c.buf = nil
-	c.rs.framer.Reset()
-	c.rs.msg = Message{}
-	c.t.states.Put(c.rs)
-	c.rs = nil
+	c.r.buf = nil
+	c.r.rs.framer.Reset()
+	c.r.rs.msg = Message{}
+	c.t.states.Put(c.r.rs)
+	c.r.rs = nil
 }
 
 // frame frames every complete item in the buffer after a read of n bytes.
 // It returns false when the connection was closed.
 func (c *Conn) frame(n int, now time.Time) bool {
 	opts := &c.t.opts
-	b := *c.buf
+	b := *c.r.buf
 	off := 0
 	var r framing.Result
 	for {
-		c.rs.framer.Next(b[off:], &r)
+		c.r.rs.framer.Next(b[off:], &r)
 		switch r.Kind {
 		case framing.Message:
 			off += r.N
-			c.chunks = 0
-			if !c.msgStart.IsZero() {
-				c.msgStart = time.Time{}
+			c.r.chunks = 0
+			c.r.pinged = false
+			if !c.r.msgStart.IsZero() {
+				c.r.msgStart = time.Time{}
 				c.armDeadline(now)
 			}
 			if !c.deliver(&r.Frame, now) {
@@ -220,6 +286,7 @@ func (c *Conn) frame(n int, now time.Time) bool {
 			continue
 		case framing.Ping:
 			off += r.N
+			c.r.pinged = true
 			c.t.stats.pings.Add(1)
 			if !opts.DisableCRLFPingPong {
 				c.t.stats.pongs.Add(1)
@@ -247,17 +314,17 @@ func (c *Conn) frame(n int, now time.Time) bool {
 	}
 	if off > 0 {
 		copy(b, b[off:])
-		*c.buf = b[:rest]
+		*c.r.buf = b[:rest]
 	}
 	if r.Partial {
-		if c.msgStart.IsZero() {
-			c.msgStart = now
+		if c.r.msgStart.IsZero() {
+			c.r.msgStart = now
 			c.armDeadline(now)
 		}
 		if limit := opts.maxMsgChunks(); limit > 0 && n < chunkMinBytes {
-			c.chunks++
-			if c.chunks >= limit {
-				c.closeWith(EventChunkLimit, StatusFailure, fmt.Sprintf("Message arrived in %d chunks, tcp_max_msg_chunks is %d", c.chunks, limit))
+			c.r.chunks++
+			if c.r.chunks >= limit {
+				c.closeWith(EventChunkLimit, StatusFailure, fmt.Sprintf("Message arrived in %d chunks, tcp_max_msg_chunks is %d", c.r.chunks, limit))
 				return false
 			}
 		}
@@ -271,7 +338,7 @@ func (c *Conn) frame(n int, now time.Time) bool {
 // growBuf makes room for a message larger than the pooled buffer, up to the
 // maximum message size plus room for the blank line the framer must see.
 func (c *Conn) growBuf() {
-	b := *c.buf
+	b := *c.r.buf
 	limit := c.t.opts.maxMessageBytes() + 8
 	newCap := min(2*cap(b), limit)
 	if newCap <= cap(b) {
@@ -280,10 +347,10 @@ func (c *Conn) growBuf() {
 	nb := make([]byte, len(b), newCap)
 	copy(nb, b)
 	if cap(b) == readBufferSize {
-		*c.buf = b[:0]
-		c.t.bufs.Put(c.buf)
+		*c.r.buf = b[:0]
+		c.t.bufs.Put(c.r.buf)
 	}
-	c.buf = &nb
+	c.r.buf = &nb
 }
 
 // deliver observes one message, stamped when the read that completed it
@@ -303,7 +370,7 @@ func (c *Conn) deliver(f *framing.Frame, readAt time.Time) bool {
 		}()
 		return true
 	}
-	m := &c.rs.msg
+	m := &c.r.rs.msg
 	m.Frame = *f
 	c.t.handler.ServeSIP(m)
 	m.Frame = framing.Frame{}
@@ -357,7 +424,7 @@ func (c *Conn) readFailed(err error) bool {
 	}
 	switch {
 	case errors.Is(err, io.EOF):
-		if c.buf != nil && len(*c.buf) > 0 && !c.msgStart.IsZero() {
+		if c.r.buf != nil && len(*c.r.buf) > 0 && !c.r.msgStart.IsZero() {
 			c.closeWith(EventReadError, StatusFailure, "EOF received with incomplete SIP message")
 			return false
 		}
@@ -371,23 +438,23 @@ func (c *Conn) readFailed(err error) bool {
 // armDeadline sets the read deadline to the earliest of the idle bound
 // (tcp_connection_lifetime after the last traffic), while a message is
 // incomplete the message time bound (tcp_max_msg_time), and else the time
-// the reader may park (ParkAfter after the last traffic).
+// the reader may park (its park wait after the last traffic).
 func (c *Conn) armDeadline(now time.Time) {
 	last := time.Unix(0, c.lastActivity.Load())
 	d := last.Add(c.t.opts.connectionLifetime())
-	if !c.msgStart.IsZero() {
-		if m := c.msgStart.Add(c.t.opts.maxMsgTime()); m.Before(d) {
+	if !c.r.msgStart.IsZero() {
+		if m := c.r.msgStart.Add(c.t.opts.maxMsgTime()); m.Before(d) {
 			d = m
 		}
-	} else if after := c.t.opts.parkAfter(); after > 0 {
+	} else if after := c.parkAfter(); after > 0 {
 		if p := c.parkTime(last, after); p.Before(d) {
 			d = p
 		}
 	}
-	if d.Equal(c.deadline) {
+	if d.Equal(c.r.deadline) {
 		return
 	}
-	c.deadline = d
+	c.r.deadline = d
 	c.nc.SetReadDeadline(d)
 }
 
@@ -399,7 +466,7 @@ func (c *Conn) deadlinePassed(now time.Time) bool {
 	case StateDraining, StateClosed:
 		return false
 	}
-	if !c.msgStart.IsZero() && !now.Before(c.msgStart.Add(c.t.opts.maxMsgTime())) {
+	if !c.r.msgStart.IsZero() && !now.Before(c.r.msgStart.Add(c.t.opts.maxMsgTime())) {
 		c.closeWith(EventMessageTimeout, StatusFailure, "Read timeout with incomplete SIP message")
 		return false
 	}
@@ -409,10 +476,10 @@ func (c *Conn) deadlinePassed(now time.Time) bool {
 		return false
 	}
 	if c.canPark(now) {
-		c.parking = true
+		c.r.parking = true
 		return false
 	}
-	c.deadline = time.Time{}
+	c.r.deadline = time.Time{}
 	c.armDeadline(now)
 	return true
 }

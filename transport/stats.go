@@ -82,7 +82,7 @@ type Stats struct {
 	TCPHistograms []TCPHistogram `json:"tcp_histograms"`
 
 	// Parks and Resumes count idle connections handed to the event loop
-	// and taken back when bytes came (or their idle timer fired).
+	// and taken back when bytes came (or their idle deadline passed).
 	Parks   uint64 `json:"parks"`
 	Resumes uint64 `json:"resumes"`
 	// Parked is the number of connections parked now: open, holding no

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,7 @@ type Transport struct {
 	readers   sync.WaitGroup // connection readers and parallel handlers
 	bufs      sync.Pool      // read buffers (*[]byte), taken only while bytes wait
 	states    sync.Pool      // framing states (*readState), taken with the buffers
+	readings  sync.Pool      // readers' states (*reading), taken while a reader runs
 
 	stats   counters
 	sampler *sampler // the TCP_INFO sampler, nil when off
@@ -72,6 +74,7 @@ func New(opts Options, h Handler) *Transport {
 		return &b
 	}
 	t.states.New = func() any { return new(readState) }
+	t.readings.New = newReading
 	t.startSampler()
 	return t
 }
@@ -134,6 +137,11 @@ func (t *Transport) acceptLoop(l *net.TCPListener, bound netip.AddrPort) {
 		}
 		backoff = 0
 		t.accepted(nc, bound)
+		// Let the new reader run before the next accept: in an accept
+		// burst, readers then read their first bytes and park as they go,
+		// instead of thousands of them waiting to run at once (the runtime
+		// keeps every goroutine descriptor it ever made, ~460 bytes each).
+		runtime.Gosched()
 	}
 }
 

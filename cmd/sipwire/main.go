@@ -185,7 +185,10 @@ func serve(cfg *config.Config, path string, log *slog.Logger) error {
 	memCtx, stopMemory := context.WithCancel(ctx)
 	defer stopMemory()
 	// Connections holding a reader goroutine and its stack: open, not parked.
-	go newMemoryReturner(func() int { st := a.tr.Stats(); return st.Open - st.Parked }, log).run(memCtx)
+	go newMemoryReturner(func() (int, uint64) {
+		st := a.tr.Stats()
+		return st.Open - st.Parked, st.Accepted + st.Connects
+	}, log).run(memCtx)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			reloadConfig(a, path, log)

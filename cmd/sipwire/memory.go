@@ -9,25 +9,28 @@ import (
 )
 
 // Giving memory back after a burst. A burst of connections (a flood, a
-// slowloris attack) grows the heap and the goroutine stacks; once it ends,
-// the Go runtime keeps the freed memory for reuse and hands it back to the
-// OS only slowly (its background scavenger), so that an idle appliance
-// shows the burst's resident size for minutes. memoryReturner watches the
-// active connections (open and not parked: each holds a reader goroutine
-// and its stack; an idle one parks after transport.Options.ParkAfter) and,
-// when their number has fallen to a quarter of its peak or less (the
-// burst closed, or went idle), forces a collection and returns the free
-// memory at once
+// slowloris attack, thousands of phones registering at once) grows the heap
+// and the goroutine stacks; once it ends, the Go runtime keeps the freed
+// memory for reuse and hands it back to the OS only slowly (its background
+// scavenger), so that an idle appliance shows the burst's resident size for
+// minutes. memoryReturner watches the connections that held a reader in
+// each sample: those active now (open and not parked: each holds a reader
+// goroutine and its stack) plus those opened since the last sample (each
+// held one, however briefly, and left garbage behind: a phone that
+// connects, pings and parks at once). When that number has fallen to a
+// quarter of its peak or less (the burst closed, went idle, or stopped
+// arriving), it forces a collection and returns the free memory at once
 // (debug.FreeOSMemory). debug.SetMemoryLimit was the other candidate: it
 // only acts when the heap nears the limit, which an idle appliance does not.
 const (
 	// memoryCheckEvery is how often the open connections are sampled.
 	memoryCheckEvery = time.Second
-	// memoryBurstConns is the smallest peak of open connections whose
-	// end returns memory: smaller bursts leave little to return.
+	// memoryBurstConns is the smallest peak of connections with a reader
+	// (see above) whose end returns memory: smaller bursts leave little to
+	// return.
 	memoryBurstConns = 500
-	// memoryFallFactor: a burst has ended when the open connections are
-	// at most its peak divided by this.
+	// memoryFallFactor: a burst has ended when the connections with a
+	// reader are at most its peak divided by this.
 	memoryFallFactor = 4
 	// memoryMinInterval bounds how often memory is returned: a forced
 	// collection costs a few milliseconds of CPU.
@@ -37,16 +40,19 @@ const (
 // memoryReturner returns free memory to the OS after a burst of
 // connections ends.
 type memoryReturner struct {
-	open func() int // the connections open now
-	log  *slog.Logger
-	free func() // debug.FreeOSMemory; a test may count the calls
+	// sample returns the active connections (open, not parked) and how
+	// many connections were ever opened.
+	sample func() (active int, opened uint64)
+	log    *slog.Logger
+	free   func() // debug.FreeOSMemory; a test may count the calls
 
-	peak int       // the most connections open since the last return
-	last time.Time // of the last return
+	opened uint64    // at the last sample
+	peak   int       // the most connections with a reader in a sample since the last return
+	last   time.Time // of the last return
 }
 
-func newMemoryReturner(open func() int, log *slog.Logger) *memoryReturner {
-	return &memoryReturner{open: open, log: log, free: debug.FreeOSMemory}
+func newMemoryReturner(sample func() (active int, opened uint64), log *slog.Logger) *memoryReturner {
+	return &memoryReturner{sample: sample, log: log, free: debug.FreeOSMemory}
 }
 
 // run samples the open connections every memoryCheckEvery until ctx ends.
@@ -63,10 +69,12 @@ func (m *memoryReturner) run(ctx context.Context) {
 	}
 }
 
-// check samples the open connections at now and returns memory when a
-// burst has ended; it reports whether it did.
+// check samples the connections at now and returns memory when a burst
+// has ended; it reports whether it did.
 func (m *memoryReturner) check(now time.Time) bool {
-	n := m.open()
+	active, opened := m.sample()
+	n := active + int(opened-m.opened)
+	m.opened = opened
 	m.peak = max(m.peak, n)
 	if m.peak < memoryBurstConns || n > m.peak/memoryFallFactor || now.Sub(m.last) < memoryMinInterval {
 		return false
@@ -76,7 +84,7 @@ func (m *memoryReturner) check(now time.Time) bool {
 	m.free()
 	runtime.ReadMemStats(&after)
 	m.log.Info("a burst of connections ended: free memory returned to the OS",
-		"peak_connections", m.peak, "open", n,
+		"peak_connections", m.peak, "active", active,
 		"released_bytes", int64(after.HeapReleased)-int64(before.HeapReleased),
 		"heap_in_use_bytes", after.HeapInuse, "stacks_bytes", after.StackInuse)
 	m.peak, m.last = n, now
