@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/sipwire/sipwire/transport/framing"
 )
@@ -182,7 +183,7 @@ func (c *Conn) readAndHandle(fd uintptr) bool {
 		}
 		b := *c.r.buf
 		room := cap(b) - len(b)
-		n, err := syscall.Read(int(fd), b[len(b):cap(b)])
+		n, err := rawRead(fd, b[len(b):cap(b)])
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -225,6 +226,17 @@ func (c *Conn) parkAfterPing() bool {
 	c.r.pinged = false
 	c.r.parking = true
 	return true
+}
+
+// rawRead is read(2) on the non-blocking socket as a raw system call,
+// without the runtime's entersyscall/exitsyscall, for the reasons given at
+// rawWrite: it cannot block (EAGAIN instead).
+func rawRead(fd uintptr, b []byte) (int, error) {
+	n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // readState is the reader's framing state, pooled with the read buffer:

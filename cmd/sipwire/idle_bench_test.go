@@ -46,11 +46,11 @@ func BenchmarkIdleConnectionMemoryDefaultConfig(b *testing.B) {
 		if err := cmd.Start(); err != nil {
 			b.Fatal(err)
 		}
-		stats := func() (open, parks uint64) {
+		stats := func() (open, parked uint64) {
 			var s struct {
 				Transport struct {
 					Open  uint64 `json:"open"`
-					Parks uint64 `json:"parks"`
+					Parked uint64 `json:"parked"`
 				} `json:"transport"`
 			}
 			resp, err := http.Get("http://" + web + "/api/v1/stats")
@@ -59,7 +59,7 @@ func BenchmarkIdleConnectionMemoryDefaultConfig(b *testing.B) {
 			}
 			defer resp.Body.Close()
 			json.NewDecoder(resp.Body).Decode(&s)
-			return s.Transport.Open, s.Transport.Parks
+			return s.Transport.Open, s.Transport.Parked
 		}
 		waitB(b, "sipwire to answer", func() bool {
 			c, err := net.Dial("tcp", sip)
@@ -84,7 +84,7 @@ func BenchmarkIdleConnectionMemoryDefaultConfig(b *testing.B) {
 			syscall.Write(fd, []byte("\r\n\r\n"))
 			fds = append(fds, fd)
 		}
-		waitB(b, "every connection to park", func() bool { open, parks := stats(); return open == uint64(n) && parks >= uint64(n) })
+		waitB(b, "every connection to park", func() bool { open, parked := stats(); return open == uint64(n) && parked == uint64(n) })
 		time.Sleep(3 * time.Second)
 		after := rssOf(b, cmd.Process.Pid)
 		b.ReportMetric(float64(after-before)/float64(n), "rss-bytes/conn")
