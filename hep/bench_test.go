@@ -69,7 +69,8 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // BenchmarkTapMessage is the cost on the connection's goroutine: encoding
-// into a pooled buffer and queueing (the sender drains to a UDP sink).
+// into a pooled scratch buffer and copying it into the sender's queue (the
+// sender drains to a UDP sink).
 func BenchmarkTapMessage(b *testing.B) {
 	sink := newUDPSink(b)
 	tr, err := New(Config{Destinations: []Destination{sink}, Format: FormatOpenSIPS, QueueSize: 1 << 16, QueueBytes: 1 << 30, Logger: quietLogger()})

@@ -9,8 +9,9 @@
 //     is as strict as heplify-server and never panics;
 //   - destinations (destination.go): OpenSIPS' proto_hep hep_id syntax,
 //     "[name] host[:port]; transport=udp|tcp|tls; version=3";
-//   - senders (sender.go, worker.go, udp.go, stream.go): bounded queues per
-//     destination that never block the caller, UDP (one message per
+//   - senders (sender.go, worker.go, run.go, udp.go, stream.go): bounded
+//     queues per destination that never block the caller, each a run of
+//     packets back to back in one buffer that the worker takes whole, UDP (one message per
 //     datagram, sent in batches by several workers, each with its own
 //     socket; one connection's packets always through the same one, in
 //     order), TCP and TLS (one connection, reconnect with exponential

@@ -34,14 +34,15 @@ func (t *Tracer) observeEvent(e *transport.Event, callIDs []string) {
 // sendEvent encodes e with callID as correlation id (the connection id when
 // callID is empty) and queues it.
 func (t *Tracer) sendEvent(e *transport.Event, callID string) {
-	p := t.pool.get()
-	b, err := t.appendEvent(p.b, e, callID)
+	p := t.scratch.get()
+	b, err := t.appendEvent(*p, e, callID)
+	*p = b
 	if err != nil {
-		t.encodeFailed(p)
-		return
+		t.encodeFailed()
+	} else {
+		t.send(b, e.ConnID)
 	}
-	p.b = b
-	t.send(p, e.ConnID)
+	t.scratch.put(p)
 }
 
 // appendEvent appends e as one HEP packet to dst.

@@ -7,8 +7,8 @@ import (
 )
 
 // TapMessage encodes m as a HEP type 1 packet (payload = the exact message
-// bytes, correlation id = the Call-ID) straight into a pooled buffer, the
-// one copy of the message, and queues it without blocking. With FormatHomer
+// bytes, correlation id = the Call-ID) into a pooled scratch buffer, and
+// copies it into each destination's queue without blocking. With FormatHomer
 // a Call-ID new to the connection (m.NewCall), among its first
 // Config.OpenReplaysPerConn, first repeats the connection's open event with
 // the Call-ID as correlation id, so that Homer's call view shows how the
@@ -25,14 +25,15 @@ func (t *Tracer) TapMessage(m *transport.TracedMessage) {
 	if !t.messages {
 		return
 	}
-	p := t.pool.get()
-	b, err := t.appendMessage(p.b, m)
+	p := t.scratch.get()
+	b, err := t.appendMessage(*p, m)
+	*p = b
 	if err != nil {
-		t.encodeFailed(p)
-		return
+		t.encodeFailed()
+	} else {
+		t.send(b, m.Conn.ID)
 	}
-	p.b = b
-	t.send(p, m.Conn.ID)
+	t.scratch.put(p)
 }
 
 // appendMessage appends m as one HEP packet to dst, addressed by

@@ -84,7 +84,7 @@ func newSender(d Destination, o senderOptions) *sender {
 	for i := range s.workers {
 		// Each queue could take the whole bound: the destination-wide
 		// counters enforce it, and one busy connection may use all of it.
-		s.workers[i] = &worker{s: s, q: make(chan *packetBuf, o.queueLen)}
+		s.workers[i] = newWorker(s)
 	}
 	return s
 }
@@ -101,30 +101,29 @@ func (s *sender) start() {
 	}()
 }
 
-// enqueue queues p, which holds one reference for this sender, or drops it
-// (counted) when the queue is full or the sender is closing. It never
-// blocks. A non-zero key (a connection id) always picks the same worker,
-// so the packets of one connection leave in order through one socket;
+// enqueue copies packet p into a worker's queue, or drops it (counted)
+// when the queue is full or the sender is closing. It never blocks. A
+// non-zero key (a connection id) always picks the same worker, so the
+// packets of one connection leave in order through one socket;
 // consecutive keys pick consecutive workers. Packets with key zero are
 // spread round-robin.
-func (s *sender) enqueue(p *packetBuf, key uint64) {
-	n := int64(len(p.b))
+func (s *sender) enqueue(p []byte, key uint64) {
+	n := int64(len(p))
 	// Reserve the room before looking at closing: shutdown sweeps the
 	// queues until every reservation is released, so a packet that slips
 	// in while the workers stop is still counted.
 	if !reserve(&s.queuedPkts, 1, int64(s.opts.queueLen)) {
 		s.c.drop(dropQueueFull, 1)
-		p.release()
 		return
 	}
 	if !reserve(&s.queued, n, s.opts.queueBytes) {
 		s.queuedPkts.Add(-1)
 		s.c.drop(dropQueueFull, 1)
-		p.release()
 		return
 	}
 	if s.closing.Load() {
-		s.unreserve(p, dropNotConnected)
+		s.dequeued(1, n)
+		s.c.drop(dropNotConnected, 1)
 		return
 	}
 	w := s.workers[0]
@@ -134,11 +133,14 @@ func (s *sender) enqueue(p *packetBuf, key uint64) {
 		}
 		w = s.workers[key%uint64(len(s.workers))]
 	}
-	select {
-	case w.q <- p:
-	default:
-		s.unreserve(p, dropQueueFull)
-	}
+	w.put(p)
+}
+
+// backlog reports whether a batch of pkts packets and bytes bytes is a
+// backlog: a quarter of the queue's bounds or more. A worker that took one
+// does not wait for more (the queue could fill meanwhile).
+func (s *sender) backlog(pkts, bytes int) bool {
+	return pkts >= max(s.opts.queueLen/4, 1) || int64(bytes) >= s.opts.queueBytes/4
 }
 
 // reserve adds n to c unless that would take it over limit, so that c
@@ -155,37 +157,32 @@ func reserve(c *atomic.Int64, n, limit int64) bool {
 	}
 }
 
-// unreserve gives back the room enqueue reserved for p and drops it.
-func (s *sender) unreserve(p *packetBuf, r dropReason) {
-	s.dequeued(1, int64(len(p.b)))
-	s.c.drop(r, 1)
-	p.release()
-}
-
 // dequeued releases the room of packets taken off a queue.
 func (s *sender) dequeued(pkts, bytes int64) {
 	s.queuedPkts.Add(-pkts)
 	s.queued.Add(-bytes)
 }
 
-// sentBatch counts batch as sent and releases it.
-func (s *sender) sentBatch(batch []*packetBuf) {
+// sentPackets counts pkts, packets of a run, as sent.
+func (s *sender) sentPackets(pkts [][]byte) {
 	var bytes uint64
-	for _, p := range batch {
-		bytes += uint64(len(p.b))
-		p.release()
+	for _, p := range pkts {
+		bytes += uint64(len(p))
 	}
-	s.c.packetsSent.Add(uint64(len(batch)))
+	s.c.packetsSent.Add(uint64(len(pkts)))
 	s.c.bytesSent.Add(bytes)
 }
 
-func (s *sender) failed(r dropReason, batch []*packetBuf) {
-	if len(batch) == 0 {
-		return
-	}
-	s.c.drop(r, len(batch))
-	for _, p := range batch {
-		p.release()
+// sentRun counts every packet of r as sent.
+func (s *sender) sentRun(r *run) {
+	s.c.packetsSent.Add(uint64(r.len()))
+	s.c.bytesSent.Add(uint64(len(r.b)))
+}
+
+// failed counts n packets as dropped under r.
+func (s *sender) failed(r dropReason, n int) {
+	if n > 0 {
+		s.c.drop(r, n)
 	}
 }
 
@@ -275,7 +272,7 @@ func (s *sender) isDown() bool { return s.down.Load() }
 func (s *sender) stats() DestinationStats {
 	queueLen := 0
 	for _, w := range s.workers {
-		queueLen += len(w.q)
+		queueLen += w.queuedLen()
 	}
 	s.mu.Lock()
 	state := s.state

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// runStream sends packets back to back over TCP or TLS, a batch of queued
-// packets per write (under steady load waiting on its timer, not on the
+// runStream sends packets back to back over TCP or TLS, every queued
+// packet in one write (under steady load waiting on its timer, not on the
 // queue: see worker.nextOrWake), and reconnects with exponential backoff. While the
 // collector cannot be reached, every failed connect drops what was queued
 // (not_connected), so memory stays bounded by the queue and old packets do
@@ -40,9 +40,7 @@ func (w *worker) runStream() {
 		// stalled: the outage began with a write that timed out (a
 		// collector that stopped reading).
 		stalled bool
-		batch   = make([]*packetBuf, 0, maxBatch)
-		vec     = make([][]byte, 0, maxBatch)
-		bufs    net.Buffers // outside the loop: WriteTo takes its address
+		batch   = &w.out
 	)
 	stopRecover := func() {
 		if recoverTimer != nil {
@@ -75,7 +73,8 @@ func (w *worker) runStream() {
 	}
 	defer func() {
 		// A batch held back for a new connection is lost when stopping.
-		s.failed(dropNotConnected, batch)
+		s.failed(dropNotConnected, batch.len())
+		batch.reset()
 		stopRecover()
 		if conn != nil {
 			conn.Close()
@@ -91,8 +90,8 @@ func (w *worker) runStream() {
 				s.connected.Store(false)
 				s.c.connectFailures.Add(1)
 				s.wentDown(err)
-				s.failed(dropNotConnected, batch)
-				batch = batch[:0]
+				s.failed(dropNotConnected, batch.len())
+				batch.reset()
 				w.dropQueued(dropNotConnected)
 				backoff = nextBackoff(backoff, s.opts.backoffMin, s.opts.backoffMax)
 				if s.ctx.Err() != nil {
@@ -119,12 +118,12 @@ func (w *worker) runStream() {
 				recoverTimer = time.NewTimer(probation)
 			}
 		}
-		if len(batch) == 0 {
+		if batch.len() == 0 {
 			var wake <-chan time.Time
 			if recoverTimer != nil {
 				wake = recoverTimer.C
 			}
-			p, ok, woke := w.nextOrWake(dead, wake)
+			ok, woke := w.nextOrWake(dead, wake)
 			if woke && !isClosed(dead) {
 				// The timer fired: the connection has lived its probation.
 				recoverTimer = nil
@@ -139,33 +138,25 @@ func (w *worker) runStream() {
 				}
 				return
 			}
-			batch = append(batch, p)
 		}
-		batch = w.more(batch)
+		w.more()
 		if isClosed(dead) {
 			// The collector closed the connection: keep the batch for the
 			// next one instead of writing it into a dying socket.
 			lost(errors.New("connection closed by the collector"))
 			continue
 		}
-		vec = vec[:0]
-		for _, p := range batch {
-			vec = append(vec, p.b)
-		}
-		bufs = vec
 		conn.SetWriteDeadline(time.Now().Add(s.opts.writeTimeout))
-		_, err := bufs.WriteTo(conn)
-		clear(vec)
+		_, err := conn.Write(batch.b)
 		if err != nil {
-			s.failed(dropSendError, batch)
-			batch = batch[:0]
+			s.failed(dropSendError, batch.len())
+			batch.reset()
 			lost(fmt.Errorf("hep: write to %s: %w", s.dest.Address(), err))
 			continue
 		}
-		w.sent(len(batch))
-		s.sentBatch(batch)
-		clear(batch)
-		batch = batch[:0]
+		w.sent(batch.len(), len(batch.b))
+		s.sentRun(batch)
+		batch.reset()
 		recovered()
 	}
 }

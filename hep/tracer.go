@@ -21,7 +21,7 @@ type Tracer struct {
 	nodeName    []byte
 	authKey     []byte
 	senders     []*sender
-	pool        bufPool
+	scratch     scratchPool
 	replays     int // open-event repeats per connection; 0 unless FormatHomer
 	closed      atomic.Bool
 	closeOnce   sync.Once
@@ -130,11 +130,11 @@ func (t *Tracer) Close(ctx context.Context) error {
 	return t.closeErr
 }
 
-// send hands one encoded packet to every destination. conn is the id of
-// the connection the packet is about: a destination with several workers
-// sends the packets of one connection through one of them, in order.
-func (t *Tracer) send(p *packetBuf, conn uint64) {
-	p.refs.Store(int32(len(t.senders)))
+// send hands one encoded packet to every destination, which copies it
+// into its queue. conn is the id of the connection the packet is about: a
+// destination with several workers sends the packets of one connection
+// through one of them, in order.
+func (t *Tracer) send(p []byte, conn uint64) {
 	for _, s := range t.senders {
 		s.enqueue(p, conn)
 	}
@@ -144,11 +144,9 @@ func (t *Tracer) send(p *packetBuf, conn uint64) {
 // HEP's 16-bit lengths, the only encoding error left once knownAddrs has
 // given every packet both addresses (a message without a local address,
 // sent while its connect was in progress, used to fail here too).
-func (t *Tracer) encodeFailed(p *packetBuf) {
+func (t *Tracer) encodeFailed() {
 	t.encodeFails.Add(1)
 	for _, s := range t.senders {
 		s.c.drop(dropTooLarge, 1)
 	}
-	p.refs.Store(1)
-	p.release()
 }

@@ -88,7 +88,7 @@ func (w *worker) runDatagrams() {
 		s.cameUp()
 	}
 	var (
-		batch   = make([]*packetBuf, 0, maxBatch)
+		pkts    = make([][]byte, 0, maxBatch)
 		msgs    = make([]ipv4.Message, maxBatch)
 		bufs    = make([][]byte, maxBatch)
 		verdict *time.Timer
@@ -113,7 +113,7 @@ func (w *worker) runDatagrams() {
 			}
 			wake = verdict.C
 		}
-		p, ok, woke := w.nextOrWake(nil, wake)
+		ok, woke := w.nextOrWake(nil, wake)
 		if woke {
 			verdict = nil
 			w.judgeProbe(u)
@@ -122,27 +122,35 @@ func (w *worker) runDatagrams() {
 		if !ok {
 			return
 		}
-		batch = w.more(append(batch[:0], p))
+		w.more()
 		// Oversized datagrams would fail one by one; drop them first.
-		kept := batch[:0]
-		for _, p := range batch {
-			if len(p.b) > MaxDatagramLen {
-				s.failed(dropTooLarge, []*packetBuf{p})
+		pkts = pkts[:0]
+		for i := range w.out.len() {
+			p := w.out.packet(i)
+			if len(p) > MaxDatagramLen {
+				s.failed(dropTooLarge, 1)
 				continue
 			}
-			kept = append(kept, p)
+			pkts = append(pkts, p)
 		}
-		batch = kept
 		if s.isDown() {
-			batch = w.probeOrDrop(u, batch)
+			pkts = w.probeOrDrop(u, pkts)
 		}
-		for i, p := range batch {
-			msgs[i].Buffers[0] = p.b
+		var sentBytes int
+		for _, p := range pkts {
+			sentBytes += len(p)
 		}
-		w.writeDatagrams(u, msgs[:len(batch)], batch)
-		w.sent(len(batch))
+		// sendmmsg takes at most maxBatch datagrams a call.
+		for rest := pkts; len(rest) > 0; {
+			n := min(len(rest), maxBatch)
+			copy(bufs, rest[:n])
+			w.writeDatagrams(u, msgs[:n], rest[:n])
+			rest = rest[n:]
+		}
+		w.sent(len(pkts), sentBytes)
 		clear(bufs)
-		clear(batch)
+		clear(pkts)
+		w.out.reset()
 		if !u.probeSent.IsZero() && verdict == nil {
 			w.judgeProbe(u) // refused at once (loopback), or not yet due
 		}
@@ -152,17 +160,17 @@ func (w *worker) runDatagrams() {
 // probeOrDrop keeps, of a batch that finds the destination down, the first
 // packet as a probe when one is due and none is waiting for its verdict,
 // and drops the rest (not_connected).
-func (w *worker) probeOrDrop(u *udpSocket, batch []*packetBuf) []*packetBuf {
+func (w *worker) probeOrDrop(u *udpSocket, batch [][]byte) [][]byte {
 	s := w.s
 	now := time.Now()
 	if u.probeSent.IsZero() && now.Sub(u.lastProbe) >= s.opts.probeEvery && len(batch) > 0 {
 		// Refusals of earlier datagrams must not be blamed on the probe.
 		w.refusals(u)
 		u.probeSent, u.lastProbe = now, now
-		s.failed(dropNotConnected, batch[1:])
+		s.failed(dropNotConnected, len(batch)-1)
 		return batch[:1]
 	}
-	s.failed(dropNotConnected, batch)
+	s.failed(dropNotConnected, len(batch))
 	return batch[:0]
 }
 
@@ -206,23 +214,23 @@ func (w *worker) refusals(u *udpSocket) uint64 {
 // the datagram that failed, so that a real error is returned. A datagram
 // whose send returns an error is counted as a send error and takes the
 // destination down; the rest go on.
-func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, batch []*packetBuf) {
+func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, batch [][]byte) {
 	s := w.s
 	for len(batch) > 0 {
 		if s.ctx.Err() != nil {
-			s.failed(dropNotConnected, batch)
+			s.failed(dropNotConnected, len(batch))
 			return
 		}
 		n, err := u.bw.WriteBatch(msgs, 0)
 		n = max(n, 0)
-		s.sentBatch(batch[:n])
+		s.sentPackets(batch[:n])
 		msgs, batch = msgs[n:], batch[n:]
 		if len(batch) == 0 {
 			break
 		}
 		if err == nil {
 			if w.refusals(u) > 0 {
-				s.failed(dropNotConnected, batch)
+				s.failed(dropNotConnected, len(batch))
 				return
 			}
 			if n > 0 {
@@ -231,10 +239,10 @@ func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, batch []*pack
 			err = errors.New("sendmmsg sent nothing")
 		}
 		if errors.Is(err, net.ErrClosed) {
-			s.failed(dropNotConnected, batch)
+			s.failed(dropNotConnected, len(batch))
 			return
 		}
-		s.failed(dropSendError, batch[:1])
+		s.failed(dropSendError, 1)
 		msgs, batch = msgs[1:], batch[1:]
 		u.probeSent = time.Time{}
 		s.wentDown(fmt.Errorf("hep: send to udp %s: %w", s.dest.Address(), err))

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// maxBatch bounds how many queued packets one send call takes.
+// maxBatch bounds how many datagrams one sendmmsg call takes.
 const maxBatch = 64
 
 // steadyBatch is the batch size from which a worker expects more packets
@@ -23,22 +23,40 @@ const steadyBatch = 8
 const steadyWait = 4
 
 // worker is one goroutine of a sender: it owns a queue, which
-// sender.enqueue fills, and a socket, into which it drains the queue in
-// batches. Room in the queue is accounted by the sender, for the whole
-// destination.
+// sender.enqueue fills, and a socket, into which it sends the queue. The
+// queue is a run: producers append the packets' bytes to one buffer under
+// the worker's lock, and the worker takes the whole run at once, swapping
+// in an empty one, so that a packet costs its producer one copy and no
+// channel operation, and a batch costs the worker one lock. Room in the
+// queue is accounted by the sender, for the whole destination.
 type worker struct {
 	s *sender
-	q chan *packetBuf
+
+	// mu guards q and waiting.
+	mu sync.Mutex
+	q  run
+	// waiting: the worker sleeps on ready until a packet is queued; the
+	// producer that queues one clears it and signals ready.
+	waiting bool
+	ready   chan struct{} // capacity 1
+
+	// out is the run being sent (worker only): taken from q, sent, then
+	// emptied and swapped back in by the next take.
+	out run
 
 	// linger times the wait for more packets of a batch (worker only).
 	linger *time.Timer
-	// steady: the last send carried steadyBatch packets or more (sent);
-	// lingered: nextOrWake already waited the batch delay for the packet
-	// it returned, so more does not wait again. Worker only.
+	// steady: the last send carried steadyBatch packets or more, and no
+	// backlog (sent); lingered: nextOrWake already waited the batch delay
+	// for the packets it took, so more does not wait again. Worker only.
 	steady, lingered bool
 
-	mu   sync.Mutex
-	conn io.Closer // the socket in use, closed by abort
+	connMu sync.Mutex
+	conn   io.Closer // the socket in use, closed by abort
+}
+
+func newWorker(s *sender) *worker {
+	return &worker{s: s, ready: make(chan struct{}, 1)}
 }
 
 // run sends until the sender stops, then counts what is left in the queue
@@ -52,78 +70,135 @@ func (w *worker) run() {
 	}
 }
 
-// nextOrWake waits for the first packet of a batch. It returns ok false
-// when the sender is stopping and the queue is empty, or when dead (a
-// stream connection's close signal; nil for none) is closed first, and
-// woke true when wake (nil for never) fires first: the worker has a state
-// change to check.
+// put queues packet p, whose room the sender has reserved, and wakes the
+// worker if it sleeps on an empty queue.
+func (w *worker) put(p []byte) {
+	w.mu.Lock()
+	w.q.add(p)
+	wake := w.waiting
+	w.waiting = false
+	w.mu.Unlock()
+	if wake {
+		select {
+		case w.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take appends the queued packets to w.out (swapping the runs when out is
+// empty) and releases their room in the sender's bounds. It returns how
+// many it took.
+func (w *worker) take() int {
+	w.mu.Lock()
+	n, bytes := w.q.len(), len(w.q.b)
+	if n > 0 {
+		if w.out.len() == 0 {
+			w.out.reset()
+			w.out, w.q = w.q, w.out
+		} else {
+			w.out.appendRun(&w.q)
+			w.q.reset()
+		}
+	}
+	w.mu.Unlock()
+	if n > 0 {
+		w.s.dequeued(int64(n), int64(bytes))
+	}
+	return n
+}
+
+// queuedLen is the number of packets in the queue.
+func (w *worker) queuedLen() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.q.len()
+}
+
+// nextOrWake waits for the first packets of a batch and takes them into
+// w.out. It returns ok false when the sender is stopping and the queue is
+// empty, or when dead (a stream connection's close signal; nil for none)
+// is closed first, and woke true when wake (nil for never) fires first:
+// the worker has a state change to check.
 //
-// After a send of steadyBatch packets or more, but not a full batch, more
-// are on their way: the worker first sleeps steadyWait batch delays on its
-// timer, then takes what came, instead of blocking on the queue. A worker blocked on the queue is woken
-// by the producer that queues a packet, the goroutine of a SIP connection,
-// and that wake-up (a thread woken, a round through the scheduler) costs
-// more than the send it leads to; the timer costs one wake-up per batch
-// where the queue cost two. When the wait brought nothing, it blocks on the
-// queue again. After a full batch, or with a full batch queued, it does not
-// wait: the queue holds a backlog, and waiting would cap the rate at a
-// batch per delay.
-func (w *worker) nextOrWake(dead <-chan struct{}, wake <-chan time.Time) (p *packetBuf, ok, woke bool) {
-	if w.steady && w.s.opts.batchDelay > 0 && !w.s.closing.Load() && len(w.q) < maxBatch {
+// After a send of steadyBatch packets or more, but no backlog, more are on
+// their way: the worker first sleeps steadyWait batch delays on its timer,
+// then takes what came, instead of sleeping on the queue. A worker
+// sleeping on the queue is woken by the producer that queues a packet, the
+// goroutine of a SIP connection, and that wake-up (a thread woken, a round
+// through the scheduler) costs more than the send it leads to; the timer
+// costs one wake-up per batch where the queue cost two. When the wait
+// brought nothing, it sleeps on the queue again. After a backlog (see
+// sender.backlog), or with one queued, it does not wait: the queue could
+// fill during the wait.
+func (w *worker) nextOrWake(dead <-chan struct{}, wake <-chan time.Time) (ok, woke bool) {
+	s := w.s
+	if w.steady && s.opts.batchDelay > 0 && !s.closing.Load() && !s.backlog(w.queuedLen(), 0) {
 		w.steady = false
-		w.startLinger(steadyWait * w.s.opts.batchDelay)
+		w.startLinger(steadyWait * s.opts.batchDelay)
 		select {
 		case <-w.linger.C:
 		case <-dead:
 			w.linger.Stop()
 		case <-wake:
 			w.linger.Stop()
-			return nil, false, true
-		case <-w.s.stop:
+			return false, true
+		case <-s.stop:
 			w.linger.Stop()
 		}
-		select {
-		case p := <-w.q:
-			w.s.dequeued(1, int64(len(p.b)))
+		if w.take() > 0 {
 			w.lingered = true
-			return p, true, false
-		default:
+			return true, false
 		}
 	}
-	select {
-	case p := <-w.q:
-		w.s.dequeued(1, int64(len(p.b)))
-		return p, true, false
-	case <-dead:
-		return nil, false, false
-	case <-wake:
-		return nil, false, true
-	case <-w.s.stop:
-	}
-	select {
-	case p := <-w.q:
-		w.s.dequeued(1, int64(len(p.b)))
-		return p, true, false
-	default:
-		return nil, false, false
+	for {
+		w.mu.Lock()
+		if w.q.len() > 0 {
+			w.mu.Unlock()
+			w.take()
+			return true, false
+		}
+		w.waiting = true
+		w.mu.Unlock()
+		select {
+		case <-w.ready:
+			continue
+		case <-dead:
+			w.notWaiting()
+			return false, false
+		case <-wake:
+			w.notWaiting()
+			return false, true
+		case <-s.stop:
+			w.notWaiting()
+		}
+		return w.take() > 0, false
 	}
 }
 
-// more appends packets to batch, up to maxBatch: those already queued and,
-// when there is room left, those that arrive within the batch delay, so that
-// under load one send call carries many packets. The worker sleeps through
+// notWaiting clears waiting when the worker stops sleeping on the queue
+// for another reason.
+func (w *worker) notWaiting() {
+	w.mu.Lock()
+	w.waiting = false
+	w.mu.Unlock()
+}
+
+// more takes the packets that arrive within the batch delay into w.out, so
+// that under load one send carries many packets. The worker sleeps through
 // the delay rather than waiting on the queue: a producer's enqueue then never
 // has to wake it, which would cost more than the send. It does not wait
-// while the sender is closing.
-func (w *worker) more(batch []*packetBuf) []*packetBuf {
+// after nextOrWake's steady wait, with a backlog taken, or while the sender
+// is closing.
+func (w *worker) more() {
 	s := w.s
-	batch = w.drain(batch)
 	if w.lingered {
 		w.lingered = false
-		return batch
+		return
 	}
-	if len(batch) >= maxBatch || s.opts.batchDelay <= 0 || s.closing.Load() {
-		return batch
+	if s.opts.batchDelay <= 0 || s.closing.Load() || s.backlog(w.out.len(), len(w.out.b)) {
+		w.take()
+		return
 	}
 	w.startLinger(s.opts.batchDelay)
 	select {
@@ -131,7 +206,7 @@ func (w *worker) more(batch []*packetBuf) []*packetBuf {
 	case <-s.stop:
 		w.linger.Stop()
 	}
-	return w.drain(batch)
+	w.take()
 }
 
 // startLinger starts the worker's timer for d.
@@ -143,55 +218,36 @@ func (w *worker) startLinger(d time.Duration) {
 	}
 }
 
-// sent records the size of a batch just sent: from steadyBatch packets to
-// less than a full batch, the next nextOrWake waits on the timer first.
-func (w *worker) sent(n int) { w.steady = n >= steadyBatch && n < maxBatch }
-
-// drain appends packets that are already queued to batch, up to maxBatch,
-// and releases their room in the sender's bounds at once.
-func (w *worker) drain(batch []*packetBuf) []*packetBuf {
-	start := len(batch)
-	var bytes int64
-loop:
-	for len(batch) < maxBatch {
-		select {
-		case p := <-w.q:
-			bytes += int64(len(p.b))
-			batch = append(batch, p)
-		default:
-			break loop
-		}
-	}
-	if n := len(batch) - start; n > 0 {
-		w.s.dequeued(int64(n), bytes)
-	}
-	return batch
+// sent records the size of a batch just sent: from steadyBatch packets
+// up to a backlog, the next nextOrWake waits on the timer first.
+func (w *worker) sent(n, bytes int) {
+	w.steady = n >= steadyBatch && !w.s.backlog(n, bytes)
 }
 
 // dropQueued empties the queue, counting every packet under r.
 func (w *worker) dropQueued(r dropReason) {
-	for {
-		select {
-		case p := <-w.q:
-			w.s.unreserve(p, r)
-		default:
-			return
-		}
+	w.mu.Lock()
+	n, bytes := w.q.len(), len(w.q.b)
+	w.q.reset()
+	w.mu.Unlock()
+	if n > 0 {
+		w.s.dequeued(int64(n), int64(bytes))
+		w.s.c.drop(r, n)
 	}
 }
 
 // setConn records the socket in use so that abort can close it.
 func (w *worker) setConn(c io.Closer) {
-	w.mu.Lock()
+	w.connMu.Lock()
 	w.conn = c
-	w.mu.Unlock()
+	w.connMu.Unlock()
 }
 
 // abort closes the socket in use, which ends a blocked write.
 func (w *worker) abort() {
-	w.mu.Lock()
+	w.connMu.Lock()
 	if w.conn != nil {
 		w.conn.Close()
 	}
-	w.mu.Unlock()
+	w.connMu.Unlock()
 }

@@ -204,45 +204,49 @@ func TestWorkersOfTransports(t *testing.T) {
 	}
 }
 
-// TestSteadyWaitKeepsUp: after a partial batch the worker waits the batch
-// delay for the next one, but not when a full batch is already queued, nor
-// after a full batch (a backlog): otherwise the rate would be capped at a
-// batch per delay. The delay here is an hour: a wait would time out.
+// TestSteadyWaitKeepsUp: after a batch of steadyBatch packets the worker
+// waits the batch delay for the next one, but not when a backlog (a
+// quarter of the queue) is already queued, nor after sending a backlog:
+// otherwise the queue could fill during the wait. The delay here is an
+// hour: a wait would time out.
 func TestSteadyWaitKeepsUp(t *testing.T) {
+	const queue = 256
 	s := newSender(Destination{Name: "x", Host: "127.0.0.1", Port: 9, Transport: TCP, Version: 3},
-		senderOptions{queueLen: 4 * maxBatch, queueBytes: 1 << 20, batchDelay: time.Hour, logger: quietLogger()})
+		senderOptions{queueLen: queue, queueBytes: 1 << 20, batchDelay: time.Hour, logger: quietLogger()})
 	w := s.workers[0]
-	var pool bufPool
-	for range maxBatch {
-		p := pool.get()
-		p.refs.Store(1)
-		s.enqueue(p, 1)
+	pkt := make([]byte, 100)
+	for range queue / 4 {
+		s.enqueue(pkt, 1)
 	}
-	w.sent(steadyBatch)
+	w.sent(steadyBatch, steadyBatch*len(pkt))
 	if !w.steady {
 		t.Fatal("a batch of steadyBatch packets: the next wait should be on the timer")
 	}
 	got := make(chan int, 1)
 	go func() {
-		p, ok, _ := w.nextOrWake(nil, nil)
-		batch := w.more([]*packetBuf{p})
+		ok, _ := w.nextOrWake(nil, nil)
+		w.more()
 		if !ok {
-			batch = nil
+			got <- 0
+			return
 		}
-		got <- len(batch)
+		got <- w.out.len()
 	}()
 	select {
 	case n := <-got:
-		if n != maxBatch {
-			t.Fatalf("took %d packets, want the %d queued", n, maxBatch)
+		if n != queue/4 {
+			t.Fatalf("took %d packets, want the %d queued", n, queue/4)
 		}
 	case <-time.After(testTimeout):
-		t.Fatal("the worker waited the batch delay with a full batch queued")
+		t.Fatal("the worker waited the batch delay with a backlog queued")
 	}
-	if w.sent(maxBatch); w.steady {
-		t.Fatal("after a full batch the worker must not wait: the queue holds a backlog")
+	if w.sent(queue/4, queue/4*len(pkt)); w.steady {
+		t.Fatal("after a backlog the worker must not wait: the queue could fill")
 	}
-	if w.sent(steadyBatch - 1); w.steady {
-		t.Fatal("below steadyBatch the worker blocks on the queue")
+	if w.sent(steadyBatch, 1<<18); w.steady {
+		t.Fatal("a quarter of the queue's bytes is a backlog too")
+	}
+	if w.sent(steadyBatch-1, 100); w.steady {
+		t.Fatal("below steadyBatch the worker sleeps on the queue")
 	}
 }
