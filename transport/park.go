@@ -13,7 +13,8 @@ import (
 // keeps tcp_connection_lifetime for every parked connection with one heap
 // of deadlines instead of a timer each. A parked connection is still in the
 // table, is written to as any other (writes never need the reader), and is
-// closed by closeWith as any other.
+// closed by closeWith as any other. A parked connection also gives up Go's
+// objects for its socket, keeping only its descriptor (detach.go).
 //
 // The park wait adapts to the connection: a new connection's reader parks
 // after Options.ParkAfter >> parkWaitSteps (31 ms of the default 2 s), and
@@ -87,9 +88,13 @@ func (c *Conn) park() bool {
 	}
 	p := &c.idle
 	deadline := c.lastActivity.Load() + int64(c.t.opts.connectionLifetime())
+	c.w.mu.Lock()
+	c.detachLocked()
 	p.deadline.Store(deadline)
 	p.parked.Store(true) // before the poller can see the socket or the deadline
-	if err := pl.watch(c); err != nil {
+	err := pl.watch(c)
+	c.w.mu.Unlock()
+	if err != nil {
 		if p.parked.CompareAndSwap(true, false) {
 			return true
 		}

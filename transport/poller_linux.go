@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // pollerBatch bounds the readiness events taken per epoll_wait.
@@ -74,6 +76,25 @@ func (p *poller) watch(c *Conn) error {
 	c.idle.registered.Store(true)
 	return nil
 }
+
+// unwatch takes a detached descriptor out of the set before it is closed
+// (reattachLocked): a registration outlives its descriptor number while a
+// duplicate of the socket stays open.
+func (p *poller) unwatch(fd int) {
+	syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, fd, nil)
+}
+
+// dupSocket duplicates a socket's descriptor, close-on-exec.
+func dupSocket(fd int) (int, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("dup socket: %w", err)
+	}
+	return nfd, nil
+}
+
+// closeSocketFD closes a detached socket's descriptor.
+func closeSocketFD(fd int) { syscall.Close(fd) }
 
 func (p *poller) run() {
 	defer close(p.done)

@@ -16,5 +16,9 @@ type poller struct{}
 func (*poller) watch(*Conn) error      { return errNoPoller }
 func (*poller) schedule(uint64, int64) {}
 func (*poller) stop()                  {}
+func (*poller) unwatch(int)            {}
+
+func dupSocket(int) (int, error) { return -1, errNoPoller }
+func closeSocketFD(int)          {}
 
 func startPoller(*Transport, *slog.Logger) *poller { return nil }

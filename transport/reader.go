@@ -87,6 +87,10 @@ func (c *Conn) read() (parking bool) {
 			c.handlerPanicked(r)
 		}
 	}()
+	if err := c.reattach(); err != nil {
+		c.closeWith(EventReadError, StatusFailure, "Read error: "+err.Error())
+		return false
+	}
 	c.r.deadline = time.Time{}
 	c.r.readSince = time.Now()
 	c.armDeadline(c.r.readSince)

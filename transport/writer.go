@@ -126,13 +126,22 @@ func (w *writer) writeLocked(b []byte, st ConnState, wait bool, notify func(erro
 		return err
 	}
 	if c.t.opts.SyncWrites {
+		if err := c.reattachLocked(); err != nil {
+			err = w.failLocked(EventWriteError, "Write error: "+err.Error(), err)
+			w.mu.Unlock()
+			return err
+		}
 		err := w.writeBlocking(b)
 		w.mu.Unlock()
 		return err
 	}
 	n, err := w.tryWrite(b)
 	if err == nil && n < len(b) && wait {
-		n, err = w.writeInline(b, n)
+		if err = c.reattachLocked(); err != nil { // a parked connection's socket cannot wait
+			err = w.failLocked(EventWriteError, "Write error: "+err.Error(), err)
+		} else {
+			n, err = w.writeInline(b, n)
+		}
 	}
 	if err != nil {
 		w.mu.Unlock()
@@ -282,6 +291,10 @@ func (w *writer) startFlushLocked() {
 	if st := w.c.State(); st != StateOpen && st != StateDraining {
 		return
 	}
+	if err := w.c.reattachLocked(); err != nil { // the flusher waits for the socket
+		w.failLocked(EventWriteError, "Write error: "+err.Error(), err)
+		return
+	}
 	w.flushing = true
 	go w.flush()
 }
@@ -350,6 +363,9 @@ func (w *writer) fail(err error) {
 	err = w.err
 	q := w.queue
 	w.queue, w.bytes = nil, 0
+	if w.c.nc == nil {
+		w.c.closeDetachedLocked() // a parked connection's socket, once closed
+	}
 	w.mu.Unlock()
 	for _, x := range q {
 		for _, f := range x.notifyN {

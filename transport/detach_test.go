@@ -1,0 +1,113 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// detached reports whether the connection has given up its socket objects.
+func detached(c *Conn) bool {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	_, ok := c.rc.(detachedFD)
+	return ok && c.nc == nil
+}
+
+// TestParkedConnectionDetaches: a parked connection keeps only its
+// descriptor, and still does all a connection does: its TCP_INFO is read,
+// writes go out, a write the socket cannot take is queued and flushed (the
+// flusher takes the socket objects back), a request resumes it, and a
+// close while detached closes the socket.
+func TestParkedConnectionDetaches(t *testing.T) {
+	h := newHarness(t, Options{ParkAfter: time.Hour}, nil)
+	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	nc, err := d.Dial("tcp", h.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	r := bufio.NewReader(nc)
+	park := func() *Conn {
+		t.Helper()
+		nc.Write([]byte("\r\n\r\n"))
+		if pong, _ := r.ReadString('\n'); pong != "\r\n" {
+			t.Fatalf("pong %q", pong)
+		}
+		waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parked == 1 })
+		c := h.tr.Conn(e0(h))
+		if !detached(c) {
+			t.Fatal("a parked connection kept its socket objects")
+		}
+		return c
+	}
+	c := park()
+
+	if ti, err := c.TCPInfo(); err != nil || ti.State != TCPEstablished {
+		t.Fatalf("TCP_INFO of a detached connection: %+v, %v", ti, err)
+	}
+	if err := c.WriteMessage([]byte(options("to-parked")), []byte("to-parked")); err != nil {
+		t.Fatalf("write to a detached connection: %v", err)
+	}
+	if resp := readResponse(t, r); !strings.Contains(resp, "Call-ID: to-parked") {
+		t.Fatalf("read %q", resp)
+	}
+	if !detached(c) {
+		t.Fatal("a write the socket took reattached the connection")
+	}
+
+	// 512 KiB to a peer that does not read, through small socket buffers:
+	// the socket takes part, the rest
+	// is queued and the flusher needs the socket objects back.
+	c.w.mu.Lock()
+	c.rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4096) })
+	c.w.mu.Unlock()
+	chunk := bytes.Repeat([]byte("0123456789abcdef"), 2048) // 32 KiB
+	for range 16 {
+		if err := c.WriteMessage(chunk, nil); err != nil {
+			t.Fatalf("queued write: %v", err)
+		}
+	}
+	if n, _ := c.w.queued(); n == 0 {
+		t.Fatal("nothing queued: the test did not fill the socket")
+	}
+	if detached(c) {
+		t.Fatal("the flusher runs on a detached socket")
+	}
+	nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, 16*len(chunk))
+	if _, err := io.ReadFull(r, got); err != nil {
+		t.Fatalf("reading the queued writes: %v", err)
+	}
+	if !bytes.Equal(got, bytes.Repeat(chunk, 16)) {
+		t.Fatal("queued writes arrived altered")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.waitFlushed(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A request resumes it; a ping parks and detaches it again.
+	nc.Write([]byte(options("resume")))
+	if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
+		t.Fatalf("response %q", resp)
+	}
+	c = park()
+	c.Close("closed while detached")
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.ReadByte(); err != io.EOF {
+		t.Fatalf("after closing a detached connection the peer reads %v, want EOF", err)
+	}
+	if st := h.tr.Stats(); st.Open != 0 || st.Closed != 1 {
+		t.Fatalf("open %d, closed %d", st.Open, st.Closed)
+	}
+}
