@@ -7,8 +7,9 @@ import (
 )
 
 // TapMessage encodes m as a HEP type 1 packet (payload = the exact message
-// bytes, correlation id = the Call-ID) into a pooled scratch buffer, and
-// copies it into each destination's queue without blocking. With FormatHomer
+// bytes, correlation id = the Call-ID) straight into the queue of its one
+// destination, or else into a pooled scratch buffer copied into each
+// destination's queue; it never blocks. With FormatHomer
 // a Call-ID new to the connection (m.NewCall), among its first
 // Config.OpenReplaysPerConn, first repeats the connection's open event with
 // the Call-ID as correlation id, so that Homer's call view shows how the
@@ -25,6 +26,14 @@ func (t *Tracer) TapMessage(m *transport.TracedMessage) {
 	if !t.messages {
 		return
 	}
+	if len(t.senders) == 1 {
+		// One destination: encode straight into its queue.
+		p := t.messagePacket(m)
+		if !t.senders[0].enqueuePacket(&p, m.Conn.ID) {
+			t.encodeFails.Add(1)
+		}
+		return
+	}
 	p := t.scratch.get()
 	b, err := t.appendMessage(*p, m)
 	*p = b
@@ -36,15 +45,21 @@ func (t *Tracer) TapMessage(m *transport.TracedMessage) {
 	t.scratch.put(p)
 }
 
-// appendMessage appends m as one HEP packet to dst, addressed by
-// messageAddrs.
+// appendMessage appends m as one HEP packet to dst.
 func (t *Tracer) appendMessage(dst []byte, m *transport.TracedMessage) ([]byte, error) {
+	p := t.messagePacket(m)
+	return AppendPacket(dst, &p)
+}
+
+// messagePacket is m as a HEP packet, addressed by messageAddrs; its
+// slices alias m.
+func (t *Tracer) messagePacket(m *transport.TracedMessage) Packet {
 	src, to := messageAddrs(m)
 	ts := m.Time
 	if ts.IsZero() {
 		ts = time.Now()
 	}
-	p := Packet{
+	return Packet{
 		IPProtocol:    IPProtoTCP,
 		Src:           src,
 		Dst:           to,
@@ -57,5 +72,4 @@ func (t *Tracer) appendMessage(dst []byte, m *transport.TracedMessage) ([]byte, 
 		NodeName:      t.nodeName,
 		Payload:       m.Data,
 	}
-	return AppendPacket(dst, &p)
 }

@@ -86,3 +86,31 @@ func TestUDPRunLargerThanABatch(t *testing.T) {
 		t.Errorf("drops %+v", st.Drops)
 	}
 }
+
+// TestTwoDestinationsGetEveryPacket: with two destinations a packet is
+// encoded once and copied into each queue; one that HEP cannot carry is a
+// too_large drop at both and one encode failure.
+func TestTwoDestinationsGetEveryPacket(t *testing.T) {
+	a, b := newUDPCollector(t), newUDPCollector(t)
+	tr := newTestTracer(t, Config{Destinations: []Destination{a.dest("a"), b.dest("b")}, Format: FormatOpenSIPS})
+	tr.TapMessage(tapped("huge", "hep", MaxPacketLen))
+	for i := range 3 {
+		tr.TapMessage(tapped(fmt.Sprintf("small-%d", i), "ok", 10))
+	}
+	for _, col := range []*udpCollector{a, b} {
+		for i := range 3 {
+			if p := col.next(t); string(p.CorrelationID) != fmt.Sprintf("small-%d", i) {
+				t.Fatalf("got %q, want small-%d", p.CorrelationID, i)
+			}
+		}
+	}
+	waitFor(t, "the sent counters", func() bool { st := tr.Stats(); return st[0].PacketsSent == 3 && st[1].PacketsSent == 3 })
+	for _, st := range tr.Stats() {
+		if st.Drops.TooLarge != 1 {
+			t.Errorf("%s: drops %+v, want 1 too_large", st.Name, st.Drops)
+		}
+	}
+	if c := tr.Counters(); c.EncodeFailures != 1 {
+		t.Errorf("counters %+v, want 1 encode failure", c)
+	}
+}

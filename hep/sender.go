@@ -126,14 +126,50 @@ func (s *sender) enqueue(p []byte, key uint64) {
 		s.c.drop(dropNotConnected, 1)
 		return
 	}
-	w := s.workers[0]
-	if len(s.workers) > 1 {
-		if key == 0 {
-			key = s.rr.Add(1)
-		}
-		w = s.workers[key%uint64(len(s.workers))]
+	s.pick(key).put(p)
+}
+
+// enqueuePacket encodes p straight into a worker's queue, as enqueue
+// queues an encoded packet (the same bounds, drops and choice of worker). It
+// reports false when p cannot be encoded (too large for HEP), counted as a
+// too_large drop.
+func (s *sender) enqueuePacket(p *Packet, key uint64) bool {
+	n := int64(EncodedLen(p))
+	if n > MaxPacketLen {
+		s.c.drop(dropTooLarge, 1)
+		return false
 	}
-	w.put(p)
+	if !reserve(&s.queuedPkts, 1, int64(s.opts.queueLen)) {
+		s.c.drop(dropQueueFull, 1)
+		return true
+	}
+	if !reserve(&s.queued, n, s.opts.queueBytes) {
+		s.queuedPkts.Add(-1)
+		s.c.drop(dropQueueFull, 1)
+		return true
+	}
+	if s.closing.Load() {
+		s.dequeued(1, n)
+		s.c.drop(dropNotConnected, 1)
+		return true
+	}
+	if err := s.pick(key).putPacket(p); err != nil {
+		s.dequeued(1, n)
+		s.c.drop(dropTooLarge, 1)
+		return false
+	}
+	return true
+}
+
+// pick returns the worker of a packet with key (see enqueue).
+func (s *sender) pick(key uint64) *worker {
+	if len(s.workers) == 1 {
+		return s.workers[0]
+	}
+	if key == 0 {
+		key = s.rr.Add(1)
+	}
+	return s.workers[key%uint64(len(s.workers))]
 }
 
 // backlog reports whether a batch of pkts packets and bytes bytes is a

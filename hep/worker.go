@@ -79,10 +79,36 @@ func (w *worker) put(p []byte) {
 	w.waiting = false
 	w.mu.Unlock()
 	if wake {
-		select {
-		case w.ready <- struct{}{}:
-		default:
-		}
+		w.signal()
+	}
+}
+
+// putPacket encodes p at the end of the queue, whose room the sender has
+// reserved for its EncodedLen, and wakes the worker if it sleeps on an
+// empty queue. On error the queue is unchanged.
+func (w *worker) putPacket(p *Packet) error {
+	w.mu.Lock()
+	b, err := AppendPacket(w.q.b, p)
+	if err != nil {
+		w.mu.Unlock()
+		return err
+	}
+	w.q.b = b
+	w.q.ends = append(w.q.ends, len(b))
+	wake := w.waiting
+	w.waiting = false
+	w.mu.Unlock()
+	if wake {
+		w.signal()
+	}
+	return nil
+}
+
+// signal wakes the worker sleeping on the queue.
+func (w *worker) signal() {
+	select {
+	case w.ready <- struct{}{}:
+	default:
 	}
 }
 
