@@ -29,6 +29,7 @@ func (w *worker) runStream() {
 	s := w.s
 	var (
 		conn    net.Conn
+		write   func([]byte) error // streamWriter(conn)
 		dead    chan struct{}
 		upSince time.Time
 		backoff time.Duration
@@ -104,6 +105,7 @@ func (w *worker) runStream() {
 			}
 			ever = true
 			conn, upSince = c, time.Now()
+			write = streamWriter(c)
 			dead = watchClose(c)
 			w.setConn(c)
 			s.connected.Store(true)
@@ -147,8 +149,7 @@ func (w *worker) runStream() {
 			continue
 		}
 		conn.SetWriteDeadline(time.Now().Add(s.opts.writeTimeout))
-		_, err := conn.Write(batch.b)
-		if err != nil {
+		if err := write(batch.b); err != nil {
 			s.failed(dropSendError, batch.len())
 			batch.reset()
 			lost(fmt.Errorf("hep: write to %s: %w", s.dest.Address(), err))

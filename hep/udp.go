@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
-// batchWriter is what ipv4.PacketConn and ipv6.PacketConn share: sendmmsg
-// on Linux, one write per message elsewhere.
+// batchWriter sends a batch of datagrams: a raw sendmmsg on Linux
+// (udp_linux.go), x/net's ipv4 or ipv6 PacketConn elsewhere.
 type batchWriter interface {
 	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
@@ -77,7 +76,13 @@ func (w *worker) runDatagrams() {
 		}
 	}
 	w.setConn(conn)
-	u := &udpSocket{conn: conn, bw: udpBatchWriter(conn), errBuf: make([]byte, refusedHeadLen), oobBuf: make([]byte, refusalOOBLen)}
+	bw, err := newBatchWriter(conn)
+	if err != nil {
+		s.wentDown(fmt.Errorf("hep: udp %s: %w", s.dest.Address(), err))
+		conn.Close()
+		return
+	}
+	u := &udpSocket{conn: conn, bw: bw, errBuf: make([]byte, refusedHeadLen), oobBuf: make([]byte, refusalOOBLen)}
 	defer func() {
 		// Refusals of the last datagrams are counted before the socket goes.
 		w.refusals(u)
@@ -263,13 +268,6 @@ func (s *sender) dialUDP() (*net.UDPConn, error) {
 		return nil, fmt.Errorf("hep: udp %s: %w", s.dest.Address(), err)
 	}
 	return uc, nil
-}
-
-func udpBatchWriter(c *net.UDPConn) batchWriter {
-	if isIPv6(c) {
-		return ipv6.NewPacketConn(c)
-	}
-	return ipv4.NewPacketConn(c)
 }
 
 func isIPv6(c *net.UDPConn) bool {

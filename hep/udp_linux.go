@@ -5,7 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/sys/unix"
 )
 
 // enableRefusalQueue sets IP_RECVERR (IPV6_RECVERR) on c: each ICMP error
@@ -33,7 +38,9 @@ func enableRefusalQueue(c *net.UDPConn) error {
 
 // readRefusals empties c's error queue without waiting. It returns how many
 // datagrams it reported, their bytes (a HEP packet's own length, since the
-// ICMP error may quote it cut short) and the error of the first one.
+// ICMP error may quote it cut short) and the error of the first one. The
+// reads are raw system calls, as rawBatchWriter's sends: the worker reads
+// the queue after every send, and an empty queue answers at once.
 func readRefusals(c *net.UDPConn, buf, oob []byte) (n, bytes uint64, first error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
@@ -41,8 +48,11 @@ func readRefusals(c *net.UDPConn, buf, oob []byte) (n, bytes uint64, first error
 	}
 	_ = rc.Control(func(fd uintptr) {
 		for {
-			m, oobn, _, _, err := syscall.Recvmsg(int(fd), buf, oob, syscall.MSG_ERRQUEUE|syscall.MSG_DONTWAIT)
-			if err != nil {
+			m, oobn, errno := recvErrQueue(fd, buf, oob)
+			if errno == syscall.EINTR {
+				continue
+			}
+			if errno != 0 {
 				return // EAGAIN: the queue is empty
 			}
 			n++
@@ -53,6 +63,23 @@ func readRefusals(c *net.UDPConn, buf, oob []byte) (n, bytes uint64, first error
 		}
 	})
 	return n, bytes, first
+}
+
+// recvErrQueue reads one entry of fd's error queue into buf (the datagram,
+// cut to len(buf)) and oob (its control message), without waiting.
+func recvErrQueue(fd uintptr, buf, oob []byte) (n, oobn int, errno syscall.Errno) {
+	iov := unix.Iovec{Base: unsafe.SliceData(buf)}
+	iov.SetLen(len(buf))
+	var h unix.Msghdr
+	h.Iov = &iov
+	h.SetIovlen(1)
+	h.Control = unsafe.SliceData(oob)
+	h.SetControllen(len(oob))
+	r, _, e := syscall.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&h)), unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+	if e != 0 {
+		return 0, 0, e
+	}
+	return min(int(r), len(buf)), int(h.Controllen), 0
 }
 
 // datagramLen is the length of a refused datagram: the HEP length of a
@@ -77,4 +104,74 @@ func queuedErrno(oob []byte) error {
 		}
 	}
 	return errors.New("refused (no error detail)")
+}
+
+// rawBatchWriter sends a batch of datagrams with one sendmmsg, made as a
+// raw system call inside the socket's RawConn.Write: unlike a plain system
+// call it does not wake the runtime's sysmon thread, which, once woken,
+// polls every 20 µs for a while (the transport's SIP writes are raw for
+// the same reason). A full send buffer (EAGAIN) waits in the runtime's
+// poller, as any write on the socket does.
+type rawBatchWriter struct {
+	rc   syscall.RawConn
+	hdrs []unix.Mmsghdr
+	iovs []unix.Iovec
+}
+
+func newBatchWriter(c *net.UDPConn) (batchWriter, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("raw socket: %w", err)
+	}
+	return &rawBatchWriter{rc: rc}, nil
+}
+
+// WriteBatch sends ms (one buffer each, on the connected socket) and
+// returns how many datagrams the kernel took: sendmmsg stops at the first
+// that fails, and reports the error only when it is the first.
+func (w *rawBatchWriter) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
+	if len(ms) == 0 {
+		return 0, nil
+	}
+	if cap(w.hdrs) < len(ms) {
+		w.hdrs = make([]unix.Mmsghdr, len(ms))
+		w.iovs = make([]unix.Iovec, len(ms))
+	}
+	hdrs, iovs := w.hdrs[:len(ms)], w.iovs[:len(ms)]
+	for i := range ms {
+		b := ms[i].Buffers[0]
+		iovs[i] = unix.Iovec{}
+		if len(b) > 0 {
+			iovs[i].Base = unsafe.SliceData(b)
+		}
+		iovs[i].SetLen(len(b))
+		hdrs[i] = unix.Mmsghdr{}
+		hdrs[i].Hdr.Iov = &iovs[i]
+		hdrs[i].Hdr.SetIovlen(1)
+	}
+	var (
+		n     int
+		errno syscall.Errno
+	)
+	err := w.rc.Write(func(fd uintptr) bool {
+		for {
+			r, _, e := syscall.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), 0, 0, 0)
+			switch e {
+			case syscall.EINTR:
+				continue
+			case syscall.EAGAIN:
+				return false
+			}
+			n, errno = int(r), e
+			return true
+		}
+	})
+	clear(iovs) // the batch's buffers go back to their run
+	if err != nil {
+		return 0, err
+	}
+	if errno != 0 {
+		return 0, os.NewSyscallError("sendmmsg", errno)
+	}
+	return n, nil
 }

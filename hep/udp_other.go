@@ -2,7 +2,21 @@
 
 package hep
 
-import "net"
+import (
+	"net"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+)
+
+// newBatchWriter is x/net's WriteBatch: one write per message outside
+// Linux.
+func newBatchWriter(c *net.UDPConn) (batchWriter, error) {
+	if isIPv6(c) {
+		return ipv6.NewPacketConn(c), nil
+	}
+	return ipv4.NewPacketConn(c), nil
+}
 
 // enableRefusalQueue does nothing: only Linux queues ICMP errors per
 // datagram; elsewhere a refusal is seen when a later send returns it.
