@@ -185,10 +185,14 @@ func serve(cfg *config.Config, path string, log *slog.Logger) error {
 	memCtx, stopMemory := context.WithCancel(ctx)
 	defer stopMemory()
 	// Connections holding a reader goroutine and its stack: open, not parked.
-	go newMemoryReturner(func() (int, uint64) {
+	mem := newMemoryReturner(func() memorySample {
 		st := a.tr.Stats()
-		return st.Open - st.Parked, st.Accepted + st.Connects
-	}, log).run(memCtx)
+		return memorySample{active: st.Open - st.Parked, open: st.Open, opened: st.Accepted + st.Connects}
+	}, log)
+	if a.history != nil {
+		mem.release = a.history.ReleaseMemory
+	}
+	go mem.run(memCtx)
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
 			reloadConfig(a, path, log)

@@ -19,8 +19,11 @@ import (
 // held one, however briefly, and left garbage behind: a phone that
 // connects, pings and parks at once). When that number has fallen to a
 // quarter of its peak or less (the burst closed, went idle, or stopped
-// arriving), it forces a collection and returns the free memory at once
-// (debug.FreeOSMemory). debug.SetMemoryLimit was the other candidate: it
+// arriving), or the open connections to a quarter of theirs (many parked
+// connections closed, leaving their memory free), it forces a collection and returns the free memory at once
+// (debug.FreeOSMemory), after asking the history's SQLite connections to
+// free their page caches (PRAGMA shrink_memory: memory outside the Go heap,
+// which a burst of events fills). debug.SetMemoryLimit was the other candidate: it
 // only acts when the heap nears the limit, which an idle appliance does not.
 const (
 	// memoryCheckEvery is how often the open connections are sampled.
@@ -35,23 +38,37 @@ const (
 	// memoryMinInterval bounds how often memory is returned: a forced
 	// collection costs a few milliseconds of CPU.
 	memoryMinInterval = 30 * time.Second
+	// memoryReleaseTimeout bounds the release of memory held outside the
+	// Go heap (it waits for the history's writer between two batches).
+	memoryReleaseTimeout = 5 * time.Second
 )
 
 // memoryReturner returns free memory to the OS after a burst of
 // connections ends.
 type memoryReturner struct {
-	// sample returns the active connections (open, not parked) and how
-	// many connections were ever opened.
-	sample func() (active int, opened uint64)
+	// sample returns the active connections (open, not parked), the open
+	// ones and how many connections were ever opened.
+	sample func() memorySample
 	log    *slog.Logger
 	free   func() // debug.FreeOSMemory; a test may count the calls
+	// release, when set, hands back memory held outside the Go heap (the
+	// history's SQLite page caches) before free.
+	release func(context.Context) error
 
-	opened uint64    // at the last sample
-	peak   int       // the most connections with a reader in a sample since the last return
-	last   time.Time // of the last return
+	opened   uint64    // at the last sample
+	peak     int       // the most connections with a reader in a sample since the last return
+	peakOpen int       // the most open connections in a sample since the last return
+	last     time.Time // of the last return
 }
 
-func newMemoryReturner(sample func() (active int, opened uint64), log *slog.Logger) *memoryReturner {
+// memorySample is what memoryReturner samples.
+type memorySample struct {
+	active int    // open and not parked
+	open   int    // open
+	opened uint64 // ever opened
+}
+
+func newMemoryReturner(sample func() memorySample, log *slog.Logger) *memoryReturner {
 	return &memoryReturner{sample: sample, log: log, free: debug.FreeOSMemory}
 }
 
@@ -72,21 +89,31 @@ func (m *memoryReturner) run(ctx context.Context) {
 // check samples the connections at now and returns memory when a burst
 // has ended; it reports whether it did.
 func (m *memoryReturner) check(now time.Time) bool {
-	active, opened := m.sample()
-	n := active + int(opened-m.opened)
-	m.opened = opened
+	smp := m.sample()
+	n := smp.active + int(smp.opened-m.opened)
+	m.opened = smp.opened
 	m.peak = max(m.peak, n)
-	if m.peak < memoryBurstConns || n > m.peak/memoryFallFactor || now.Sub(m.last) < memoryMinInterval {
+	m.peakOpen = max(m.peakOpen, smp.open)
+	ended := m.peak >= memoryBurstConns && n <= m.peak/memoryFallFactor
+	closed := m.peakOpen >= memoryBurstConns && smp.open <= m.peakOpen/memoryFallFactor
+	if !ended && !closed || now.Sub(m.last) < memoryMinInterval {
 		return false
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
+	if m.release != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), memoryReleaseTimeout)
+		if err := m.release(ctx); err != nil {
+			m.log.Warn("releasing memory held outside the Go heap failed", "err", err)
+		}
+		cancel()
+	}
 	m.free()
 	runtime.ReadMemStats(&after)
 	m.log.Info("a burst of connections ended: free memory returned to the OS",
-		"peak_connections", m.peak, "active", active,
+		"peak_connections", m.peak, "active", smp.active, "peak_open", m.peakOpen, "open", smp.open,
 		"released_bytes", int64(after.HeapReleased)-int64(before.HeapReleased),
 		"heap_in_use_bytes", after.HeapInuse, "stacks_bytes", after.StackInuse)
-	m.peak, m.last = n, now
+	m.peak, m.peakOpen, m.last = n, smp.open, now
 	return true
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"runtime/debug"
@@ -19,31 +20,46 @@ func TestMemoryReturnedAfterABurst(t *testing.T) {
 		name   string
 		open   []int    // active connections, one sample a second
 		opened []uint64 // connections ever opened at each sample; nil: none
+		parked []int    // parked connections at each sample; nil: none
 		frees  []int    // the samples that return memory
 	}{
-		{"steady load", []int{300, 320, 310, 290, 300, 305}, nil, nil},
-		{"small burst", []int{10, 400, 499, 20, 5, 0}, nil, nil},
-		{"burst ends", []int{0, 2000, 5000, 4000, 1300, 1200, 0, 0}, nil, []int{5}},
-		{"burst that only halves", []int{0, 5000, 2500, 2500}, nil, nil},
-		{"at the bound", []int{0, 500, 125}, nil, []int{2}},
-		{"two bursts within the minimum interval", []int{0, 5000, 0, 5000, 0}, nil, []int{2}},
+		{"steady load", []int{300, 320, 310, 290, 300, 305}, nil, nil, nil},
+		{"small burst", []int{10, 400, 499, 20, 5, 0}, nil, nil, nil},
+		{"burst ends", []int{0, 2000, 5000, 4000, 1300, 1200, 0, 0}, nil, nil, []int{5}},
+		{"burst that only halves", []int{0, 5000, 2500, 2500}, nil, nil, nil},
+		{"at the bound", []int{0, 500, 125}, nil, nil, []int{2}},
+		{"two bursts within the minimum interval", []int{0, 5000, 0, 5000, 0}, nil, nil, []int{2}},
 		// Phones that connect, ping and park at once: never many active.
-		{"burst of connections that park at once", []int{0, 40, 60, 0, 0}, []uint64{0, 4000, 10000, 10000, 10000}, []int{3}},
-		{"steady stream of short connections", []int{20, 20, 20, 20, 20}, []uint64{0, 300, 600, 900, 1200}, nil},
-		{"connections arriving, then fewer", []int{0, 0, 0, 0}, []uint64{0, 2000, 3000, 3100}, []int{3}},
+		{"burst of connections that park at once", []int{0, 40, 60, 0, 0}, []uint64{0, 4000, 10000, 10000, 10000}, nil, []int{3}},
+		{"steady stream of short connections", []int{20, 20, 20, 20, 20}, []uint64{0, 300, 600, 900, 1200}, nil, nil},
+		{"connections arriving, then fewer", []int{0, 0, 0, 0}, []uint64{0, 2000, 3000, 3100}, nil, []int{3}},
+		// Parked connections closing free their memory too.
+		{"parked connections close", []int{0, 0, 0, 0}, nil, []int{10000, 10000, 4000, 2000}, []int{3}},
+		{"parked connections stay", []int{0, 0, 0}, nil, []int{10000, 10000, 10000}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			i := 0
 			var logs strings.Builder
 			frees := 0
-			m := newMemoryReturner(func() (int, uint64) {
-				if tt.opened == nil {
-					return tt.open[i], 0
+			m := newMemoryReturner(func() memorySample {
+				smp := memorySample{active: tt.open[i], open: tt.open[i]}
+				if tt.parked != nil {
+					smp.open += tt.parked[i]
 				}
-				return tt.open[i], tt.opened[i]
+				if tt.opened != nil {
+					smp.opened = tt.opened[i]
+				}
+				return smp
 			}, slog.New(slog.NewTextHandler(&logs, nil)))
 			m.free = func() { frees++; debug.FreeOSMemory() }
+			releases := 0
+			m.release = func(context.Context) error { releases++; return nil }
+			defer func() {
+				if releases != frees {
+					t.Errorf("%d releases outside the Go heap for %d returns", releases, frees)
+				}
+			}()
 			var got []int
 			for i = range tt.open {
 				if m.check(base.Add(time.Duration(i) * memoryCheckEvery)) {
@@ -65,7 +81,7 @@ func TestMemoryReturnedAfterABurst(t *testing.T) {
 	}
 	// A second burst after the minimum interval returns memory again.
 	open := 0
-	m := newMemoryReturner(func() (int, uint64) { return open, 0 }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	m := newMemoryReturner(func() memorySample { return memorySample{active: open, open: open} }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for k, o := range []int{5000, 0} {
 		open = o
 		m.check(base.Add(time.Duration(k) * time.Second))

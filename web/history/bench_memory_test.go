@@ -50,7 +50,7 @@ func BenchmarkCacheMemory(b *testing.B) {
 
 // nonGoResident is the process's resident bytes minus what the Go runtime
 // holds from the OS and has not released.
-func nonGoResident(b *testing.B) int64 {
+func nonGoResident(b testing.TB) int64 {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -38,6 +38,10 @@ func (s *Store) writer() {
 	}
 }
 
+// spareBatches bounds, in batches, the queue array the writer keeps for
+// reuse: a burst's larger array is let go once written.
+const spareBatches = 4
+
 // flush writes everything queued, BatchSize events per transaction, and
 // returns the first error. Events of a failed batch are lost and counted;
 // the first failed batch of an outage and the first written one after it
@@ -69,6 +73,12 @@ func (s *Store) flush() error {
 		evs, cids = evs[ne:], cids[nc:]
 	}
 	s.spare, s.spareC = evs[:0:cap(evs)], cids[:0:cap(cids)]
+	if cap(s.spare) > spareBatches*bs {
+		s.spare = nil // a burst's array: the next burst makes its own
+	}
+	if cap(s.spareC) > spareBatches*bs {
+		s.spareC = nil
+	}
 	s.walGrew()
 	if err := s.refreshSize(ctx); err != nil && first == nil {
 		s.setError(err)
