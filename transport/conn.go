@@ -40,7 +40,7 @@ type Conn struct {
 	dir      Direction
 	remote   netip.AddrPort
 	listener netip.AddrPort
-	opened   time.Time
+	opened   int64 // unix nanoseconds, to the microsecond: when the accept or the connect returned
 
 	// mu orders the connection's events and guards local and nc until the
 	// connection is open.
@@ -77,11 +77,12 @@ type Conn struct {
 	callsMu sync.Mutex
 	calls   *connCalls
 
-	// Outbound connect.
-	connected  chan struct{}
-	connErr    error
-	dialCancel context.CancelFunc
+	// dialing is an outbound connection's connect (dial.go); nil inbound.
+	dialing *dialing
 }
+
+// openedTime is when the accept or the connect returned.
+func (c *Conn) openedTime() time.Time { return time.Unix(0, c.opened) }
 
 func newConn(t *Transport, dir Direction, remote, listener netip.AddrPort) *Conn {
 	c := &Conn{
@@ -90,9 +91,9 @@ func newConn(t *Transport, dir Direction, remote, listener netip.AddrPort) *Conn
 		dir:      dir,
 		remote:   remote,
 		listener: listener,
-		opened:   time.Now().Truncate(time.Microsecond),
+		opened:   time.Now().Truncate(time.Microsecond).UnixNano(),
 	}
-	c.lastActivity.Store(c.opened.UnixNano())
+	c.lastActivity.Store(c.opened)
 	c.idle.shift.Store(parkWaitSteps)
 	c.w.c = c
 	return c
@@ -135,7 +136,7 @@ func (c *Conn) info() ConnInfo {
 func (c *Conn) infoLocked() ConnInfo {
 	ci := ConnInfo{ID: c.id, Direction: c.dir, Local: c.local, Remote: c.remote, Listener: c.listener}
 	if c.State() != StateConnecting {
-		ci.Opened = c.opened
+		ci.Opened = c.openedTime()
 	}
 	return ci
 }
@@ -168,8 +169,8 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 	t.mu.Lock()
 	t.removeLocked(c)
 	t.mu.Unlock()
-	if c.dialCancel != nil {
-		c.dialCancel()
+	if c.dialing != nil && c.dialing.cancel != nil {
+		c.dialing.cancel()
 	}
 	// The kernel's last figures, read while the socket is surely ours (the
 	// reader may be left to close it), for the events that end the
@@ -248,7 +249,7 @@ func (c *Conn) Snapshot() ConnSnapshot {
 		Direction: c.dir.String(),
 		State:     c.State().String(),
 		Remote:    c.remote.String(),
-		Opened:    c.opened.Truncate(time.Microsecond),
+		Opened:    c.openedTime(),
 	}
 	if c.local.IsValid() {
 		s.Local = c.local.String()

@@ -44,23 +44,30 @@ func (t *Transport) SendMessage(dst netip.AddrPort, data, callID []byte, notify 
 	}
 	go c.dial()
 	if t.opts.SyncWrites {
-		<-c.connected
+		<-c.dialing.connected
 	} else {
 		timer := time.NewTimer(t.opts.localConnectTimeout())
 		select {
-		case <-c.connected:
+		case <-c.dialing.connected:
 		case <-timer.C:
 		}
 		timer.Stop()
 	}
 	select {
-	case <-c.connected:
-		if c.connErr != nil {
-			return c.connErr
+	case <-c.dialing.connected:
+		if c.dialing.err != nil {
+			return c.dialing.err
 		}
 	default:
 	}
 	return c.w.write(data, m, notify)
+}
+
+// dialing is what an outbound connection keeps of its connect.
+type dialing struct {
+	connected chan struct{} // closed when the connect succeeded or failed
+	err       error         // why it failed, set before connected is closed
+	cancel    context.CancelFunc
 }
 
 // connFor finds the connection for dst or puts a new outbound one in the
@@ -83,7 +90,7 @@ func (t *Transport) connFor(dst netip.AddrPort) (*Conn, bool, error) {
 		c.mu.Unlock()
 		return nil, false, err
 	}
-	c.connected = make(chan struct{})
+	c.dialing = &dialing{connected: make(chan struct{})}
 	c.setState(StateConnecting)
 	t.insertLocked(c)
 	return c, true, nil
@@ -96,7 +103,7 @@ func (c *Conn) dial() {
 	t := c.t
 	ctx, cancel := context.WithTimeout(context.Background(), t.opts.connectTimeout())
 	c.mu.Lock()
-	c.dialCancel = cancel
+	c.dialing.cancel = cancel
 	c.mu.Unlock()
 	defer cancel()
 
@@ -123,8 +130,8 @@ func (c *Conn) dial() {
 	if c.State() != StateConnecting {
 		c.mu.Unlock()
 		tc.Close()
-		c.connErr = fmt.Errorf("connect %s: %w", c.remote, ErrConnClosed)
-		close(c.connected)
+		c.dialing.err = fmt.Errorf("connect %s: %w", c.remote, ErrConnClosed)
+		close(c.dialing.connected)
 		return
 	}
 	if err := c.attach(tc); err != nil {
@@ -134,14 +141,14 @@ func (c *Conn) dial() {
 		return
 	}
 	c.local = addrPortOf(tc.LocalAddr())
-	c.opened = time.Now().Truncate(time.Microsecond)
-	c.touch(c.opened)
+	c.opened = time.Now().Truncate(time.Microsecond).UnixNano()
+	c.lastActivity.Store(c.opened)
 	c.setState(StateOpen)
 	t.stats.connects.Add(1)
 	t.raise(c, EventConnected, StatusSuccess, ReasonConnected)
 	t.readers.Add(1)
 	c.mu.Unlock()
-	close(c.connected)
+	close(c.dialing.connected)
 	c.w.mu.Lock()
 	c.w.startFlushLocked()
 	c.w.mu.Unlock()
@@ -150,7 +157,7 @@ func (c *Conn) dial() {
 
 func (c *Conn) connectFailed(err error) {
 	c.t.stats.connectFailures.Add(1)
-	c.connErr = err
+	c.dialing.err = err
 	c.mu.Lock()
 	if c.State() == StateConnecting {
 		c.t.raise(c, EventConnectFailed, StatusFailure, "Async connect failed: "+err.Error())
@@ -158,7 +165,7 @@ func (c *Conn) connectFailed(err error) {
 	c.mu.Unlock()
 	c.w.fail(err)
 	c.closeWith(0, StatusFailure, "Async connect failed")
-	close(c.connected)
+	close(c.dialing.connected)
 }
 
 // sourceFor picks the listening address of dst's family as the source of an

@@ -324,7 +324,7 @@ func (t *Transport) raiseTCP(c *Conn, kind EventKind, status Status, reason stri
 	}
 	at := time.Now().Truncate(time.Microsecond)
 	if kind == EventAccepted || kind == EventConnected {
-		at = c.opened // when the accept or the connect returned
+		at = c.openedTime() // when the accept or the connect returned
 	}
 	o := Observation{Kind: ObservedEvent, Traced: traced, Event: Event{
 		Kind:      kind,
