@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"syscall"
@@ -109,5 +110,72 @@ func TestParkedConnectionDetaches(t *testing.T) {
 	}
 	if st := h.tr.Stats(); st.Open != 0 || st.Closed != 1 {
 		t.Fatalf("open %d, closed %d", st.Open, st.Closed)
+	}
+}
+
+// TestLimitsOnAResumedReader: every limit of the reader fires with its
+// exact events on a connection that parked, gave up its socket objects and
+// was taken back by the bytes that hit the limit.
+func TestLimitsOnAResumedReader(t *testing.T) {
+	noCL := strings.Replace(optionsReq, "Content-Length: 0\r\n", "", 1)
+	bigCL := strings.Replace(optionsReq, "Content-Length: 0\r\n", "Content-Length: 70000\r\n", 1)
+	panics := HandlerFunc(func(*Message) { panic("handler bug") })
+	cases := []struct {
+		name    string
+		opts    Options
+		handler Handler
+		send    []string // written 30 ms apart once the connection is parked
+		want    []string // the events after ACCEPTED
+	}{
+		{"tcp_max_msg_chunks", Options{MaxMsgChunks: 3}, nil,
+			[]string{"OPT", "IONS sip:x ", "SIP/2.0\r\n", "Via: x\r\n"},
+			[]string{"CHUNK_LIMIT/FAILURE/Message arrived in 3 chunks, tcp_max_msg_chunks is 3", "CLOSED/FAILURE/Message arrived in 3 chunks, tcp_max_msg_chunks is 3"}},
+		{"tcp_max_msg_time", Options{MaxMsgTime: 200 * time.Millisecond, MaxMsgChunks: -1}, nil,
+			[]string{"OPTIONS sip:x SIP/2.0\r\n"},
+			[]string{"MESSAGE_TIMEOUT/FAILURE/Read timeout with incomplete SIP message", "CLOSED/FAILURE/Read timeout with incomplete SIP message"}},
+		{"tcp_connection_lifetime", Options{ConnectionLifetime: 300 * time.Millisecond}, nil,
+			nil,
+			[]string{"IDLE_TIMEOUT/SUCCESS/Timeout on no traffic", "CLOSED/SUCCESS/Timeout on no traffic"}},
+		{"maximum message size", Options{}, nil,
+			[]string{bigCL},
+			[]string{"MESSAGE_TOO_LARGE/FAILURE/", "CLOSED/FAILURE/"}},
+		{"bad message", Options{}, nil,
+			[]string{noCL},
+			[]string{"BAD_MESSAGE/FAILURE/", "CLOSED/FAILURE/"}},
+		{"handler panic", Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, panics,
+			[]string{optionsReq},
+			[]string{"HANDLER_PANIC/FAILURE/Handler panic: handler bug", "CLOSED/FAILURE/Handler panic: handler bug"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.ParkAfter = time.Hour // parks only after its ping
+			h := newHarness(t, tc.opts, tc.handler)
+			c := h.dial()
+			r := bufio.NewReader(c)
+			c.Write([]byte("\r\n\r\n"))
+			if pong, _ := r.ReadString('\n'); pong != "\r\n" {
+				t.Fatalf("pong %q", pong)
+			}
+			waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parked == 1 })
+			if !detached(h.tr.Conn(e0(h))) {
+				t.Fatal("parked but not detached")
+			}
+			for _, part := range tc.send {
+				c.Write([]byte(part))
+				time.Sleep(30 * time.Millisecond)
+			}
+			got := h.untilClosed()
+			if len(got) != 1+len(tc.want) || got[0] != "ACCEPTED/SUCCESS/Connection accepted" {
+				t.Fatalf("events %q, want ACCEPTED then %q", got, tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(got[1+i], w) {
+					t.Fatalf("events %q, want ACCEPTED then %q", got, tc.want)
+				}
+			}
+			if st := h.tr.Stats(); st.Open != 0 || st.Parked != 0 {
+				t.Fatalf("open %d, parked %d after the limit", st.Open, st.Parked)
+			}
+		})
 	}
 }
