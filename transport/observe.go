@@ -255,14 +255,31 @@ func (c *Conn) observeMessage(dir MessageDirection, at time.Time, data, callID [
 	if !t.obs.wants(traced) {
 		return
 	}
-	o := Observation{Kind: ObservedMessage, Traced: traced}
+	o := t.takeObservation()
+	o.Kind, o.Traced = ObservedMessage, traced
 	m := &o.Message
 	m.Conn, m.Direction, m.Time, m.Data, m.CallID, m.Local = c.info(), dir, at.Truncate(time.Microsecond), data, callID, local
 	if len(callID) > 0 && t.callIDs.Add(c.id, callID) {
 		m.NewCall = true
 		m.CallSeq = c.rememberCall(callID)
 	}
-	t.obs.emit(&o)
+	t.obs.emit(o)
+	t.putObservation(o)
+}
+
+// takeObservation takes a zeroed Observation from the transport's pool:
+// one escapes to the heap at every emit otherwise (observers are
+// interfaces), twelve times a relayed call. Observers copy what they keep
+// (Observer), so it goes back to the pool once emitted.
+func (t *Transport) takeObservation() *Observation {
+	return t.observations.Get().(*Observation)
+}
+
+// putObservation clears o (it must not keep the message's bytes alive) and
+// gives it back to the pool.
+func (t *Transport) putObservation(o *Observation) {
+	*o = Observation{}
+	t.observations.Put(o)
 }
 
 // rememberCall records a Call-ID new on the connection and returns its

@@ -45,6 +45,9 @@ type Transport struct {
 	bufs      sync.Pool      // read buffers (*[]byte), taken only while bytes wait
 	states    sync.Pool      // framing states (*readState), taken with the buffers
 	readings  sync.Pool      // readers' states (*reading), taken while a reader runs
+	// observations are the Observations emitted (*Observation), given
+	// back once the observers returned.
+	observations sync.Pool
 
 	stats   counters
 	sampler *sampler // the TCP_INFO sampler, nil when off
@@ -75,6 +78,7 @@ func New(opts Options, h Handler) *Transport {
 	}
 	t.states.New = func() any { return new(readState) }
 	t.readings.New = newReading
+	t.observations.New = func() any { return new(Observation) }
 	t.startSampler()
 	return t
 }
@@ -326,7 +330,8 @@ func (t *Transport) raiseTCP(c *Conn, kind EventKind, status Status, reason stri
 	if kind == EventAccepted || kind == EventConnected {
 		at = c.openedTime() // when the accept or the connect returned
 	}
-	o := Observation{Kind: ObservedEvent, Traced: traced, Event: Event{
+	o := t.takeObservation()
+	o.Kind, o.Traced, o.Event = ObservedEvent, traced, Event{
 		Kind:      kind,
 		Status:    status,
 		ConnID:    c.id,
@@ -337,11 +342,12 @@ func (t *Transport) raiseTCP(c *Conn, kind EventKind, status Status, reason stri
 		Listener:  c.listener,
 		Reason:    reason,
 		TCP:       ti,
-	}}
+	}
 	if kind == EventClosed {
 		o.CallIDs = c.recentCalls()
 	}
-	t.obs.emit(&o)
+	t.obs.emit(o)
+	t.putObservation(o)
 }
 
 func (t *Transport) closeSubscriptions() {
