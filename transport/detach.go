@@ -58,6 +58,12 @@ func (c *Conn) detachLocked() {
 	if cerr := c.rc.Control(func(s uintptr) { fd, err = dupSocket(int(s)) }); cerr != nil || err != nil {
 		return // keep the objects: parking works as well with them
 	}
+	if c.idle.registered.Load() && c.t.poller != nil {
+		// The descriptor closed below is in the epoll set (a write took the
+		// objects back while parked): its registration would outlive it,
+		// the duplicate keeping the socket open.
+		c.rc.Control(func(s uintptr) { c.t.poller.unwatch(int(s)) })
+	}
 	c.nc.Close()
 	c.nc, c.rc = nil, detachedFD(fd)
 	c.idle.registered.Store(false)

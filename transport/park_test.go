@@ -216,6 +216,7 @@ func TestParkWaitAdapts(t *testing.T) {
 	h := newHarness(t, Options{ParkAfter: after, ConnectionLifetime: time.Minute}, nil)
 	c := h.dial()
 	r := bufio.NewReader(c)
+	waitUntilT(t, "the connection to be accepted", func() bool { return h.tr.Stats().Open == 1 })
 	conn := h.tr.Conn(e0(h))
 	for i := range 4 {
 		waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parks == uint64(i+1) })
