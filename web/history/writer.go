@@ -42,6 +42,16 @@ func (s *Store) writer() {
 // reuse: a burst's larger array is let go once written.
 const spareBatches = 4
 
+// keepSpare returns the array of a taken queue for reuse, from its start
+// (the batches are cleared as they are written), or nil when it is larger
+// than spareBatches batches of bs.
+func keepSpare[T any](taken []T, bs int) []T {
+	if cap(taken) > spareBatches*bs {
+		return nil
+	}
+	return taken[:0]
+}
+
 // flush writes everything queued, BatchSize events per transaction, and
 // returns the first error. Events of a failed batch are lost and counted;
 // the first failed batch of an outage and the first written one after it
@@ -55,6 +65,7 @@ func (s *Store) flush() error {
 	ctx := context.Background()
 	var first error
 	bs := s.cfg.batchSize()
+	s.spare, s.spareC = keepSpare(evs, bs), keepSpare(cids, bs)
 	for len(evs) > 0 || len(cids) > 0 {
 		ne, nc := min(len(evs), bs), min(len(cids), bs)
 		if err := s.writeBatch(ctx, evs[:ne], cids[:nc]); err != nil {
@@ -71,13 +82,6 @@ func (s *Store) flush() error {
 		clear(evs[:ne])
 		clear(cids[:nc])
 		evs, cids = evs[ne:], cids[nc:]
-	}
-	s.spare, s.spareC = evs[:0:cap(evs)], cids[:0:cap(cids)]
-	if cap(s.spare) > spareBatches*bs {
-		s.spare = nil // a burst's array: the next burst makes its own
-	}
-	if cap(s.spareC) > spareBatches*bs {
-		s.spareC = nil
 	}
 	s.walGrew()
 	if err := s.refreshSize(ctx); err != nil && first == nil {
