@@ -93,3 +93,31 @@ func TestMemoryReturnedAfterABurst(t *testing.T) {
 		t.Error("a second burst, after memoryMinInterval: memory not returned")
 	}
 }
+
+// A release of memory outside the Go heap that does not return (the
+// history's writer stuck on a full disk) is cut at memoryReleaseTimeout,
+// logged, and the Go heap's memory is returned all the same.
+func TestMemoryReleaseIsBounded(t *testing.T) {
+	var logs strings.Builder
+	open := 5000
+	m := newMemoryReturner(func() memorySample { return memorySample{active: open, open: open} }, slog.New(slog.NewTextHandler(&logs, nil)))
+	frees := 0
+	m.free = func() { frees++ }
+	m.release = func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	base := time.Now()
+	m.check(base)
+	open = 0
+	start := time.Now()
+	if !m.check(base.Add(memoryCheckEvery)) {
+		t.Fatal("the burst's end returned no memory")
+	}
+	if d := time.Since(start); d < memoryReleaseTimeout || d > memoryReleaseTimeout+5*time.Second {
+		t.Errorf("a stuck release took %s, bound %s", d, memoryReleaseTimeout)
+	}
+	if frees != 1 || !strings.Contains(logs.String(), "releasing memory held outside the Go heap failed") {
+		t.Errorf("frees %d, log %q", frees, logs.String())
+	}
+}
