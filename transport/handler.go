@@ -22,4 +22,7 @@ func (f HandlerFunc) ServeSIP(m *Message) { f(m) }
 type Message struct {
 	framing.Frame
 	Conn *Conn
+	// r is the reader handling the message inline, for Forward; nil for a
+	// parallel handler's copy.
+	r *reading
 }

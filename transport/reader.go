@@ -49,6 +49,9 @@ type reading struct {
 	pinged   bool // the last thing framed was a CRLF keep-alive
 	// readSince is when the current reader started (parkTime).
 	readSince time.Time
+	// held are the connections for which the batch being handled holds
+	// messages (Message.Forward), written when it ends.
+	held []*Conn
 }
 
 func newReading() any {
@@ -69,7 +72,7 @@ func (c *Conn) takeReading() {
 func (c *Conn) dropReading() {
 	r := c.r
 	c.r = nil
-	*r = reading{readFn: r.readFn}
+	*r = reading{readFn: r.readFn, held: r.held[:0]}
 	c.t.readings.Put(r)
 }
 
@@ -81,6 +84,7 @@ func (c *Conn) read() (parking bool) {
 	defer c.releaseBuf()
 	defer func() {
 		if r := recover(); r != nil {
+			c.r.writeHeld() // what the handler relayed before it panicked
 			if c.rstate.Swap(readerOut) == readerInClose {
 				c.nc.Close()
 			}
@@ -208,7 +212,9 @@ func (c *Conn) readAndHandle(fd uintptr) bool {
 		c.touch(now)
 		c.bytesIn.Add(uint64(n))
 		c.t.stats.bytesIn.Add(uint64(n))
-		if !c.frame(n, now) || c.State() != StateOpen {
+		ok := c.frame(n, now)
+		c.r.writeHeld()
+		if !ok || c.State() != StateOpen {
 			return true
 		}
 		if n < room {
@@ -387,7 +393,7 @@ func (c *Conn) deliver(f *framing.Frame, readAt time.Time) bool {
 		return true
 	}
 	m := &c.r.rs.msg
-	m.Frame = *f
+	m.Frame, m.r = *f, c.r
 	c.t.handler.ServeSIP(m)
 	m.Frame = framing.Frame{}
 	return true

@@ -11,6 +11,7 @@ type counters struct {
 	readErrors, writeErrors, events, panics              atomic.Uint64
 	tcpInfoReads, tcpInfoErrors, tcpInfoDeferred         atomic.Uint64
 	parks, resumes                                       atomic.Uint64
+	heldWrites, heldMessages                             atomic.Uint64
 }
 
 // count counts a limit or error that closed a connection: counted where
@@ -88,6 +89,12 @@ type Stats struct {
 	// Parked is the number of connections parked now: open, holding no
 	// reader goroutine.
 	Parked int `json:"parked"`
+
+	// HeldWrites counts the writes of messages a read batch held for a
+	// connection (Message.Forward), HeldMessages the messages they
+	// carried: their ratio is how many relayed messages share a write.
+	HeldWrites   uint64 `json:"held_writes"`
+	HeldMessages uint64 `json:"held_messages"`
 }
 
 // Stats returns the transport's counters now.
@@ -121,6 +128,8 @@ func (t *Transport) Stats() Stats {
 		WriteErrors:     c.writeErrors.Load(),
 		HandlerPanics:   c.panics.Load(),
 		Parks:           c.parks.Load(),
+		HeldWrites:      c.heldWrites.Load(),
+		HeldMessages:    c.heldMessages.Load(),
 		Resumes:         c.resumes.Load(),
 		Parked:          int(t.parkedNow.Load()),
 		EventsRaised:    c.events.Load(),

@@ -45,6 +45,7 @@ type Transport struct {
 	bufs      sync.Pool      // read buffers (*[]byte), taken only while bytes wait
 	states    sync.Pool      // framing states (*readState), taken with the buffers
 	readings  sync.Pool      // readers' states (*reading), taken while a reader runs
+	helds     sync.Pool      // messages held for a read batch (*heldWrites), held.go
 	// observations are the Observations emitted (*Observation), given
 	// back once the observers returned.
 	observations sync.Pool
@@ -78,6 +79,7 @@ func New(opts Options, h Handler) *Transport {
 	}
 	t.states.New = func() any { return new(readState) }
 	t.readings.New = newReading
+	t.helds.New = newHeldWrites
 	t.observations.New = func() any { return new(Observation) }
 	t.startSampler()
 	return t

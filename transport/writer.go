@@ -40,6 +40,9 @@ type writer struct {
 	bytes    int
 	flushing bool
 	err      error // the first write error; every later write fails with it
+	// held is what a read batch holds to write when it ends (held.go);
+	// while it is set nothing is queued.
+	held *heldWrites
 
 	writeFn func(fd uintptr) bool
 	wb      []byte
@@ -99,41 +102,56 @@ func (w *writer) write(b []byte, m *outMessage, notify func(error)) error {
 		w.mu.Unlock()
 		return closeError(EventKind(c.closedBy.Load()))
 	}
+	return w.writeMessageLocked(b, m, notify, st)
+}
+
+// writeMessageLocked is write once the writer is known to take writes (st
+// is the connection's state); it unlocks w.mu. What a read batch holds
+// for the connection goes first.
+func (w *writer) writeMessageLocked(b []byte, m *outMessage, notify func(error), st ConnState) error {
+	c := w.c
+	if w.held != nil {
+		if err, overflow := w.writeHeldLocked(); err != nil {
+			w.mu.Unlock()
+			if overflow {
+				w.overflow(err)
+			}
+			return err
+		}
+		st = c.State()
+	}
 	now := time.Now()
 	if m != nil {
 		c.observeMessage(Sent, now, b, m.callID, m.local)
 	}
-	err := w.writeLocked(b, st, m != nil && m.wait, notify, now)
+	err, overflow := w.sendLocked(b, st, m != nil && m.wait, notify, now)
 	if err == nil && m != nil {
 		c.msgsOut.Add(1)
 		c.t.stats.messagesOut.Add(1)
 	}
+	w.mu.Unlock()
+	if overflow {
+		w.overflow(err)
+	}
 	return err
 }
 
-// writeLocked is write once the message is observed (now is when write
-// began); it unlocks w.mu. With wait, a write the socket does not take
-// whole waits inline up to tcp_async_local_write_timeout; without, the
-// rest is queued at once.
-func (w *writer) writeLocked(b []byte, st ConnState, wait bool, notify func(error), now time.Time) error {
+// sendLocked writes b once observed (now is when the write began), with
+// w.mu held. With wait, a write the socket does not take whole waits
+// inline up to tcp_async_local_write_timeout; without, the rest is queued
+// at once. overflow reports that the queue's bounds refused the rest: the
+// caller closes the connection with overflow once it has unlocked.
+func (w *writer) sendLocked(b []byte, st ConnState, wait bool, notify func(error), now time.Time) (err error, overflow bool) {
 	c := w.c
 	if st == StateConnecting || w.flushing || len(w.queue) > 0 {
 		err := w.enqueueLocked(b, notify, now)
-		w.mu.Unlock()
-		if err != nil {
-			w.overflow(err)
-		}
-		return err
+		return err, err != nil
 	}
 	if c.t.opts.SyncWrites {
 		if err := c.reattachLocked(); err != nil {
-			err = w.failLocked(EventWriteError, "Write error: "+err.Error(), err)
-			w.mu.Unlock()
-			return err
+			return w.failLocked(EventWriteError, "Write error: "+err.Error(), err), false
 		}
-		err := w.writeBlocking(b)
-		w.mu.Unlock()
-		return err
+		return w.writeBlocking(b), false
 	}
 	n, err := w.tryWrite(b)
 	if err == nil && n < len(b) && wait {
@@ -144,20 +162,15 @@ func (w *writer) writeLocked(b []byte, st ConnState, wait bool, notify func(erro
 		}
 	}
 	if err != nil {
-		w.mu.Unlock()
-		return err
+		return err, false
 	}
 	if n == len(b) {
 		c.wroteAt(n, now) // written at once: the clock read for write stamps it
-	} else {
-		c.wrote(n)
-		err = w.enqueueLocked(b[n:], notify, time.Now())
+		return nil, false
 	}
-	w.mu.Unlock()
-	if err != nil {
-		w.overflow(err)
-	}
-	return err
+	c.wrote(n)
+	err = w.enqueueLocked(b[n:], notify, time.Now())
+	return err, err != nil
 }
 
 // tryWrite writes what the socket takes now, without waiting.
@@ -363,6 +376,7 @@ func (w *writer) fail(err error) {
 	err = w.err
 	q := w.queue
 	w.queue, w.bytes = nil, 0
+	w.dropHeldLocked()
 	if w.c.nc == nil {
 		w.c.closeDetachedLocked() // a parked connection's socket, once closed
 	}

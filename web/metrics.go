@@ -163,6 +163,8 @@ func (s *Server) transportMetrics(st *StatsBody) []Metric {
 		c("sipwire_sip_messages_total", "", t.MessagesOut, Label{"direction", "out"}),
 		c("sipwire_tcp_bytes_total", "Bytes read or written on TCP connections, by direction.", t.BytesIn, Label{"direction", "in"}),
 		c("sipwire_tcp_bytes_total", "", t.BytesOut, Label{"direction", "out"}),
+		c("sipwire_tcp_held_writes_total", "Writes carrying the relayed messages one read batch held for a connection.", t.HeldWrites),
+		c("sipwire_sip_messages_held_total", "Relayed messages held for the end of their read batch and written together.", t.HeldMessages),
 		c("sipwire_tcp_crlf_pings_total", "CRLFCRLF keep-alive pings received.", t.Pings),
 		c("sipwire_tcp_crlf_pongs_total", "CRLF pongs sent.", t.Pongs),
 		c("sipwire_tcp_lone_crlfs_total", "Lone CRLF keep-alives received.", t.LoneCRLFs),

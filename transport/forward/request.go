@@ -184,7 +184,7 @@ func (f *Forwarder) sendRequest(m *transport.Message, a *attachment, hop *nextHo
 		}
 	}
 	if conn != nil {
-		if conn.WriteMessage(out, m.CallID) == nil {
+		if m.Forward(conn, out, m.CallID) == nil {
 			f.c.requests.Add(1)
 			return
 		}

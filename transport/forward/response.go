@@ -24,7 +24,7 @@ func (f *Forwarder) response(m *transport.Message) {
 	if drop != nil {
 		drop.Add(1)
 	} else {
-		f.sendResponse(a, m.Data[:m.HeaderLen], m.CallID, &v, &next, out)
+		f.sendResponse(m, a, &v, &next, out)
 	}
 	*buf = out
 	f.putBuf(buf)
@@ -64,10 +64,12 @@ func (f *Forwarder) strip(data []byte, hlen int, a *attachment, out []byte, v, n
 // sendResponse sends a response over the connection named by our Via's
 // cid; when it is gone, over the client's connection from received:rport,
 // or else to received (or the sent-by host) and the sent-by port
-// (RFC 3261 §18.2.2).
-func (f *Forwarder) sendResponse(a *attachment, b, callID []byte, v, next *via, out []byte) {
+// (RFC 3261 §18.2.2). Over an open connection it goes with the other
+// messages relayed from the same read (Message.Forward).
+func (f *Forwarder) sendResponse(m *transport.Message, a *attachment, v, next *via, out []byte) {
+	b, callID := m.Data[:m.HeaderLen], m.CallID
 	if v.hasCID {
-		if c := a.t.Conn(v.cid); c != nil && c.WriteMessage(out, callID) == nil {
+		if c := a.t.Conn(v.cid); c != nil && m.Forward(c, out, callID) == nil {
 			f.c.responses.Add(1)
 			return
 		}
@@ -86,7 +88,7 @@ func (f *Forwarder) sendResponse(a *attachment, b, callID []byte, v, next *via, 
 	}
 	if next.hasRport && !next.rport.empty() {
 		if p, q, ok := parsePort(b, next.rport.lo, next.rport.hi); ok && q == next.rport.hi {
-			if c := a.t.ConnByRemote(netip.AddrPortFrom(ip, p)); c != nil && c.WriteMessage(out, callID) == nil {
+			if c := a.t.ConnByRemote(netip.AddrPortFrom(ip, p)); c != nil && m.Forward(c, out, callID) == nil {
 				f.c.responses.Add(1)
 				return
 			}
