@@ -21,14 +21,14 @@ import (
 )
 
 // Queue lengths of the event fan-out's consumers. A channel's buffer is
-// allocated whole (an Event is about 160 bytes: 8192 of them are 1.3 MiB),
-// so they are no longer than a burst needs; the history moves events at
-// once into its own bounded queue, which grows only with use.
+// allocated whole (an Event is about 180 bytes: 8192 of them are 1.4 MiB)
+// and stays resident once a burst has gone round it, so they are no longer
+// than a burst needs; the history takes events as an observer, into its
+// own bounded queue, which grows only with use.
 const (
-	hepEventQueue     = 8192
-	otelEventQueue    = 8192
-	historyEventQueue = 8192
-	pcapRingBytes     = 8 << 20
+	hepEventQueue  = 8192
+	otelEventQueue = 8192
+	pcapRingBytes  = 8 << 20
 )
 
 // app is one running sipwire: the transport and every consumer of its
@@ -193,9 +193,9 @@ func (a *app) start(ctx context.Context, webListen string) error {
 		if !a.cfg.History.RecordUntraced {
 			gate = transport.TracedEvents
 		}
-		sub := a.tr.Subscribe("history", historyEventQueue, gate)
-		a.tr.AddObserver(a.history, gate) // the Call-IDs of the same connections
-		a.consume(func() { a.history.ConsumeSubscription(sub) })
+		// Events and Call-IDs straight into the history's own queue: no
+		// channel to keep resident (see history.Store.Observer).
+		a.tr.AddObserver(a.history.Observer(), gate)
 	}
 	a.tr.AddObserver(a.pcap, transport.TracedEvents)
 

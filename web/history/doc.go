@@ -11,7 +11,10 @@
 // inserts the queue in batches, one transaction per batch, whenever
 // BatchSize events are waiting or FlushInterval has passed, with multi-row
 // INSERT statements prepared once. Nothing on that path ever blocks the
-// producer: a full queue drops the event and counts it.
+// producer: a full queue drops the event and counts it. [Store.Observer]
+// is the other way in, the one sipwire uses: a transport.Observer that puts
+// each event into the same queue on the goroutine that raised it, with no
+// channel to keep resident after a burst.
 // [Store.ObserveCallID] records which connections carried a Call-ID, as a
 // 64-bit hash, two connections a row.
 //
@@ -73,8 +76,7 @@
 //		logger.Error("event history disabled", "err", err)
 //		st = history.Disabled(err)
 //	} else {
-//		tr.AddObserver(st, transport.AllEvents) // the Call-IDs, from the transport's NewCall
-//		st.ConsumeSubscription(tr.Subscribe("history", cfg.QueueSize, transport.AllEvents))
+//		tr.AddObserver(st.Observer(), transport.AllEvents) // events and Call-IDs (NewCall)
 //	}
 //	defer st.Close(shutdownCtx) // after tr.Shutdown, so the last events are in
 package history

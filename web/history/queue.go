@@ -74,10 +74,7 @@ func (s *Store) put(evs []transport.Event) int {
 	full := len(q.events) >= s.cfg.batchSize()
 	q.mu.Unlock()
 	if full {
-		select {
-		case s.wake <- struct{}{}:
-		default:
-		}
+		s.wakeWriter()
 	}
 	return n
 }
