@@ -109,6 +109,7 @@ func TestFlattenMetricsHistoryStats(t *testing.T) {
 		"sipwire_history_up":                             Gauge,
 		"sipwire_history_outages_total":                  Counter,
 		"sipwire_history_state_since_timestamp_seconds":  Gauge,
+		"sipwire_history_arrays_let_go_total":            Counter,
 	}
 	got := map[string]Metric{}
 	for _, m := range FlattenMetrics("sipwire_history", st.Stats()) {

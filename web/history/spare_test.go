@@ -22,7 +22,7 @@ func TestWriterLetsABurstArrayGo(t *testing.T) {
 	if c := cap(s.spare); c < 50 || c > spareEvents {
 		t.Fatalf("after 50 events the writer keeps an array of %d, want the array of the 50 (at most %d)", c, spareEvents)
 	}
-	if n := s.Stats().QueueArraysLetGo; n != 0 {
+	if n := s.Stats().ArraysLetGo; n != 0 {
 		t.Fatalf("%d arrays let go after 50 events", n)
 	}
 	burst := 4 * spareEvents
@@ -30,7 +30,7 @@ func TestWriterLetsABurstArrayGo(t *testing.T) {
 	if cap(s.spare) > spareEvents {
 		t.Fatalf("after a burst of %d events the writer keeps an array of %d, bound %d", burst, cap(s.spare), spareEvents)
 	}
-	if n := s.Stats().QueueArraysLetGo; n == 0 {
+	if n := s.Stats().ArraysLetGo; n == 0 {
 		t.Fatal("the burst's array was let go uncounted")
 	}
 	if got := queryAll(t, s, Filter{}, 1000); len(got) != 50+burst {

@@ -54,10 +54,10 @@ type Stats struct {
 	Oldest time.Time `json:"oldest_event,omitzero"`
 	// Batches counts the transactions written.
 	Batches uint64 `json:"batches"`
-	// QueueArraysLetGo counts the queue arrays the writer did not keep for
+	// ArraysLetGo counts the queue arrays the writer did not keep for
 	// reuse once written, being larger than spareBytes (256 KiB): after a
 	// burst of events, the memory its queue grew to.
-	QueueArraysLetGo uint64 `json:"queue_arrays_let_go"`
+	ArraysLetGo uint64 `json:"arrays_let_go"`
 	// LastError is the last write or retention error, or why the store is
 	// disabled; LastErrorTime is when it happened.
 	LastError     string    `json:"last_error,omitempty"`
@@ -115,26 +115,26 @@ func (s *Store) Stats() Stats {
 		return Stats{State: state, StateSince: since, LastError: s.closedErr().Error()}
 	}
 	st := Stats{
-		Enabled:          true,
-		Path:             s.path,
-		State:            state,
-		Up:               !down,
-		StateSince:       since,
-		Outages:          outages,
-		CorruptFile:      s.corruptFile,
-		Run:              s.run,
-		Stored:           s.stored.Load(),
-		Written:          s.written.Load(),
-		Dropped:          s.dropped.Load(),
-		Failed:           s.failed.Load(),
-		Expired:          s.expired.Load(),
-		QueueDepth:       s.q.depth(),
-		QueueCap:         s.q.max,
-		CallIDsWritten:   s.callIDsWritten.Load(),
-		CallIDsDropped:   s.callIDsDropped.Load(),
-		SizeBytes:        s.sizeBytes.Load(),
-		Batches:          s.batches.Load(),
-		QueueArraysLetGo: s.arraysLetGo.Load(),
+		Enabled:        true,
+		Path:           s.path,
+		State:          state,
+		Up:             !down,
+		StateSince:     since,
+		Outages:        outages,
+		CorruptFile:    s.corruptFile,
+		Run:            s.run,
+		Stored:         s.stored.Load(),
+		Written:        s.written.Load(),
+		Dropped:        s.dropped.Load(),
+		Failed:         s.failed.Load(),
+		Expired:        s.expired.Load(),
+		QueueDepth:     s.q.depth(),
+		QueueCap:       s.q.max,
+		CallIDsWritten: s.callIDsWritten.Load(),
+		CallIDsDropped: s.callIDsDropped.Load(),
+		SizeBytes:      s.sizeBytes.Load(),
+		Batches:        s.batches.Load(),
+		ArraysLetGo:    s.arraysLetGo.Load(),
 	}
 	s.mu.Lock()
 	for _, sub := range s.sources {

@@ -41,7 +41,7 @@ func (s *Store) writer() {
 }
 
 // spareBytes bounds the queue array the writer keeps for reuse: a larger
-// one (a burst's) is let go once written, and counted (Stats.QueueArraysLetGo).
+// one (a burst's) is let go once written, and counted (Stats.ArraysLetGo).
 // A steady flow of more than spareBytes of events per flush grows a new
 // array each flush (about twice its size allocated, a few MB a second at
 // thousands of connection events a second); a burst's array kept instead stays
