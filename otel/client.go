@@ -12,7 +12,8 @@ import (
 	"google.golang.org/grpc/backoff"
 )
 
-// newOTLPExporter builds the OTLP span exporter for s. The exporters read
+// newOTLPExporter builds the OTLP span exporter for s: the client of
+// otlptracehttp or otlptracegrpc behind an otlpExporter. The clients read
 // the OTEL_EXPORTER_OTLP_* variables themselves (endpoint, TLS files,
 // compression, timeout); the options passed here are what Config adds where
 // the environment is silent. Neither exporter connects before its first
@@ -42,7 +43,7 @@ func newOTLPExporter(ctx context.Context, s settings) (sdktrace.SpanExporter, er
 			opts = append(opts, otlptracehttp.WithHeaders(s.headers))
 		}
 		opts = append(opts, otlptracehttp.WithRetry(otlptracehttp.RetryConfig(retryConfig(s))))
-		exp, err := otlptracehttp.New(ctx, opts...)
+		exp, err := newOTLPClientExporter(ctx, otlptracehttp.NewClient(opts...))
 		if err != nil {
 			return nil, fmt.Errorf("otel: create OTLP/HTTP exporter: %w", err)
 		}
@@ -73,7 +74,7 @@ func newOTLPExporter(ctx context.Context, s settings) (sdktrace.SpanExporter, er
 				},
 				MinConnectTimeout: ReconnectMinTimeout,
 			})))
-		exp, err := otlptracegrpc.New(ctx, opts...)
+		exp, err := newOTLPClientExporter(ctx, otlptracegrpc.NewClient(opts...))
 		if err != nil {
 			return nil, fmt.Errorf("otel: create OTLP/gRPC exporter: %w", err)
 		}

@@ -35,7 +35,7 @@ var otelEnv = []string{
 
 // clearOTELEnv empties the OTEL_* variables for the test (empty counts as
 // unset, for the exporters too).
-func clearOTELEnv(t *testing.T) {
+func clearOTELEnv(t testing.TB) {
 	for _, k := range otelEnv {
 		t.Setenv(k, "")
 	}
