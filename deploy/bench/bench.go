@@ -23,6 +23,7 @@ type options struct {
 	IdleConns    int           // idle connections opened for the memory figure; 0: skip
 	Forwarders   []string      // keys of forwarderSpecs to run, each maybe with beforeSuffix
 	SkipRamp     bool
+	Modes        []string // SIPp modes run: "t1", "tn" or both
 	// BeforeVersion names the binary of -sipwire-before (the "X:before"
 	// forwarders), for the report.
 	BeforeVersion string
@@ -117,7 +118,7 @@ func (b *bench) run() {
 		}
 	}
 	for round := 1; round <= b.opts.Rounds; round++ {
-		for _, mode := range []string{"t1", "tn"} {
+		for _, mode := range b.opts.Modes {
 			for _, s := range b.specs() {
 				rate := b.opts.RateT1
 				if mode == "tn" {
@@ -146,7 +147,7 @@ func (b *bench) run() {
 		if !s.Ramp {
 			continue
 		}
-		for _, mode := range []string{"t1", "tn"} {
+		for _, mode := range b.opts.Modes {
 			rates := b.opts.RampT1
 			if mode == "tn" {
 				rates = b.opts.RampTN

@@ -52,6 +52,7 @@ func run() error {
 		idle       = flag.Int("idle-conns", 1000, "idle connections for the memory figure (0: skip)")
 		fwds       = flag.String("forwarders", "a,a0,b,b-tcp,b-udp,c,d", `forwarders to run (a, a0, b, b-tcp, b-udp, c, d; "X:before" runs sipwire forwarder X with -sipwire-before)`)
 		noRamp     = flag.Bool("no-ramp", false, "skip the search for the highest rate")
+		modes      = flag.String("modes", "t1,tn", "SIPp transport modes to run (t1, tn, or both)")
 		quick      = flag.Bool("quick", false, "a short smoke run: 1 round of 5 s, ramps of 2 steps of 5 s, 200 idle connections")
 		hostNetnet = flag.Bool("allow-host-netns", false, "run in the machine's network namespace (not recommended)")
 		reportFrom = flag.String("report-from", "", "render the report again from a results.json of an earlier run, run nothing")
@@ -78,8 +79,14 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	for _, m := range strings.Split(*modes, ",") {
+		if m != "t1" && m != "tn" {
+			return fmt.Errorf("bench: -modes: %q is neither t1 nor tn", m)
+		}
+	}
 	opts := options{Rounds: *rounds, CPUDuration: *cpuDur, StepDuration: *stepDur, RateT1: *rateT1, RateTN: *rateTN,
 		RampT1: t1, RampTN: tn, IdleConns: *idle, Forwarders: strings.Split(*fwds, ","), SkipRamp: *noRamp,
+		Modes:         strings.Split(*modes, ","),
 		BeforeVersion: *beforeVer}
 	if *quick {
 		// Flags given explicitly win over -quick's settings.
