@@ -87,7 +87,7 @@ func (c *Conn) reattachLocked() error {
 		c.t.poller.unwatch(int(fd))
 	}
 	f := os.NewFile(uintptr(fd), "")
-	nc, err := net.FileConn(f) // a duplicate of fd, in the runtime's poller
+	nc, err := fileConn(f) // a duplicate of fd, in the runtime's poller, its keepalive kept
 	f.Close()
 	c.rc = nil
 	c.idle.registered.Store(false)

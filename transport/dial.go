@@ -114,8 +114,11 @@ func (c *Conn) dial() {
 			t.raise(c, EventConnectStart, StatusSuccess, "Async connect in progress")
 		}
 	})
-	d := net.Dialer{LocalAddr: t.sourceFor(c.remote)}
-	nc, err := d.DialContext(ctx, "tcp", c.remote.String())
+	d, err := t.keepAlive.dialer(t.sourceFor(c.remote))
+	var nc net.Conn
+	if err == nil {
+		nc, err = d.DialContext(ctx, "tcp", c.remote.String())
+	}
 	slow.Stop()
 	if err != nil {
 		var ne net.Error

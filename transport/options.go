@@ -100,6 +100,29 @@ type Options struct {
 	// means 65535.
 	MaxMessageBytes int
 
+	// DisableKeepAlive is tcp_keepalive=0: no TCP keepalive probes on the
+	// transport's connections, unless KeepAliveIdle, KeepAliveInterval or
+	// KeepAliveCount is set, which turns them on (as in OpenSIPS). By
+	// default keepalive is on with the system's settings (on Linux
+	// net.ipv4.tcp_keepalive_time, _intvl and _probes: 7200 s, 75 s, 9),
+	// never Go's own 15 s.
+	DisableKeepAlive bool
+
+	// KeepAliveIdle is tcp_keepidle: how long a connection is idle before
+	// the first keepalive probe (TCP_KEEPIDLE), rounded up to whole
+	// seconds, at most MaxKeepAliveIdle. Zero means the system's value.
+	KeepAliveIdle time.Duration
+
+	// KeepAliveInterval is tcp_keepinterval: the time between unanswered
+	// keepalive probes (TCP_KEEPINTVL), rounded up to whole seconds, at
+	// most MaxKeepAliveInterval. Zero means the system's value.
+	KeepAliveInterval time.Duration
+
+	// KeepAliveCount is tcp_keepcount: how many unanswered probes close
+	// the connection (TCP_KEEPCNT), at most MaxKeepAliveCount. Zero means
+	// the system's value.
+	KeepAliveCount int
+
 	// TraceOn is trace_on=1: tracing starts switched on. The switch can be
 	// flipped at run time with SetTracing.
 	TraceOn bool

@@ -23,6 +23,8 @@ type Transport struct {
 	filter  atomic.Pointer[func(ConnInfo) bool]
 	obs     observers
 	callIDs *CallIDSet // which Call-IDs each connection carried
+	// keepAlive is the TCP keepalive of every socket (keepalive.go).
+	keepAlive keepAliveSetting
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -68,6 +70,7 @@ func New(opts Options, h Handler) *Transport {
 		byRemote: make(map[netip.AddrPort]*Conn),
 		callIDs:  NewCallIDSet(opts.CallIDMemory),
 	}
+	t.keepAlive = newKeepAliveSetting(&t.opts)
 	t.tracing.Store(opts.TraceOn)
 	if opts.TraceFilter != nil {
 		f := opts.TraceFilter
@@ -93,7 +96,10 @@ func (t *Transport) Listen(spec string) (netip.AddrPort, error) {
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
-	var lc net.ListenConfig
+	lc, err := t.keepAlive.listenConfig()
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("listen %s: %w", spec, err)
+	}
 	l, err := lc.Listen(context.Background(), "tcp", ap.String())
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("listen %s: %w", spec, err)

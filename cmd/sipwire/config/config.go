@@ -70,6 +70,25 @@ type Config struct {
 	// the bound of the time a started message may take to arrive whole.
 	TCPMaxMsgTime time.Duration `yaml:"tcp_max_msg_time" json:"tcp_max_msg_time"`
 
+	// TCPKeepAlive is the core parameter tcp_keepalive: TCP keepalive
+	// probes on every connection. Setting TCPKeepCount, TCPKeepIdle or
+	// TCPKeepInterval turns them on all the same, as in OpenSIPS.
+	TCPKeepAlive bool `yaml:"tcp_keepalive" json:"tcp_keepalive"`
+
+	// TCPKeepCount is the core parameter tcp_keepcount: unanswered
+	// keepalive probes before the connection is dropped; 0 keeps the
+	// system's value.
+	TCPKeepCount int `yaml:"tcp_keepcount" json:"tcp_keepcount"`
+
+	// TCPKeepIdle is the core parameter tcp_keepidle (s in the file): idle
+	// time before the first keepalive probe; 0 keeps the system's value.
+	TCPKeepIdle time.Duration `yaml:"tcp_keepidle" json:"tcp_keepidle"`
+
+	// TCPKeepInterval is the core parameter tcp_keepinterval (s in the
+	// file): time between unanswered keepalive probes; 0 keeps the
+	// system's value.
+	TCPKeepInterval time.Duration `yaml:"tcp_keepinterval" json:"tcp_keepinterval"`
+
 	// TCPMaxMsgSize bounds one SIP message, header block plus body, in bytes.
 	TCPMaxMsgSize int `yaml:"tcp_max_msg_size" json:"tcp_max_msg_size"`
 

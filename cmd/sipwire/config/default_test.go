@@ -73,6 +73,11 @@ func TestDefaultMatchesTransport(t *testing.T) {
 		{"tcp_crlf_drop", c.TCPCRLFDrop, false},
 		{"tcp_async", c.TCPAsync, true},
 		{"tcp_parallel_handling", c.TCPParallelHandling, false},
+		// OpenSIPS: keepalive on, the system's idle, interval and count.
+		{"tcp_keepalive", c.TCPKeepAlive, !(transport.Options{}).DisableKeepAlive},
+		{"tcp_keepcount", c.TCPKeepCount, (transport.Options{}).KeepAliveCount},
+		{"tcp_keepidle", c.TCPKeepIdle, (transport.Options{}).KeepAliveIdle},
+		{"tcp_keepinterval", c.TCPKeepInterval, (transport.Options{}).KeepAliveInterval},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {

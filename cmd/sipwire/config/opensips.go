@@ -27,7 +27,8 @@ var (
 		"trace_filter_route",
 	}
 	// coreTCPParams are the core parameters kept, same names.
-	coreTCPParams = []string{"tcp_max_connections", "tcp_connection_lifetime", "tcp_max_msg_time"}
+	coreTCPParams = []string{"tcp_max_connections", "tcp_connection_lifetime", "tcp_max_msg_time",
+		"tcp_keepalive", "tcp_keepcount", "tcp_keepidle", "tcp_keepinterval"}
 	// protoHEPSkipped are proto_hep parameters of its own TCP sender and HEP
 	// listeners, which sipwire's sender replaces.
 	protoHEPSkipped = []string{
@@ -51,7 +52,8 @@ var (
 //   - modparam("proto_hep", ...) for hep_id, hep_capture_id and homer5_on
 //     (homer5_on selects the text or json payload of hep.format opensips,
 //     which only a config that sets hep.format: opensips uses);
-//   - the core parameters tcp_max_connections, tcp_connection_lifetime and
+//   - the core parameters tcp_max_connections, tcp_connection_lifetime,
+//     tcp_keepalive, tcp_keepcount, tcp_keepidle, tcp_keepinterval and
 //     tcp_max_msg_time;
 //   - route[name] { ... } blocks reached from trace_filter_route;
 //   - loadmodule "proto_tcp.so"/"proto_hep.so" and mpath= (accepted,

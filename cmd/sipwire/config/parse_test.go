@@ -272,6 +272,10 @@ tcp_max_connections: 10
 tcp_connection_lifetime: 30
 tcp_max_msg_time: 2
 tcp_max_msg_size: 4096
+tcp_keepalive: 0
+tcp_keepcount: 3
+tcp_keepidle: 60
+tcp_keepinterval: 5
 trace_on: 0
 `, "t.yaml")
 	want := transport.Options{
@@ -280,13 +284,14 @@ trace_on: 0
 		LocalConnectTimeout: 50 * time.Millisecond, LocalWriteTimeout: 5 * time.Millisecond,
 		ParallelHandling: true, MaxConnections: 10, ConnectionLifetime: 30 * time.Second, MaxMessageBytes: 4096,
 		TCPInfoInterval: 5 * time.Second, TCPInfoPerTick: transport.DefaultTCPInfoPerTick,
+		DisableKeepAlive: true, KeepAliveCount: 3, KeepAliveIdle: 60 * time.Second, KeepAliveInterval: 5 * time.Second,
 	}
 	got := c.TransportOptions()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
 	d := Default().TransportOptions()
-	if d.MaxMsgChunks != transport.DefaultMaxMsgChunks || !d.TraceOn || d.SyncWrites || d.DisableCRLFPingPong {
+	if d.MaxMsgChunks != transport.DefaultMaxMsgChunks || !d.TraceOn || d.SyncWrites || d.DisableCRLFPingPong || d.DisableKeepAlive {
 		t.Errorf("default options %+v", d)
 	}
 }
@@ -427,7 +432,7 @@ func TestJSON(t *testing.T) {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	if len(keys) != 29 {
+	if len(keys) != 33 {
 		t.Errorf("%d top-level keys: %v", len(keys), keys)
 	}
 	// A value Config marshals the same as a pointer.
