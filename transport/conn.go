@@ -39,8 +39,8 @@ type Conn struct {
 	id       uint64
 	dir      Direction
 	remote   netip.AddrPort
-	listener netip.AddrPort
-	opened   int64 // unix nanoseconds, to the microsecond: when the accept or the connect returned
+	listener *netip.AddrPort // the accepting listener's address, shared; nil outbound
+	opened   int64           // unix nanoseconds, to the microsecond: when the accept or the connect returned
 
 	// mu orders the connection's events and guards local and nc until the
 	// connection is open.
@@ -48,8 +48,9 @@ type Conn struct {
 	local netip.AddrPort
 	nc    *net.TCPConn
 	rc    syscall.RawConn
-	// aliases are guarded by the transport's table lock.
-	aliases []netip.AddrPort
+	// aliases are guarded by the transport's table lock; nil for none
+	// (nearly every connection).
+	aliases *[]netip.AddrPort
 
 	state        atomic.Uint32
 	closedBy     atomic.Uint32 // the EventKind that closed the connection, 0 for none
@@ -84,7 +85,7 @@ type Conn struct {
 // openedTime is when the accept or the connect returned.
 func (c *Conn) openedTime() time.Time { return time.Unix(0, c.opened) }
 
-func newConn(t *Transport, dir Direction, remote, listener netip.AddrPort) *Conn {
+func newConn(t *Transport, dir Direction, remote netip.AddrPort, listener *netip.AddrPort) *Conn {
 	c := &Conn{
 		t:        t,
 		id:       t.nextID.Add(1),
@@ -134,7 +135,7 @@ func (c *Conn) info() ConnInfo {
 }
 
 func (c *Conn) infoLocked() ConnInfo {
-	ci := ConnInfo{ID: c.id, Direction: c.dir, Local: c.local, Remote: c.remote, Listener: c.listener}
+	ci := ConnInfo{ID: c.id, Direction: c.dir, Local: c.local, Remote: c.remote, Listener: c.listenerAddr()}
 	if c.State() != StateConnecting {
 		ci.Opened = c.openedTime()
 	}
@@ -178,7 +179,7 @@ func (c *Conn) closeWith(kind EventKind, status Status, reason string) bool {
 	var ti *TCPInfo
 	if c.rc != nil && t.obs.wants(c.traceable()) {
 		if ti, _ = c.readTCPInfoLocked(); ti != nil {
-			t.tcpHist.observe(c.listener, c.dir, ti)
+			t.tcpHist.observe(c.listenerAddr(), c.dir, ti)
 		}
 	}
 	if c.nc != nil {
@@ -254,12 +255,12 @@ func (c *Conn) Snapshot() ConnSnapshot {
 	if c.local.IsValid() {
 		s.Local = c.local.String()
 	}
-	if c.listener.IsValid() {
+	if c.listener != nil {
 		s.Listener = c.listener.String()
 	}
 	c.mu.Unlock()
 	c.t.mu.Lock()
-	for _, a := range c.aliases {
+	for _, a := range c.aliasList() {
 		s.Aliases = append(s.Aliases, a.String())
 	}
 	c.t.mu.Unlock()
@@ -293,4 +294,22 @@ func (t *Transport) Connections() []ConnSnapshot {
 
 func sortSnapshots(s []ConnSnapshot) {
 	slices.SortFunc(s, func(a, b ConnSnapshot) int { return cmp.Compare(a.ID, b.ID) })
+}
+
+// aliasList is the connection's aliases; the caller holds the transport's
+// table lock.
+func (c *Conn) aliasList() []netip.AddrPort {
+	if c.aliases == nil {
+		return nil
+	}
+	return *c.aliases
+}
+
+// listenerAddr is the address of the listener that accepted the
+// connection; not valid for an outbound one.
+func (c *Conn) listenerAddr() netip.AddrPort {
+	if c.listener == nil {
+		return netip.AddrPort{}
+	}
+	return *c.listener
 }

@@ -45,7 +45,7 @@ var errDetachedRead = errors.New("transport: read on a detached socket")
 // The caller holds w.mu and is the connection's reader, about to park.
 func (c *Conn) detachLocked() {
 	w := &c.w
-	if c.nc == nil || w.flushing || len(w.queue) > 0 || w.err != nil {
+	if c.nc == nil || w.flushing || w.q != nil || w.err != nil {
 		return
 	}
 	c.mu.Lock()

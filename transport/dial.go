@@ -81,7 +81,7 @@ func (t *Transport) connFor(dst netip.AddrPort) (*Conn, bool, error) {
 	if c := t.byRemote[dst]; c != nil {
 		return c, false, nil
 	}
-	c := newConn(t, Outbound, dst, netip.AddrPort{})
+	c := newConn(t, Outbound, dst, nil)
 	if t.open >= t.opts.maxConnections() {
 		t.stats.connectFailures.Add(1)
 		err := fmt.Errorf("connect %s: %w", dst, ErrTooManyConnections)

@@ -57,7 +57,7 @@ func (w *writer) hold(b, callID []byte, r *reading) error {
 	case st == StateClosed:
 		w.mu.Unlock()
 		return closeError(EventKind(c.closedBy.Load()))
-	case st != StateOpen || w.flushing || len(w.queue) > 0 || c.t.opts.SyncWrites || len(b) > heldBatchBytes:
+	case st != StateOpen || w.flushing || w.q != nil || c.t.opts.SyncWrites || len(b) > heldBatchBytes:
 		return w.writeMessageLocked(b, &outMessage{callID: callID}, nil, st)
 	}
 	h := w.held
@@ -69,7 +69,7 @@ func (w *writer) hold(b, callID []byte, r *reading) error {
 			}
 			return err
 		}
-		if w.err != nil || len(w.queue) > 0 {
+		if w.err != nil || w.q != nil {
 			return w.writeMessageLocked(b, &outMessage{callID: callID}, nil, c.State())
 		}
 		h = nil

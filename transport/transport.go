@@ -133,6 +133,7 @@ func (t *Transport) Listeners() []netip.AddrPort {
 
 func (t *Transport) acceptLoop(l *net.TCPListener, bound netip.AddrPort) {
 	defer t.acceptors.Done()
+	listener := &bound // shared by the listener's connections
 	var backoff time.Duration
 	for {
 		nc, err := l.AcceptTCP()
@@ -148,7 +149,7 @@ func (t *Transport) acceptLoop(l *net.TCPListener, bound netip.AddrPort) {
 			continue
 		}
 		backoff = 0
-		t.accepted(nc, bound)
+		t.accepted(nc, listener)
 		// Let the new reader run before the next accept: in an accept
 		// burst, readers then read their first bytes and park as they go,
 		// instead of thousands of them waiting to run at once (the runtime
@@ -159,7 +160,7 @@ func (t *Transport) acceptLoop(l *net.TCPListener, bound netip.AddrPort) {
 
 // accepted puts a new inbound connection in the table, or refuses it when
 // tcp_max_connections is reached.
-func (t *Transport) accepted(nc *net.TCPConn, listener netip.AddrPort) {
+func (t *Transport) accepted(nc *net.TCPConn, listener *netip.AddrPort) {
 	c := newConn(t, Inbound, addrPortOf(nc.RemoteAddr()), listener)
 	c.local = addrPortOf(nc.LocalAddr())
 	t.mu.Lock()
@@ -207,7 +208,7 @@ func (t *Transport) removeLocked(c *Conn) {
 	if t.byRemote[c.remote] == c {
 		delete(t.byRemote, c.remote)
 	}
-	for _, a := range c.aliases {
+	for _, a := range c.aliasList() {
 		if t.byRemote[a] == c {
 			delete(t.byRemote, a)
 		}
@@ -245,11 +246,14 @@ func (t *Transport) AddAlias(id uint64, addr netip.AddrPort) {
 	if _, taken := t.byRemote[addr]; taken {
 		return
 	}
-	if len(c.aliases) >= maxAliases {
+	if len(c.aliasList()) >= maxAliases {
 		return
 	}
 	t.byRemote[addr] = c
-	c.aliases = append(c.aliases, addr)
+	if c.aliases == nil {
+		c.aliases = new([]netip.AddrPort)
+	}
+	*c.aliases = append(*c.aliases, addr)
 }
 
 // CloseConn closes the connection with the given id, raising its CLOSED
@@ -347,7 +351,7 @@ func (t *Transport) raiseTCP(c *Conn, kind EventKind, status Status, reason stri
 		Time:      at,
 		Local:     c.local,
 		Remote:    c.remote,
-		Listener:  c.listener,
+		Listener:  c.listenerAddr(),
 		Reason:    reason,
 		TCP:       ti,
 	}

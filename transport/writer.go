@@ -27,6 +27,14 @@ type queuedWrite struct {
 	notifyN []func(error) // further writes packed into the chunk
 }
 
+// backlog is what a connection has queued, in order, and its size: it
+// exists only while something is queued, so that a connection that keeps
+// up (nearly all) does not carry it.
+type backlog struct {
+	queue []queuedWrite
+	bytes int
+}
+
 // writer is a connection's write side. With tcp_async=1 a write goes out
 // inline when the socket takes it, waits inline up to
 // tcp_async_local_write_timeout, and queues the rest; once anything is
@@ -36,8 +44,7 @@ type writer struct {
 	c *Conn
 
 	mu       sync.Mutex
-	queue    []queuedWrite
-	bytes    int
+	q        *backlog // nil while nothing is queued
 	flushing bool
 	err      error // the first write error; every later write fails with it
 	// held is what a read batch holds to write when it ends (held.go);
@@ -143,7 +150,7 @@ func (w *writer) writeMessageLocked(b []byte, m *outMessage, notify func(error),
 // caller closes the connection with overflow once it has unlocked.
 func (w *writer) sendLocked(b []byte, st ConnState, wait bool, notify func(error), now time.Time) (err error, overflow bool) {
 	c := w.c
-	if st == StateConnecting || w.flushing || len(w.queue) > 0 {
+	if st == StateConnecting || w.flushing || w.q != nil {
 		err := w.enqueueLocked(b, notify, now)
 		return err, err != nil
 	}
@@ -270,27 +277,32 @@ func (w *writer) failLocked(kind EventKind, reason string, err error) error {
 
 func (w *writer) enqueueLocked(b []byte, notify func(error), now time.Time) error {
 	opts := &w.c.t.opts
-	if w.bytes+len(b) > opts.maxPostponedBytes() {
-		return fmt.Errorf("%w: %d bytes queued, bound %d", ErrQueueBytes, w.bytes+len(b), opts.maxPostponedBytes())
+	bl := w.q
+	if bl == nil {
+		bl = new(backlog)
+	}
+	if bl.bytes+len(b) > opts.maxPostponedBytes() {
+		return fmt.Errorf("%w: %d bytes queued, bound %d", ErrQueueBytes, bl.bytes+len(b), opts.maxPostponedBytes())
 	}
 	// The head chunk may be in the flusher's hands: pack only into a tail
 	// that is not.
-	if n := len(w.queue); n > 0 && (n > 1 || !w.flushing) && len(w.queue[n-1].data)+len(b) <= chunkPackBytes {
-		tail := &w.queue[n-1]
+	if n := len(bl.queue); n > 0 && (n > 1 || !w.flushing) && len(bl.queue[n-1].data)+len(b) <= chunkPackBytes {
+		tail := &bl.queue[n-1]
 		tail.data = append(tail.data, b...)
 		if notify != nil {
 			tail.notifyN = append(tail.notifyN, notify)
 		}
-		w.bytes += len(b)
+		bl.bytes += len(b)
 		return nil
 	}
-	if len(w.queue) >= opts.maxPostponedChunks() {
-		return fmt.Errorf("%w: %d chunks queued", ErrQueueFull, len(w.queue))
+	if len(bl.queue) >= opts.maxPostponedChunks() {
+		return fmt.Errorf("%w: %d chunks queued", ErrQueueFull, len(bl.queue))
 	}
-	w.bytes += len(b)
+	bl.bytes += len(b)
 	data := make([]byte, len(b), max(len(b), min(4*len(b), chunkPackBytes)))
 	copy(data, b)
-	w.queue = append(w.queue, queuedWrite{data: data, at: now, notify: notify})
+	bl.queue = append(bl.queue, queuedWrite{data: data, at: now, notify: notify})
+	w.q = bl
 	w.startFlushLocked()
 	return nil
 }
@@ -298,7 +310,7 @@ func (w *writer) enqueueLocked(b []byte, notify func(error), now time.Time) erro
 // startFlushLocked starts the flusher when the connection can write and
 // something waits.
 func (w *writer) startFlushLocked() {
-	if w.flushing || len(w.queue) == 0 || w.err != nil {
+	if w.flushing || w.q == nil || w.err != nil {
 		return
 	}
 	if st := w.c.State(); st != StateOpen && st != StateDraining {
@@ -325,13 +337,13 @@ func (w *writer) flush() {
 	defer c.nc.SetWriteDeadline(time.Time{})
 	for {
 		w.mu.Lock()
-		if w.err != nil || len(w.queue) == 0 {
+		if w.err != nil || w.q == nil {
 			w.flushing = false
-			w.queue = nil
+			w.q = nil
 			w.mu.Unlock()
 			return
 		}
-		q := w.queue[0]
+		q := w.q.queue[0]
 		w.mu.Unlock()
 
 		c.nc.SetWriteDeadline(q.at.Add(maxAge))
@@ -352,16 +364,20 @@ func (w *writer) flush() {
 			}
 			return
 		}
-		if len(w.queue) == 0 {
+		if w.q == nil {
 			// fail emptied the queue while the chunk was being written
 			// (the connection is closing): nothing is left to account.
 			w.flushing = false
 			w.mu.Unlock()
 			return
 		}
-		w.queue[0] = queuedWrite{}
-		w.queue = w.queue[1:]
-		w.bytes -= len(q.data)
+		bl := w.q
+		bl.queue[0] = queuedWrite{}
+		bl.queue = bl.queue[1:]
+		bl.bytes -= len(q.data)
+		if len(bl.queue) == 0 {
+			w.q = nil
+		}
 		w.mu.Unlock()
 	}
 }
@@ -374,8 +390,11 @@ func (w *writer) fail(err error) {
 		w.err = err
 	}
 	err = w.err
-	q := w.queue
-	w.queue, w.bytes = nil, 0
+	var q []queuedWrite
+	if w.q != nil {
+		q = w.q.queue
+	}
+	w.q = nil
 	w.dropHeldLocked()
 	if w.c.nc == nil {
 		w.c.closeDetachedLocked() // a parked connection's socket, once closed
@@ -394,7 +413,10 @@ func (w *writer) fail(err error) {
 func (w *writer) queued() (int, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.queue), w.bytes
+	if w.q == nil {
+		return 0, 0
+	}
+	return len(w.q.queue), w.q.bytes
 }
 
 // waitEmpty waits until the queue is written out, the writer failed, or ctx
@@ -404,7 +426,7 @@ func (w *writer) waitEmpty(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		w.mu.Lock()
-		done := w.err != nil || (len(w.queue) == 0 && !w.flushing)
+		done := w.err != nil || (w.q == nil && !w.flushing)
 		w.mu.Unlock()
 		if done {
 			return nil
