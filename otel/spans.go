@@ -20,6 +20,8 @@ type spanner struct {
 	// attrs is scratch space for a connection's attributes: the SDK copies
 	// them when it starts a span.
 	attrs []attribute.KeyValue
+	// closeAttrs is scratch space for the attributes of a CLOSED.
+	closeAttrs []attribute.KeyValue
 	// pending holds the open spans waiting for their delay.
 	pending pendingOpens
 	conns   connTable
@@ -149,18 +151,27 @@ func (s *spanner) decide(c *connSpan) trace.SpanContext {
 
 // endLifetime starts c's lifetime span back-dated to when it began, with
 // the ids its children named, adds what happened since and ends it at t.
+// All its attributes go in at the start, in one slice: the SDK copies them
+// once, where a later SetAttributes would grow its copy again.
 func (s *spanner) endLifetime(c *connSpan, t time.Time, attrs ...attribute.KeyValue) {
 	c.openPending = false
-	opts := []trace.SpanStartOption{
+	all := s.infoAttrs(c.info)
+	if c.partial {
+		all = append(all, AttrPartial.Bool(true))
+	}
+	all = append(all, attrs...)
+	if c.eventsDropped > 0 {
+		all = append(all, AttrEventsDropped.Int(c.eventsDropped))
+	}
+	if c.errType != "" {
+		all = append(all, semconv.ErrorTypeKey.String(c.errType))
+	}
+	s.attrs = all
+	_, sp := s.start(withPresetIDs(context.Background(), c.lifetime), SpanConnection,
 		trace.WithNewRoot(),
 		trace.WithSpanKind(spanKind(c.info.Direction)),
 		trace.WithTimestamp(c.opened),
-		trace.WithAttributes(s.infoAttrs(c.info)...),
-	}
-	if c.partial {
-		opts = append(opts, trace.WithAttributes(AttrPartial.Bool(true)))
-	}
-	_, sp := s.start(withPresetIDs(context.Background(), c.lifetime), SpanConnection, opts...)
+		trace.WithAttributes(all...))
 	if sp.IsRecording() {
 		for _, e := range c.events {
 			sp.AddEvent(e.kind.String(), trace.WithTimestamp(e.at), trace.WithAttributes(
@@ -168,12 +179,8 @@ func (s *spanner) endLifetime(c *connSpan, t time.Time, attrs ...attribute.KeyVa
 				AttrEventStatus.String(e.status.String()),
 			))
 		}
-		if c.eventsDropped > 0 {
-			attrs = append(attrs, AttrEventsDropped.Int(c.eventsDropped))
-		}
-		sp.SetAttributes(attrs...)
 		if c.errType != "" {
-			s.fail(sp, c.errType, c.errReason)
+			sp.SetStatus(codes.Error, c.errReason)
 		}
 	}
 	s.end(sp, t)
@@ -327,9 +334,9 @@ func (s *spanner) closed(ev *transport.Event, t time.Time) {
 	if c.errType == "" && ev.Status == transport.StatusFailure {
 		c.errType, c.errReason = ev.Kind.String(), ev.Reason
 	}
-	attrs := make([]attribute.KeyValue, 0, 3+transport.NumTCPInfoFields)
-	attrs = append(attrs, AttrCloseReason.String(ev.Reason), AttrCloseStatus.String(ev.Status.String()))
-	s.endLifetime(c, t, appendTCPAttrs(attrs, ev.TCP)...)
+	attrs := append(s.closeAttrs[:0], AttrCloseReason.String(ev.Reason), AttrCloseStatus.String(ev.Status.String()))
+	s.closeAttrs = appendTCPAttrs(attrs, ev.TCP)
+	s.endLifetime(c, t, s.closeAttrs...)
 }
 
 // endAll ends every span in progress at t, marked with why.
