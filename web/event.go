@@ -32,22 +32,6 @@ type Event struct {
 	TCP *transport.TCPInfo `json:"tcp,omitempty"`
 }
 
-// EventFromTransport converts a transport event; Seq is left zero.
-func EventFromTransport(e *transport.Event) Event {
-	return Event{
-		Time:      e.Time,
-		Kind:      e.Kind.String(),
-		Status:    e.Status.String(),
-		ConnID:    e.ConnID,
-		Direction: e.Direction.String(),
-		Local:     addrString(e.Local),
-		Remote:    addrString(e.Remote),
-		Listener:  addrString(e.Listener),
-		Reason:    e.Reason,
-		TCP:       e.TCP,
-	}
-}
-
 func addrString(ap netip.AddrPort) string {
 	if !ap.IsValid() {
 		return ""
@@ -94,44 +78,63 @@ func (q *EventQuery) historyOnly() bool {
 	return q.CallID != "" || q.Cursor != "" || q.Run != 0
 }
 
-// match reports whether e passes the filters of q that the ring applies
-// (all but Limit, Cursor, CallID and Run).
-func (q *EventQuery) match(e *Event) bool {
+// recordFilter is an EventQuery made ready to test ring records: its
+// address parsed once.
+type recordFilter struct {
+	q *EventQuery
+	// ap is Addr as ip:port (apOK); ip is Addr as an IP (ipOK).
+	ap   netip.AddrPort
+	ip   netip.Addr
+	apOK bool
+	ipOK bool
+	text string // Text in lower case
+}
+
+func (q *EventQuery) recordFilter() recordFilter {
+	f := recordFilter{q: q, text: strings.ToLower(q.Text)}
+	if q.Addr != "" {
+		ap, err := netip.ParseAddrPort(q.Addr)
+		f.ap, f.apOK = ap, err == nil
+		ip, err := netip.ParseAddr(strings.Trim(q.Addr, "[]"))
+		f.ip, f.ipOK = ip.Unmap(), err == nil
+	}
+	return f
+}
+
+// match reports whether rec, numbered seq, passes the filters of the query
+// that the ring applies (all but Limit, Cursor, CallID and Run). The
+// caller holds r.mu.
+func (f *recordFilter) match(r *EventRing, rec *ringRecord, seq uint64) bool {
+	q := f.q
 	switch {
-	case e.Seq <= q.SinceSeq:
+	case seq <= q.SinceSeq:
 		return false
-	case !q.Since.IsZero() && e.Time.Before(q.Since):
+	case !q.Since.IsZero() && rec.unixNano < q.Since.UnixNano():
 		return false
-	case !q.Until.IsZero() && !e.Time.Before(q.Until):
+	case !q.Until.IsZero() && rec.unixNano >= q.Until.UnixNano():
 		return false
-	case len(q.Kinds) > 0 && !slices.Contains(q.Kinds, e.Kind):
+	case len(q.Kinds) > 0 && !slices.Contains(q.Kinds, rec.kind.String()):
 		return false
-	case q.Status != "" && e.Status != q.Status:
+	case q.Status != "" && rec.status.String() != q.Status:
 		return false
-	case q.ConnID != 0 && e.ConnID != q.ConnID:
+	case q.ConnID != 0 && rec.connID != q.ConnID:
 		return false
-	case q.Addr != "" && !addrMatch(q.Addr, e.Local) && !addrMatch(q.Addr, e.Remote) && !addrMatch(q.Addr, e.Listener):
+	case q.Addr != "" && !f.addrMatch(r, rec.local) && !f.addrMatch(r, rec.remote) && !f.addrMatch(r, rec.listener):
 		return false
-	case q.Text != "" && !strings.Contains(strings.ToLower(e.Reason), strings.ToLower(q.Text)):
+	case q.Text != "" && !strings.Contains(strings.ToLower(rec.reason), f.text):
 		return false
-	case q.MinRetrans > 0 && (e.TCP == nil || e.TCP.TotalRetrans < q.MinRetrans):
+	case q.MinRetrans > 0 && (rec.tcp == nil || rec.tcp.TotalRetrans < q.MinRetrans):
 		return false
 	}
 	return true
 }
 
-// addrMatch reports whether the address s (ip:port) is want, or has the IP want.
-func addrMatch(want, s string) bool {
-	if s == "" {
+// addrMatch reports whether a is the query's address (ip:port), or has its
+// IP. The caller holds r.mu.
+func (f *recordFilter) addrMatch(r *EventRing, a ringAddr) bool {
+	if a.fam == 0 || !f.apOK && !f.ipOK {
 		return false
 	}
-	if s == want {
-		return true
-	}
-	ap, err := netip.ParseAddrPort(s)
-	if err != nil {
-		return false
-	}
-	ip, err := netip.ParseAddr(strings.Trim(want, "[]"))
-	return err == nil && ap.Addr().Unmap() == ip.Unmap()
+	ap := r.addrPort(a)
+	return f.apOK && ap == f.ap || f.ipOK && ap.Addr().Unmap() == f.ip
 }

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/sipwire/sipwire/transport"
 )
 
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -18,12 +21,13 @@ var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 // t0+i s, conn i, remote 127.0.0.1:(40000+i).
 func fill(r *EventRing, n int) {
 	for i := 1; i <= n; i++ {
-		kind := "ACCEPTED"
+		kind := transport.EventAccepted
 		if i%2 == 0 {
-			kind = "CLOSED"
+			kind = transport.EventClosed
 		}
-		r.Add(Event{Time: t0.Add(time.Duration(i) * time.Second), Kind: kind, Status: "SUCCESS", ConnID: uint64(i),
-			Direction: "in", Local: "127.0.0.1:5060", Remote: fmt.Sprintf("127.0.0.1:%d", 40000+i), Reason: "r"})
+		r.Add(&transport.Event{Time: t0.Add(time.Duration(i) * time.Second), Kind: kind, Status: transport.StatusSuccess, ConnID: uint64(i),
+			Direction: transport.Inbound, Local: netip.MustParseAddrPort("127.0.0.1:5060"),
+			Remote: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(40000+i)), Reason: "r"})
 	}
 }
 

@@ -191,6 +191,7 @@ func (s *Server) transportMetrics(st *StatsBody) []Metric {
 	ms = append(ms,
 		g("sipwire_web_event_ring_events", "Events held by the web event ring.", float64(st.Web.EventRingLen)),
 		g("sipwire_web_event_ring_capacity", "Bound of the web event ring.", float64(st.Web.EventRingSize)),
+		c("sipwire_web_event_ring_zones_dropped_total", "IPv6 addresses the web event ring kept without their zone (over 255 zones).", st.Web.EventRingZonesDropped),
 		g("sipwire_web_event_streams", "Open event streams (SSE).", float64(st.Web.StreamClients)),
 		g("sipwire_web_event_streams_max", "Bound of the open event streams (web.max_event_streams).", float64(st.Web.MaxStreams)),
 		c("sipwire_web_event_streams_refused_total", "Event streams refused over web.max_event_streams.", st.Web.StreamsRefused),

@@ -10,34 +10,45 @@ import (
 
 // EventRing keeps the most recent events in memory, each numbered with a
 // sequence number that grows by one per event, and wakes the readers that
-// wait for new ones. It is safe for concurrent use.
+// wait for new ones. It keeps compact records (ringRecord) and formats the
+// events a query returns. It is safe for concurrent use.
 type EventRing struct {
 	mu    sync.Mutex
-	buf   []Event // circular; buf[(start+i)%len] for i < n
+	buf   []ringRecord // circular; buf[(start+i)%len] for i < n, numbered seq-n+1+i
 	start int
 	n     int
 	seq   uint64
 	wake  chan struct{}
 	armed bool // someone waits on wake: close it on the next Add
+	// zones are the IPv6 zones of the addresses kept (ringAddr.zone), at
+	// most maxRingZones; zonesDropped counts the addresses kept without
+	// theirs.
+	zones        []string
+	zonesDropped uint64
 }
 
 // NewEventRing returns a ring that keeps the last size events (at least one).
 func NewEventRing(size int) *EventRing {
-	return &EventRing{buf: make([]Event, max(size, 1)), wake: make(chan struct{})}
+	return &EventRing{buf: make([]ringRecord, max(size, 1)), wake: make(chan struct{})}
 }
 
 // Add numbers e, keeps it (evicting the oldest when full), wakes waiting
-// readers and returns the numbered event.
-func (r *EventRing) Add(e Event) Event {
+// readers and returns the numbered event as the API shows it.
+func (r *EventRing) Add(e *transport.Event) Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.put(e)
+	return r.event(&r.buf[(r.start+r.n-1)%len(r.buf)], r.seq)
+}
+
+// put numbers e, keeps it and wakes waiting readers. The caller holds r.mu.
+func (r *EventRing) put(e *transport.Event) {
 	r.seq++
-	e.Seq = r.seq
 	if r.n < len(r.buf) {
-		r.buf[(r.start+r.n)%len(r.buf)] = e
+		r.buf[(r.start+r.n)%len(r.buf)] = r.record(e)
 		r.n++
 	} else {
-		r.buf[r.start] = e
+		r.buf[r.start] = r.record(e)
 		r.start = (r.start + 1) % len(r.buf)
 	}
 	if r.armed {
@@ -45,7 +56,22 @@ func (r *EventRing) Add(e Event) Event {
 		r.wake = make(chan struct{})
 		r.armed = false
 	}
-	return e
+}
+
+// observe numbers e, keeps it and wakes waiting readers, formatting
+// nothing.
+func (r *EventRing) observe(e *transport.Event) {
+	r.mu.Lock()
+	r.put(e)
+	r.mu.Unlock()
+}
+
+// ZonesDropped counts the IPv6 addresses kept without their zone, the ring
+// holding maxRingZones others already.
+func (r *EventRing) ZonesDropped() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.zonesDropped
 }
 
 // LastSeq is the sequence number of the newest event (0 before the first).
@@ -102,30 +128,39 @@ func (r *EventRing) Query(q EventQuery) RingPage {
 	if r.n > 0 {
 		p.Oldest = r.seq - uint64(r.n) + 1
 	}
+	f := q.recordFilter()
+	at := func(i int) (*ringRecord, uint64) {
+		return &r.buf[(r.start+i)%len(r.buf)], p.Oldest + uint64(i)
+	}
 	if q.SinceSeq > 0 || !q.Since.IsZero() {
-		for i := 0; i < r.n; i++ {
-			e := &r.buf[(r.start+i)%len(r.buf)]
-			if !q.match(e) {
+		// Records at or before SinceSeq are skipped without a look.
+		first := 0
+		if q.SinceSeq >= p.Oldest && r.n > 0 {
+			first = int(min(q.SinceSeq-p.Oldest+1, uint64(r.n)))
+		}
+		for i := first; i < r.n; i++ {
+			rec, seq := at(i)
+			if !f.match(r, rec, seq) {
 				continue
 			}
 			if q.Limit > 0 && len(p.Events) == q.Limit {
 				p.More = true
 				break
 			}
-			p.Events = append(p.Events, *e)
+			p.Events = append(p.Events, r.event(rec, seq))
 		}
 		return p
 	}
 	for i := r.n - 1; i >= 0; i-- {
-		e := &r.buf[(r.start+i)%len(r.buf)]
-		if !q.match(e) {
+		rec, seq := at(i)
+		if !f.match(r, rec, seq) {
 			continue
 		}
 		if q.Limit > 0 && len(p.Events) == q.Limit {
 			p.More = true
 			break
 		}
-		p.Events = append(p.Events, *e)
+		p.Events = append(p.Events, r.event(rec, seq))
 	}
 	for i, j := 0, len(p.Events)-1; i < j; i, j = i+1, j-1 {
 		p.Events[i], p.Events[j] = p.Events[j], p.Events[i]
@@ -153,7 +188,7 @@ func (r *EventRing) Consume(ctx context.Context, ch <-chan transport.Event) {
 			if !ok {
 				return
 			}
-			r.Add(EventFromTransport(&e))
+			r.observe(&e)
 		}
 		for drained := false; !drained; {
 			select {
@@ -161,7 +196,7 @@ func (r *EventRing) Consume(ctx context.Context, ch <-chan transport.Event) {
 				if !ok {
 					return
 				}
-				r.Add(EventFromTransport(&e))
+				r.observe(&e)
 			default:
 				drained = true
 			}

@@ -9,13 +9,13 @@ import (
 )
 
 // BenchmarkEventRingConsume measures what one event costs the ring's
-// consumer: conversion from the transport event and Add.
+// consumer: its compact record, kept.
 func BenchmarkEventRingConsume(b *testing.B) {
 	r := NewEventRing(DefaultEventRingSize)
 	e := transport.Event{Kind: transport.EventClosed, ConnID: 7, Time: time.Now(),
 		Local: netip.MustParseAddrPort("127.0.0.1:5060"), Remote: netip.MustParseAddrPort("127.0.0.1:40000"), Reason: "EOF received"}
 	b.ReportAllocs()
 	for b.Loop() {
-		r.Add(EventFromTransport(&e))
+		r.observe(&e)
 	}
 }

@@ -33,6 +33,9 @@ type WebStats struct {
 	EventRingSize int    `json:"event_ring_size"`
 	EventRingLen  int    `json:"event_ring_len"`
 	LastSeq       uint64 `json:"last_seq"`
+	// EventRingZonesDropped counts the IPv6 addresses the ring kept without
+	// their zone, holding maxRingZones (255) zones already.
+	EventRingZonesDropped uint64 `json:"event_ring_zones_dropped"`
 	// StreamClients is the number of open event streams, MaxStreams their
 	// bound; StreamsRefused counts the streams refused over it and
 	// StreamWriteTimeouts those dropped because a write did not go out
@@ -57,15 +60,16 @@ func (s *Server) stats() StatsBody {
 		Trace:     onOff(s.deps.Transport.Tracing()),
 		Transport: s.deps.Transport.Stats(),
 		Web: WebStats{
-			EventRingSize:       s.ring.Cap(),
-			EventRingLen:        s.ring.Len(),
-			LastSeq:             s.ring.LastSeq(),
-			StreamClients:       s.sseClients.Load(),
-			MaxStreams:          s.cfg.maxEventStreams(),
-			StreamsRefused:      s.sseRefused.Load(),
-			StreamWriteTimeouts: s.sseTimedOut.Load(),
-			Refused:             s.guard.refusals(),
-			EventHistory:        s.deps.Events != nil,
+			EventRingSize:         s.ring.Cap(),
+			EventRingLen:          s.ring.Len(),
+			LastSeq:               s.ring.LastSeq(),
+			EventRingZonesDropped: s.ring.ZonesDropped(),
+			StreamClients:         s.sseClients.Load(),
+			MaxStreams:            s.cfg.maxEventStreams(),
+			StreamsRefused:        s.sseRefused.Load(),
+			StreamWriteTimeouts:   s.sseTimedOut.Load(),
+			Refused:               s.guard.refusals(),
+			EventHistory:          s.deps.Events != nil,
 		},
 	}
 	if s.deps.Pcap != nil {

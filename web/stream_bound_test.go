@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sipwire/sipwire/transport"
 )
 
 // stuckClient opens the event stream on a raw connection with a small
@@ -126,7 +128,7 @@ func TestStreamBoundAndStuckClients(t *testing.T) {
 	peak, peakOne := 0, 0
 	for i := 0; i < 1000 && f.srv.stats().Web.StreamWriteTimeouts < bound; i++ {
 		for range 200 {
-			f.srv.Ring().Add(Event{Kind: "CLOSED", Status: "FAILURE", Reason: reason})
+			f.srv.Ring().Add(&transport.Event{Kind: transport.EventClosed, Status: transport.StatusFailure, Reason: reason})
 		}
 		if q, ok := serverSendQueue(t, serverPort, stuck); ok {
 			sum := 0

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/sipwire/sipwire/transport"
 )
 
 func TestStreamHelloThenLiveEvents(t *testing.T) {
@@ -55,8 +58,8 @@ func TestStreamResumesAndFilters(t *testing.T) {
 			}
 			// Then live: an event that fails the filters (for the filtered
 			// cases) and one that passes every filter.
-			f.srv.Ring().Add(Event{Kind: "ACCEPTED", Remote: "127.0.0.1:1", Status: "SUCCESS"})
-			want := f.srv.Ring().Add(Event{Kind: "CLOSED", Remote: "127.0.0.1:40005", Status: "SUCCESS"})
+			f.srv.Ring().Add(&transport.Event{Kind: transport.EventAccepted, Remote: netip.MustParseAddrPort("127.0.0.1:1"), Status: transport.StatusSuccess})
+			want := f.srv.Ring().Add(&transport.Event{Kind: transport.EventClosed, Remote: netip.MustParseAddrPort("127.0.0.1:40005"), Status: transport.StatusSuccess})
 			ev := s.next()
 			if tt.name == "kind filter" || tt.name == "addr filter" {
 				if ev.id != strconv.FormatUint(want.Seq, 10) {
@@ -129,7 +132,7 @@ func TestStreamOutlivesWriteTimeout(t *testing.T) {
 	for time.Since(opened) < 6*writeTimeout {
 		time.Sleep(writeTimeout)
 	}
-	want := f.srv.Ring().Add(Event{Kind: "ACCEPTED", Status: "SUCCESS"})
+	want := f.srv.Ring().Add(&transport.Event{Kind: transport.EventAccepted, Status: transport.StatusSuccess})
 	if ev := s.next(); ev.id != strconv.FormatUint(want.Seq, 10) {
 		t.Fatalf("event after the write timeout = %+v", ev)
 	}
