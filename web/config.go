@@ -19,7 +19,6 @@ const (
 	DefaultIdleTimeout        = 120 * time.Second
 	DefaultMaxHeaderBytes     = 16 << 10
 	DefaultMaxBodyBytes       = 64 << 10
-	DefaultEventQueueLen      = 4096
 	DefaultMaxEventStreams    = 64
 	DefaultStreamWriteTimeout = 10 * time.Second
 )
@@ -61,10 +60,6 @@ type Config struct {
 	// EventRingSize bounds the in-memory ring of recent events that
 	// GET /events and the event stream serve. Zero means 10000.
 	EventRingSize int
-
-	// EventQueueLen bounds the queue of the server's transport subscription.
-	// Zero means 4096.
-	EventQueueLen int
 
 	// ReadTimeout, ReadHeaderTimeout, WriteTimeout and IdleTimeout bound the
 	// HTTP server as in net/http. Zero means 10 s, 5 s, 30 s and 120 s. The
@@ -109,7 +104,6 @@ func orDefault[T comparable](v, def T) T {
 
 func (c *Config) listen() string              { return orDefault(c.Listen, DefaultListen) }
 func (c *Config) eventRingSize() int          { return orDefault(c.EventRingSize, DefaultEventRingSize) }
-func (c *Config) eventQueueLen() int          { return orDefault(c.EventQueueLen, DefaultEventQueueLen) }
 func (c *Config) readTimeout() time.Duration  { return orDefault(c.ReadTimeout, DefaultReadTimeout) }
 func (c *Config) writeTimeout() time.Duration { return orDefault(c.WriteTimeout, DefaultWriteTimeout) }
 func (c *Config) idleTimeout() time.Duration  { return orDefault(c.IdleTimeout, DefaultIdleTimeout) }
@@ -129,7 +123,7 @@ func (c *Config) validate() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: listen %q: %w", ErrConfig, c.listen(), err)
 	}
-	if c.EventRingSize < 0 || c.EventQueueLen < 0 || c.MaxHeaderBytes < 0 || c.MaxBodyBytes < 0 || c.MaxEventStreams < 0 || c.StreamWriteTimeout < 0 {
+	if c.EventRingSize < 0 || c.MaxHeaderBytes < 0 || c.MaxBodyBytes < 0 || c.MaxEventStreams < 0 || c.StreamWriteTimeout < 0 {
 		return "", fmt.Errorf("%w: negative size", ErrConfig)
 	}
 	for _, o := range c.AllowedOrigins {

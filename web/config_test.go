@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"net"
 	"testing"
 
 	"github.com/sipwire/sipwire/transport"
@@ -56,7 +57,7 @@ func TestResolveToken(t *testing.T) {
 	}
 }
 
-func TestStartServesAndShutdownReleasesSubscription(t *testing.T) {
+func TestStartServesAndShutdownRemovesTheRing(t *testing.T) {
 	tr := transport.New(transport.Options{}, transport.HandlerFunc(echoOptions))
 	t.Cleanup(func() { tr.Close() })
 	s, err := New(Config{Listen: "127.0.0.1:0"}, Deps{Transport: tr})
@@ -80,8 +81,34 @@ func TestStartServesAndShutdownReleasesSubscription(t *testing.T) {
 	if addr == "" {
 		t.Fatal("no address after Start")
 	}
-	if n := len(tr.Stats().Subscriptions); n != 1 {
-		t.Fatalf("%d subscriptions, want the server's one", n)
+	sip, err := tr.Listen("tcp:127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// connect opens a SIP connection and waits until the transport has
+	// accepted it.
+	connect := func() {
+		t.Helper()
+		accepted := tr.Stats().Accepted
+		c, err := net.Dial("tcp", sip.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		for range 500 {
+			if tr.Stats().Accepted > accepted {
+				return
+			}
+			waitABit()
+		}
+		t.Fatal("the connection was not accepted")
+	}
+	connect()
+	for i := 0; s.Ring().LastSeq() != 1; i++ {
+		if i == 500 {
+			t.Fatalf("the ring holds %d events after an accept, want 1", s.Ring().LastSeq())
+		}
+		waitABit()
 	}
 	resp := httpGet(t, "http://"+addr+"/healthz")
 	if resp != `{"status":"ok"}` {
@@ -93,8 +120,9 @@ func TestStartServesAndShutdownReleasesSubscription(t *testing.T) {
 	if err := s.Shutdown(t.Context()); err != nil {
 		t.Fatalf("second Shutdown: %v", err)
 	}
-	if n := len(tr.Stats().Subscriptions); n != 0 {
-		t.Errorf("%d subscriptions after Shutdown", n)
+	connect()
+	if n := s.Ring().LastSeq(); n != 1 {
+		t.Errorf("the ring observed an accept after Shutdown (%d events)", n)
 	}
 }
 

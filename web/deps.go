@@ -19,8 +19,9 @@ type Transport interface {
 	SetTracing(on bool)
 	Tracing() bool
 	Stats() transport.Stats
-	Subscribe(name string, queueLen int, gate transport.Gate) *transport.Subscription
-	Unsubscribe(s *transport.Subscription)
+	// AddObserver and RemoveObserver add and remove the event ring.
+	AddObserver(o transport.Observer, gate transport.Gate)
+	RemoveObserver(o transport.Observer)
 }
 
 // PcapSource is the ring of recently traced SIP messages; *pcap.Ring

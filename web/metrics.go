@@ -196,6 +196,7 @@ func (s *Server) transportMetrics(st *StatsBody) []Metric {
 		g("sipwire_web_event_streams_max", "Bound of the open event streams (web.max_event_streams).", float64(st.Web.MaxStreams)),
 		c("sipwire_web_event_streams_refused_total", "Event streams refused over web.max_event_streams.", st.Web.StreamsRefused),
 		c("sipwire_web_event_stream_write_timeouts_total", "Event streams dropped because a write did not go out in time.", st.Web.StreamWriteTimeouts),
+		c("sipwire_web_event_stream_wakes_total", "Times an event stream woke for new events (then rested 50 ms to let a burst gather).", st.Web.StreamWakes),
 		c("sipwire_web_requests_refused_total", "Requests refused by the web guard, by reason.", st.Web.Refused.Host, Label{"reason", "host"}),
 		c("sipwire_web_requests_refused_total", "", st.Web.Refused.Origin, Label{"reason", "origin"}),
 		c("sipwire_web_requests_refused_total", "", st.Web.Refused.Simple, Label{"reason", "simple"}),

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"context"
 	"sync"
-	"time"
 
 	"github.com/sipwire/sipwire/transport"
 )
@@ -168,44 +166,9 @@ func (r *EventRing) Query(q EventQuery) RingPage {
 	return p
 }
 
-// ringConsumePause is how long Consume rests after taking what its channel
-// held: under load it then wakes about twenty times a second for many
-// events instead of once per event (each wake-up is a scheduler round trip
-// on the connection's goroutine), and the dashboard's live view is at most
-// that much later.
-const ringConsumePause = 50 * time.Millisecond
-
-// Consume adds every event of ch to the ring until ch is closed or ctx is
-// done.
-func (r *EventRing) Consume(ctx context.Context, ch <-chan transport.Event) {
-	pause := time.NewTimer(0)
-	defer pause.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-ch:
-			if !ok {
-				return
-			}
-			r.observe(&e)
-		}
-		for drained := false; !drained; {
-			select {
-			case e, ok := <-ch:
-				if !ok {
-					return
-				}
-				r.observe(&e)
-			default:
-				drained = true
-			}
-		}
-		pause.Reset(ringConsumePause)
-		select {
-		case <-ctx.Done():
-			return
-		case <-pause.C:
-		}
+// Observe implements transport.Observer: the ring keeps every event.
+func (r *EventRing) Observe(o *transport.Observation) {
+	if o.Kind == transport.ObservedEvent {
+		r.observe(&o.Event)
 	}
 }

@@ -28,7 +28,6 @@ type Server struct {
 	engine *gin.Engine
 	http   *http.Server
 	ring   *EventRing
-	sub    *transport.Subscription
 	// runID tells this start of the server from any other (the page
 	// resynchronises when it changes); timeline samples the counters.
 	runID    string
@@ -40,12 +39,13 @@ type Server struct {
 
 	baseCtx    context.Context
 	cancelBase context.CancelFunc
-	consumed   chan struct{}
 	sseClients atomic.Int64
 	// sseRefused counts streams refused over Config.MaxEventStreams,
-	// sseTimedOut streams dropped by Config.StreamWriteTimeout.
+	// sseTimedOut streams dropped by Config.StreamWriteTimeout, sseWakes
+	// the times a stream woke for new events (at most one per streamPause).
 	sseRefused  atomic.Uint64
 	sseTimedOut atomic.Uint64
+	sseWakes    atomic.Uint64
 
 	mu       sync.Mutex
 	listener net.Listener
@@ -53,9 +53,10 @@ type Server struct {
 	shutErr  error
 }
 
-// New validates cfg, subscribes to every event of the transport (the ring
-// fills from now on) and builds the server; Start or Serve serves it.
-// Shutdown releases the subscription, whether or not the server was started.
+// New validates cfg, adds the ring as an observer of every event of the
+// transport (it fills from now on) and builds the server; Start or Serve
+// serves it. Shutdown removes the observer, whether or not the server was
+// started.
 func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Transport == nil {
 		return nil, ErrNoTransport
@@ -69,7 +70,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps:     deps,
 		log:      deps.Logger,
 		ring:     NewEventRing(cfg.eventRingSize()),
-		consumed: make(chan struct{}),
 		runID:    newRunID(),
 		started:  time.Now().UTC(),
 		timeline: newTimeline(),
@@ -95,11 +95,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	// Shutdown waits for open handlers: end the event streams first.
 	s.http.RegisterOnShutdown(s.cancelBase)
-	s.sub = deps.Transport.Subscribe("web", cfg.eventQueueLen(), transport.AllEvents)
-	go func() {
-		defer close(s.consumed)
-		s.ring.Consume(s.baseCtx, s.sub.Events())
-	}()
+	// The ring keeps each event on the goroutine that raised it (a lock
+	// and a compact copy): no subscription channel, which a burst of
+	// events would go round once and leave resident (4096 events, 688 KiB).
+	deps.Transport.AddObserver(s.ring, transport.AllEvents)
 	s.timeline.start(s.baseCtx, deps.Transport.Stats)
 	return s, nil
 }
@@ -176,8 +175,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if s.shutErr != nil {
 			s.shutErr = fmt.Errorf("web: shutdown: %w", s.shutErr)
 		}
-		s.deps.Transport.Unsubscribe(s.sub)
-		<-s.consumed
+		s.deps.Transport.RemoveObserver(s.ring)
 		<-s.timeline.done
 	})
 	return s.shutErr

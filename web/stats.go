@@ -44,6 +44,9 @@ type WebStats struct {
 	MaxStreams          int    `json:"max_streams"`
 	StreamsRefused      uint64 `json:"streams_refused"`
 	StreamWriteTimeouts uint64 `json:"stream_write_timeouts"`
+	// StreamWakes counts the times a stream woke for new events, then
+	// rested streamPause (50 ms) before taking them.
+	StreamWakes uint64 `json:"stream_wakes"`
 	// Refused counts the requests the Host, Origin, cross-site and token
 	// checks refused.
 	Refused GuardRefusals `json:"refused"`
@@ -68,6 +71,7 @@ func (s *Server) stats() StatsBody {
 			MaxStreams:            s.cfg.maxEventStreams(),
 			StreamsRefused:        s.sseRefused.Load(),
 			StreamWriteTimeouts:   s.sseTimedOut.Load(),
+			StreamWakes:           s.sseWakes.Load(),
 			Refused:               s.guard.refusals(),
 			EventHistory:          s.deps.Events != nil,
 		},

@@ -51,8 +51,8 @@ func TestStats(t *testing.T) {
 	if b.Trace != "off" || b.Transport.Accepted != 1 || b.Transport.Open != 1 || b.Transport.MessagesIn != 1 || b.Transport.MessagesOut != 1 {
 		t.Errorf("transport stats = %+v", b.Transport)
 	}
-	if len(b.Transport.Subscriptions) != 1 || b.Transport.Subscriptions[0].Name != "web" || b.Transport.Subscriptions[0].Offered == 0 {
-		t.Errorf("subscriptions = %+v", b.Transport.Subscriptions)
+	if len(b.Transport.Subscriptions) != 0 {
+		t.Errorf("subscriptions = %+v, want none (the ring is an observer)", b.Transport.Subscriptions)
 	}
 	if b.Web.EventRingSize != DefaultEventRingSize || b.Web.EventRingLen != 1 || b.Web.LastSeq != 1 {
 		t.Errorf("web stats = %+v", b.Web)
@@ -130,21 +130,21 @@ func TestMetrics(t *testing.T) {
 	}
 	samples, types := parseExposition(t, w.Body.String())
 	want := map[string]string{
-		"sipwire_trace_enabled":                                                    "1",
-		"sipwire_tcp_connections_open":                                             "1",
-		"sipwire_tcp_connections_accepted_total":                                   "1",
-		`sipwire_sip_messages_total{direction="in"}`:                               "1",
-		`sipwire_sip_messages_total{direction="out"}`:                              "1",
-		`sipwire_tcp_limit_events_total{limit="bad_message"}`:                      "0",
-		`sipwire_tcp_io_errors_total{op="read"}`:                                   "0",
-		`sipwire_event_subscription_queue_capacity{gate="all",subscription="web"}`: "4096",
-		"sipwire_web_event_ring_capacity":                                          "10000",
-		"sipwire_pcap_captured_total":                                              "2",
-		"sipwire_hep_sent_total":                                                   "42",
-		"sipwire_hep_dropped_total":                                                "3",
-		"sipwire_hep_queue_len":                                                    "5",
-		"sipwire_hep_connected":                                                    "1",
-		`sipwire_hep_errors_count_total{error="timeout"}`:                          "2",
+		"sipwire_trace_enabled":                               "1",
+		"sipwire_tcp_connections_open":                        "1",
+		"sipwire_tcp_connections_accepted_total":              "1",
+		`sipwire_sip_messages_total{direction="in"}`:          "1",
+		`sipwire_sip_messages_total{direction="out"}`:         "1",
+		`sipwire_tcp_limit_events_total{limit="bad_message"}`: "0",
+		`sipwire_tcp_io_errors_total{op="read"}`:              "0",
+		"sipwire_web_event_stream_wakes_total":                "0",
+		"sipwire_web_event_ring_capacity":                     "10000",
+		"sipwire_pcap_captured_total":                         "2",
+		"sipwire_hep_sent_total":                              "42",
+		"sipwire_hep_dropped_total":                           "3",
+		"sipwire_hep_queue_len":                               "5",
+		"sipwire_hep_connected":                               "1",
+		`sipwire_hep_errors_count_total{error="timeout"}`:     "2",
 	}
 	for k, v := range want {
 		if samples[k] != v {

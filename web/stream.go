@@ -19,6 +19,13 @@ import (
 // so that proxies and clients see it alive.
 const HeartbeatInterval = 15 * time.Second
 
+// streamPause is how long an event stream rests after new events woke it,
+// letting those of a burst gather: under load a stream writes about twenty
+// times a second, many events a write, rather than once per event; the
+// live view is at most that much later. Stats.Web.StreamWakes counts the
+// wakes.
+const streamPause = 50 * time.Millisecond
+
 // StreamSendBuffer bounds the kernel send buffer (SO_SNDBUF) of an event
 // stream's connection, and so what a client that stops reading holds until
 // the write timeout drops it (Linux doubles it for its bookkeeping, and
@@ -121,6 +128,8 @@ func (s *Server) streamEvents(c *gin.Context) error {
 	ctx := c.Request.Context()
 	heartbeat := time.NewTicker(HeartbeatInterval)
 	defer heartbeat.Stop()
+	pause := time.NewTimer(streamPause)
+	defer pause.Stop()
 	for {
 		wake := s.ring.Wait(q.SinceSeq)
 		p := s.ring.Query(q)
@@ -150,6 +159,15 @@ func (s *Server) streamEvents(c *gin.Context) error {
 				return nil
 			}
 		case <-wake:
+			// Let the events of a burst gather: under load a stream
+			// then wakes about every streamPause, not for every event.
+			s.sseWakes.Add(1)
+			pause.Reset(streamPause)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-pause.C:
+			}
 		}
 	}
 }
