@@ -87,7 +87,11 @@
 //     (Stats.Dropped.ExportQueueFull). This package has its own batching span
 //     processor rather than the SDK's: the SDK's batch processor drops without
 //     telling anyone (its count is private), and this one counts every span
-//     it drops, exports or fails to export;
+//     it drops, exports or fails to export. A batch is written in OTLP's
+//     protobuf wire format by this package (otlpenc.go: about 1 µs a
+//     lifetime span, against 7 µs for the SDK exporters' conversion and
+//     reflection-driven marshalling) and handed to the SDK's OTLP/HTTP or
+//     OTLP/gRPC client;
 //   - a batch whose export fails is lost and counted (Stats.SpansFailed,
 //     Stats.ExportErrors); the OTLP exporters retry it within its timeout,
 //     every RetryMaxInterval at most, and gRPC reconnects every

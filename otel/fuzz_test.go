@@ -6,12 +6,14 @@ import (
 	"testing"
 
 	"github.com/sipwire/sipwire/transport"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // FuzzEventSequence plays any sequence of events (and TracingOff calls), in
 // any order, for a few connection ids, and checks the bounds and the accounting: the table stays
 // within its bound, and after Shutdown every span started has ended and
-// every span ended is exported or counted as lost.
+// every span ended is exported or counted as lost; the spans exported
+// encode as the SDK's OTLP exporter encodes them.
 func FuzzEventSequence(f *testing.F) {
 	f.Add([]byte{1, 0, 6, 0, 2, 1, 3, 1, 7, 0, 6, 0})
 	f.Add([]byte{2, 9, 4, 9, 6, 9, 5, 3, 3, 3, 10, 3, 6, 3})
@@ -61,5 +63,12 @@ func FuzzEventSequence(f *testing.F) {
 		if got := uint64(len(mem.GetSpans())); got != st.SpansExported {
 			t.Fatalf("%d spans in memory, %d counted as exported", got, st.SpansExported)
 		}
+		// What OTLP would carry: the encoder's bytes decode to the SDK
+		// exporter's.
+		var spans []sdktrace.ReadOnlySpan
+		for _, s := range mem.GetSpans() {
+			spans = append(spans, s.Snapshot())
+		}
+		checkEncoding(t, spans)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -12,9 +13,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // otlpClient is what the OTLP exporters of otlptracehttp and otlptracegrpc
@@ -28,14 +29,11 @@ type otlpClient interface {
 }
 
 // otlpExporter is the span exporter of an enabled Exporter: an OTLP client
-// fed by spanEncoder instead of the SDK exporters' own conversion, which
-// allocates about 90 objects for a connection's lifetime span (three per
-// attribute) in every batch. The encoder reuses its protobuf structs from
-// batch to batch; what it sends is the same OTLP.
+// fed by spanEncoder instead of the SDK exporters' own conversion.
 type otlpExporter struct {
 	client otlpClient
 
-	// mu makes exports one at a time: the encoder's structs are reused.
+	// mu makes exports one at a time: the encoder's buffers are reused.
 	mu       sync.Mutex
 	enc      spanEncoder
 	stopOnce sync.Once
@@ -62,7 +60,6 @@ func (x *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 		return nil
 	}
 	err := x.client.UploadTraces(ctx, rs)
-	x.enc.release()
 	if err != nil {
 		return fmt.Errorf("traces export: %w", err)
 	}
@@ -75,143 +72,135 @@ func (x *otlpExporter) Shutdown(ctx context.Context) error {
 	return x.stopErr
 }
 
-// spanEncoder turns SDK spans into OTLP's protobuf structs as the SDK's OTLP
-// exporters do (go.opentelemetry.io/otel/exporters/otlp/otlptrace's
-// tracetransform: the same fields, spans grouped by resource and then by
-// instrumentation scope), but keeps its structs: a span, an attribute, an
-// event and a link each take a slot of a slab, which the next batch reuses.
-// The slabs grow to what the largest batch needed (about 200 bytes an
-// attribute: 3 MB for a batch of 512 lifetime spans with the kernel's
-// figures) and stay. Resources and scopes, the same in every batch, are
-// converted once. Attribute values of composite types (slices, maps, bytes)
-// are rare here and allocated as the SDK does.
+// spanEncoder writes spans in OTLP's protobuf wire format itself, straight
+// from the SDK's spans: the same fields as the SDK's OTLP exporters
+// (go.opentelemetry.io/otel/exporters/otlp/otlptrace's tracetransform),
+// spans grouped by resource and then by instrumentation scope, in the
+// order they first appear. The SDK's exporters first build protobuf
+// structs (three objects per attribute, 29 attributes on a connection's
+// lifetime span) and then marshal them by reflection, which cost more than
+// making the span. Here each resource's spans go into one buffer, which
+// the ResourceSpans handed to the client carries as its unknown fields:
+// protobuf keeps unknown fields and marshals them as they are, so the
+// request on the wire is the OTLP the struct would have made
+// (TestEncoderMatchesSDKExporter decodes both and compares). The client
+// marshals before UploadTraces returns; the buffers are reused by the next
+// batch and grow to what the largest batch needed. A resource's and a
+// scope's own fields, the same in every batch, are encoded once.
 type spanEncoder struct {
-	spans  slab[spanSlot]
-	attrs  slab[attrSlot]
-	events slab[eventSlot]
-	links  slab[linkSlot]
+	bufs   [][]byte // one per resource of the batch, reused
 	groups []encGroup
-	out    []*tracepb.ResourceSpans
+	order  []int // span indexes of the batch, by group
+	// spanGroup is the group of each span of the batch, -1 for nil.
+	spanGroup []int
+	out       []*tracepb.ResourceSpans
 
-	resources map[attribute.Distinct]*resourcepb.Resource
-	scopes    map[instrumentation.Scope]*commonpb.InstrumentationScope
+	resources map[attribute.Distinct][]byte
+	scopes    map[instrumentation.Scope][]byte
 }
 
-// encGroup is one (resource, scope) pair of a batch and its spans.
+// encGroup is one (resource, scope) pair of a batch and how many of its
+// spans there are.
 type encGroup struct {
 	res   *resource.Resource
 	scope instrumentation.Scope
-	rs    *tracepb.ResourceSpans
-	ss    *tracepb.ScopeSpans
+	n     int
 }
 
-// spanSlot is one span's structs and the backing of its ids.
-type spanSlot struct {
-	pb     tracepb.Span
-	status tracepb.Status
-	ids    [32]byte // trace id, span id, parent span id
-	attrs  []*commonpb.KeyValue
-	events []*tracepb.Span_Event
-	links  []*tracepb.Span_Link
-}
-
-// attrSlot is one attribute's structs, with a holder for each scalar type.
-type attrSlot struct {
-	kv  commonpb.KeyValue
-	av  commonpb.AnyValue
-	str commonpb.AnyValue_StringValue
-	i64 commonpb.AnyValue_IntValue
-	f64 commonpb.AnyValue_DoubleValue
-	b   commonpb.AnyValue_BoolValue
-}
-
-type eventSlot struct {
-	pb    tracepb.Span_Event
-	attrs []*commonpb.KeyValue
-}
-
-type linkSlot struct {
-	pb    tracepb.Span_Link
-	ids   [24]byte
-	attrs []*commonpb.KeyValue
-}
-
-// slabChunk is how many slots a slab allocates at a time; slots never move,
-// so pointers to them stay valid while the batch is encoded.
-const slabChunk = 128
-
-// slab hands out slots of T, reused after reset.
-type slab[T any] struct {
-	chunks [][]T
-	n      int
-}
-
-func (s *slab[T]) next() *T {
-	c, i := s.n/slabChunk, s.n%slabChunk
-	if c == len(s.chunks) {
-		s.chunks = append(s.chunks, make([]T, slabChunk))
-	}
-	s.n++
-	return &s.chunks[c][i]
-}
-
-func (s *slab[T]) reset() { s.n = 0 }
-
-// encode converts spans into resource spans, valid until release.
+// encode converts spans into one ResourceSpans per resource, valid until
+// the next encode.
 func (e *spanEncoder) encode(spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpans {
 	e.groups = e.groups[:0]
-	e.out = e.out[:0]
+	gi := e.spanGroup[:0] // group of each span, -1 for nil
 	for _, sd := range spans {
 		if sd == nil {
+			gi = append(gi, -1)
 			continue
 		}
 		g := e.group(sd.Resource(), sd.InstrumentationScope())
-		g.ss.Spans = append(g.ss.Spans, e.span(sd))
+		e.groups[g].n++
+		gi = append(gi, g)
+	}
+	// Span indexes ordered by group, each group's in batch order.
+	start := make([]int, len(e.groups)+1)
+	for g := range e.groups {
+		start[g+1] = start[g] + e.groups[g].n
+	}
+	e.spanGroup = gi
+	e.order = slices.Grow(e.order[:0], start[len(e.groups)])[:start[len(e.groups)]]
+	next := slices.Clone(start[:len(e.groups)])
+	for i, g := range gi {
+		if g >= 0 {
+			e.order[next[g]] = i
+			next[g]++
+		}
+	}
+	e.out = e.out[:0]
+	for g := 0; g < len(e.groups); {
+		res := e.groups[g].res
+		if len(e.bufs) == len(e.out) {
+			e.bufs = append(e.bufs, nil)
+		}
+		b := e.bufs[len(e.out)][:0]
+		if r := e.resource(res); r != nil {
+			b = protowire.AppendTag(b, 1, protowire.BytesType)
+			b = protowire.AppendBytes(b, r)
+		}
+		// The groups of one resource are next to each other: group adds a
+		// new scope of a known resource after that resource's groups.
+		for ; g < len(e.groups) && sameResource(e.groups[g].res, res); g++ {
+			sc := e.groups[g].scope
+			var m int
+			b, m = openField(b, 2)
+			if s := e.scope(sc); s != nil {
+				b = protowire.AppendTag(b, 1, protowire.BytesType)
+				b = protowire.AppendBytes(b, s)
+			}
+			for _, i := range e.order[start[g]:start[g+1]] {
+				b = appendSpan(b, spans[i])
+			}
+			b = appendString(b, 3, sc.SchemaURL)
+			b = closeField(b, m)
+		}
+		b = appendString(b, 3, res.SchemaURL())
+		e.bufs[len(e.out)] = b
+		rs := &tracepb.ResourceSpans{}
+		rs.ProtoReflect().SetUnknown(protoreflect.RawFields(b))
+		e.out = append(e.out, rs)
 	}
 	return e.out
 }
 
-// release lets the next batch reuse the slots (the groups and resource
-// spans, a few per batch, are made anew). The slots keep what they point to
-// (the spans' strings) until reused.
-func (e *spanEncoder) release() {
-	e.spans.reset()
-	e.attrs.reset()
-	e.events.reset()
-	e.links.reset()
+func sameResource(a, b *resource.Resource) bool {
+	return a == b || a.Equivalent() == b.Equivalent()
 }
 
-// group returns the group of res and scope in this batch, adding it (and
-// its resource's entry in e.out) when new.
-func (e *spanEncoder) group(res *resource.Resource, scope instrumentation.Scope) *encGroup {
+// group returns the index of the group of res and scope in this batch,
+// adding it when new, after the last group of the same resource.
+func (e *spanEncoder) group(res *resource.Resource, scope instrumentation.Scope) int {
+	last := -1
 	for i := range e.groups {
-		g := &e.groups[i]
-		if g.scope == scope && (g.res == res || g.res.Equivalent() == res.Equivalent()) {
-			return g
+		if sameResource(e.groups[i].res, res) {
+			if e.groups[i].scope == scope {
+				return i
+			}
+			last = i
 		}
 	}
-	ss := &tracepb.ScopeSpans{Scope: e.scope(scope), SchemaUrl: scope.SchemaURL}
-	var rs *tracepb.ResourceSpans
-	for i := range e.groups {
-		if g := &e.groups[i]; g.res == res || g.res.Equivalent() == res.Equivalent() {
-			rs = g.rs
-			break
-		}
+	if last < 0 {
+		e.groups = append(e.groups, encGroup{res: res, scope: scope})
+		return len(e.groups) - 1
 	}
-	if rs == nil {
-		rs = &tracepb.ResourceSpans{Resource: e.resource(res), SchemaUrl: res.SchemaURL()}
-		e.out = append(e.out, rs)
-	}
-	rs.ScopeSpans = append(rs.ScopeSpans, ss)
-	e.groups = append(e.groups, encGroup{res: res, scope: scope, rs: rs, ss: ss})
-	return &e.groups[len(e.groups)-1]
+	e.groups = slices.Insert(e.groups, last+1, encGroup{res: res, scope: scope})
+	return last + 1
 }
 
-// maxCachedConversions bounds the resources and scopes converted once and
+// maxCachedConversions bounds the resources and scopes encoded once and
 // kept: a process has one of each here.
 const maxCachedConversions = 16
 
-func (e *spanEncoder) resource(res *resource.Resource) *resourcepb.Resource {
+// resource returns the encoded Resource message of res; nil for none.
+func (e *spanEncoder) resource(res *resource.Resource) []byte {
 	if res == nil {
 		return nil
 	}
@@ -219,188 +208,219 @@ func (e *spanEncoder) resource(res *resource.Resource) *resourcepb.Resource {
 	if r, ok := e.resources[key]; ok {
 		return r
 	}
-	r := &resourcepb.Resource{Attributes: iterKeyValues(res.Iter())}
+	r := []byte{}
+	for it := res.Iter(); it.Next(); {
+		r = appendKeyValue(r, 1, it.Attribute())
+	}
 	if e.resources == nil || len(e.resources) >= maxCachedConversions {
-		e.resources = make(map[attribute.Distinct]*resourcepb.Resource)
+		e.resources = make(map[attribute.Distinct][]byte)
 	}
 	e.resources[key] = r
 	return r
 }
 
-func (e *spanEncoder) scope(s instrumentation.Scope) *commonpb.InstrumentationScope {
+// scope returns the encoded InstrumentationScope message of s; nil for the
+// zero scope, which the SDK's exporters leave out.
+func (e *spanEncoder) scope(s instrumentation.Scope) []byte {
 	if s == (instrumentation.Scope{}) {
 		return nil
 	}
-	if pb, ok := e.scopes[s]; ok {
-		return pb
+	if b, ok := e.scopes[s]; ok {
+		return b
 	}
-	pb := &commonpb.InstrumentationScope{Name: s.Name, Version: s.Version, Attributes: iterKeyValues(s.Attributes.Iter())}
+	b := appendString([]byte{}, 1, s.Name)
+	b = appendString(b, 2, s.Version)
+	for it := s.Attributes.Iter(); it.Next(); {
+		b = appendKeyValue(b, 3, it.Attribute())
+	}
 	if e.scopes == nil || len(e.scopes) >= maxCachedConversions {
-		e.scopes = make(map[instrumentation.Scope]*commonpb.InstrumentationScope)
+		e.scopes = make(map[instrumentation.Scope][]byte)
 	}
-	e.scopes[s] = pb
-	return pb
+	e.scopes[s] = b
+	return b
 }
 
-// span converts sd into a slot.
-func (e *spanEncoder) span(sd sdktrace.ReadOnlySpan) *tracepb.Span {
-	sl := e.spans.next()
+// openField starts a length-delimited field num, leaving one byte for its
+// length; closeField writes the length, moving the body when it needs more.
+func openField(b []byte, num protowire.Number) ([]byte, int) {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return append(b, 0), len(b) + 1
+}
+
+func closeField(b []byte, mark int) []byte {
+	n := len(b) - mark
+	if n < 0x80 {
+		b[mark-1] = byte(n)
+		return b
+	}
+	extra := protowire.SizeVarint(uint64(n)) - 1
+	b = append(b, make([]byte, extra)...)
+	copy(b[mark+extra:], b[mark:mark+n])
+	protowire.AppendVarint(b[mark-1:mark-1], uint64(n))
+	return b
+}
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	if s == "" {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	if len(v) == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
+}
+
+func appendUvarint(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+func appendFixed64(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.Fixed64Type)
+	return protowire.AppendFixed64(b, v)
+}
+
+func appendFixed32(b []byte, num protowire.Number, v uint32) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.Fixed32Type)
+	return protowire.AppendFixed32(b, v)
+}
+
+// appendSpan appends sd as field 2 (spans) of a ScopeSpans.
+func appendSpan(b []byte, sd sdktrace.ReadOnlySpan) []byte {
+	b, m := openField(b, 2)
 	sc := sd.SpanContext()
 	tid, sid := sc.TraceID(), sc.SpanID()
-	copy(sl.ids[0:16], tid[:])
-	copy(sl.ids[16:24], sid[:])
-	st := sd.Status()
-	sl.status.Code, sl.status.Message = statusCode(st.Code), st.Description
-	p := &sl.pb
-	p.TraceId, p.SpanId, p.ParentSpanId = sl.ids[0:16], sl.ids[16:24], nil
-	p.TraceState = sc.TraceState().String()
-	p.Status = &sl.status
-	p.StartTimeUnixNano = uint64(max(0, sd.StartTime().UnixNano()))
-	p.EndTimeUnixNano = uint64(max(0, sd.EndTime().UnixNano()))
-	p.Kind = spanKindPB(sd.SpanKind())
-	p.Name = sd.Name()
-	sl.attrs = e.keyValues(sl.attrs[:0], sd.Attributes())
-	p.Attributes = nilIfEmpty(sl.attrs)
-	sl.events = e.spanEvents(sl.events[:0], sd.Events())
-	p.Events = nilIfEmpty(sl.events)
-	sl.links = e.spanLinks(sl.links[:0], sd.Links())
-	p.Links = nilIfEmpty(sl.links)
-	p.DroppedAttributesCount = clampUint32(sd.DroppedAttributes())
-	p.DroppedEventsCount = clampUint32(sd.DroppedEvents())
-	p.DroppedLinksCount = clampUint32(sd.DroppedLinks())
+	b = appendBytes(b, 1, tid[:])
+	b = appendBytes(b, 2, sid[:])
+	b = appendString(b, 3, sc.TraceState().String())
 	parent := sd.Parent()
 	if psid := parent.SpanID(); psid.IsValid() {
-		copy(sl.ids[24:32], psid[:])
-		p.ParentSpanId = sl.ids[24:32]
+		b = appendBytes(b, 4, psid[:])
 	}
-	p.Flags = spanFlags(sc.TraceFlags(), parent)
-	return p
-}
-
-func (e *spanEncoder) spanEvents(dst []*tracepb.Span_Event, es []sdktrace.Event) []*tracepb.Span_Event {
-	for i := range es {
-		sl := e.events.next()
-		sl.attrs = e.keyValues(sl.attrs[:0], es[i].Attributes)
-		sl.pb.Name = es[i].Name
-		sl.pb.TimeUnixNano = uint64(max(0, es[i].Time.UnixNano()))
-		sl.pb.Attributes = nilIfEmpty(sl.attrs)
-		sl.pb.DroppedAttributesCount = clampUint32(es[i].DroppedAttributeCount)
-		dst = append(dst, &sl.pb)
+	b = appendString(b, 5, sd.Name())
+	b = appendUvarint(b, 6, uint64(spanKindPB(sd.SpanKind())))
+	b = appendFixed64(b, 7, uint64(max(0, sd.StartTime().UnixNano())))
+	b = appendFixed64(b, 8, uint64(max(0, sd.EndTime().UnixNano())))
+	for _, a := range sd.Attributes() {
+		b = appendKeyValue(b, 9, a)
 	}
-	return dst
-}
-
-// spanLinks appends ls as slots to dst; like the SDK's exporters it leaves
-// out a link's trace state.
-func (e *spanEncoder) spanLinks(dst []*tracepb.Span_Link, ls []sdktrace.Link) []*tracepb.Span_Link {
-	for i := range ls {
-		sl := e.links.next()
-		sc := ls[i].SpanContext
-		tid, sid := sc.TraceID(), sc.SpanID()
-		copy(sl.ids[0:16], tid[:])
-		copy(sl.ids[16:24], sid[:])
-		sl.attrs = e.keyValues(sl.attrs[:0], ls[i].Attributes)
-		sl.pb.TraceId, sl.pb.SpanId = sl.ids[0:16], sl.ids[16:24]
-		sl.pb.Attributes = nilIfEmpty(sl.attrs)
-		sl.pb.DroppedAttributesCount = clampUint32(ls[i].DroppedAttributeCount)
-		sl.pb.Flags = spanFlags(sc.TraceFlags(), sc)
-		dst = append(dst, &sl.pb)
-	}
-	return dst
-}
-
-// keyValues appends attrs as slots to dst.
-func (e *spanEncoder) keyValues(dst []*commonpb.KeyValue, attrs []attribute.KeyValue) []*commonpb.KeyValue {
-	for _, a := range attrs {
-		sl := e.attrs.next()
-		sl.kv.Key = string(a.Key)
-		sl.kv.Value = &sl.av
-		switch a.Value.Type() {
-		case attribute.STRING:
-			sl.str.StringValue = a.Value.AsString()
-			sl.av.Value = &sl.str
-		case attribute.INT64:
-			sl.i64.IntValue = a.Value.AsInt64()
-			sl.av.Value = &sl.i64
-		case attribute.BOOL:
-			sl.b.BoolValue = a.Value.AsBool()
-			sl.av.Value = &sl.b
-		case attribute.FLOAT64:
-			sl.f64.DoubleValue = a.Value.AsFloat64()
-			sl.av.Value = &sl.f64
-		default:
-			sl.kv.Value = anyValue(a.Value)
+	b = appendUvarint(b, 10, uint64(clampUint32(sd.DroppedAttributes())))
+	for _, ev := range sd.Events() {
+		var em int
+		b, em = openField(b, 11)
+		b = appendFixed64(b, 1, uint64(max(0, ev.Time.UnixNano())))
+		b = appendString(b, 2, ev.Name)
+		for _, a := range ev.Attributes {
+			b = appendKeyValue(b, 3, a)
 		}
-		dst = append(dst, &sl.kv)
+		b = appendUvarint(b, 4, uint64(clampUint32(ev.DroppedAttributeCount)))
+		b = closeField(b, em)
 	}
-	return dst
+	b = appendUvarint(b, 12, uint64(clampUint32(sd.DroppedEvents())))
+	for _, l := range sd.Links() {
+		var lm int
+		b, lm = openField(b, 13)
+		ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
+		b = appendBytes(b, 1, ltid[:])
+		b = appendBytes(b, 2, lsid[:])
+		// Like the SDK's exporters, no trace state for a link.
+		for _, a := range l.Attributes {
+			b = appendKeyValue(b, 4, a)
+		}
+		b = appendUvarint(b, 5, uint64(clampUint32(l.DroppedAttributeCount)))
+		b = appendFixed32(b, 6, spanFlags(l.SpanContext.TraceFlags(), l.SpanContext))
+		b = closeField(b, lm)
+	}
+	b = appendUvarint(b, 14, uint64(clampUint32(sd.DroppedLinks())))
+	st := sd.Status()
+	var sm int
+	b, sm = openField(b, 15)
+	b = appendString(b, 2, st.Description)
+	b = appendUvarint(b, 3, uint64(statusCode(st.Code)))
+	b = closeField(b, sm)
+	b = appendFixed32(b, 16, spanFlags(sc.TraceFlags(), parent))
+	return closeField(b, m)
 }
 
-func nilIfEmpty[T any](s []T) []T {
-	if len(s) == 0 {
-		return nil
-	}
-	return s
+// appendKeyValue appends a as a KeyValue message in field num.
+func appendKeyValue(b []byte, num protowire.Number, a attribute.KeyValue) []byte {
+	b, m := openField(b, num)
+	b = appendString(b, 1, string(a.Key))
+	var vm int
+	b, vm = openField(b, 2)
+	b = appendAnyValue(b, a.Value)
+	b = closeField(b, vm)
+	return closeField(b, m)
 }
 
-// iterKeyValues converts the attributes of a resource or scope (allocated:
-// once per resource or scope).
-func iterKeyValues(it attribute.Iterator) []*commonpb.KeyValue {
-	if it.Len() == 0 {
-		return nil
-	}
-	out := make([]*commonpb.KeyValue, 0, it.Len())
-	for it.Next() {
-		a := it.Attribute()
-		out = append(out, &commonpb.KeyValue{Key: string(a.Key), Value: anyValue(a.Value)})
-	}
-	return out
-}
-
-// anyValue converts v into a new AnyValue, as the SDK's OTLP exporters do.
-func anyValue(v attribute.Value) *commonpb.AnyValue {
-	av := new(commonpb.AnyValue)
+// appendAnyValue appends the fields of v as an AnyValue message: its one
+// field of the oneof, present even when zero (an EMPTY value has none).
+func appendAnyValue(b []byte, v attribute.Value) []byte {
 	switch v.Type() {
-	case attribute.BOOL:
-		av.Value = &commonpb.AnyValue_BoolValue{BoolValue: v.AsBool()}
-	case attribute.INT64:
-		av.Value = &commonpb.AnyValue_IntValue{IntValue: v.AsInt64()}
-	case attribute.FLOAT64:
-		av.Value = &commonpb.AnyValue_DoubleValue{DoubleValue: v.AsFloat64()}
 	case attribute.STRING:
-		av.Value = &commonpb.AnyValue_StringValue{StringValue: v.AsString()}
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		return protowire.AppendString(b, v.AsString())
+	case attribute.BOOL:
+		b = protowire.AppendTag(b, 2, protowire.VarintType)
+		return protowire.AppendVarint(b, protowire.EncodeBool(v.AsBool()))
+	case attribute.INT64:
+		b = protowire.AppendTag(b, 3, protowire.VarintType)
+		return protowire.AppendVarint(b, uint64(v.AsInt64()))
+	case attribute.FLOAT64:
+		b = protowire.AppendTag(b, 4, protowire.Fixed64Type)
+		return protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.BYTESLICE:
-		av.Value = &commonpb.AnyValue_BytesValue{BytesValue: v.AsByteSlice()}
+		b = protowire.AppendTag(b, 7, protowire.BytesType)
+		return protowire.AppendBytes(b, v.AsByteSlice())
 	case attribute.BOOLSLICE:
-		av.Value = arrayValue(v.AsBoolSlice(), func(b bool) attribute.Value { return attribute.BoolValue(b) })
+		return appendArray(b, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		av.Value = arrayValue(v.AsInt64Slice(), attribute.Int64Value)
+		return appendArray(b, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		av.Value = arrayValue(v.AsFloat64Slice(), attribute.Float64Value)
+		return appendArray(b, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		av.Value = arrayValue(v.AsStringSlice(), attribute.StringValue)
+		return appendArray(b, v.AsStringSlice(), attribute.StringValue)
 	case attribute.SLICE:
-		av.Value = arrayValue(v.AsSlice(), func(x attribute.Value) attribute.Value { return x })
+		return appendArray(b, v.AsSlice(), func(x attribute.Value) attribute.Value { return x })
 	case attribute.MAP:
-		kvs := v.AsMap()
-		out := make([]*commonpb.KeyValue, 0, len(kvs))
-		for _, kv := range kvs {
-			out = append(out, &commonpb.KeyValue{Key: string(kv.Key), Value: anyValue(kv.Value)})
+		b, m := openField(b, 6)
+		for _, kv := range v.AsMap() {
+			b = appendKeyValue(b, 1, kv)
 		}
-		av.Value = &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: out}}
+		return closeField(b, m)
 	case attribute.EMPTY:
+		return b
 	default:
-		av.Value = &commonpb.AnyValue_StringValue{StringValue: "INVALID"}
+		b = protowire.AppendTag(b, 1, protowire.BytesType)
+		return protowire.AppendString(b, "INVALID")
 	}
-	return av
 }
 
-func arrayValue[T any](vals []T, conv func(T) attribute.Value) *commonpb.AnyValue_ArrayValue {
-	out := make([]*commonpb.AnyValue, len(vals))
-	for i, x := range vals {
-		out[i] = anyValue(conv(x))
+// appendArray appends vals as the array_value of an AnyValue.
+func appendArray[T any](b []byte, vals []T, conv func(T) attribute.Value) []byte {
+	b, m := openField(b, 5)
+	for _, x := range vals {
+		var vm int
+		b, vm = openField(b, 1)
+		b = appendAnyValue(b, conv(x))
+		b = closeField(b, vm)
 	}
-	return &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: out}}
+	return closeField(b, m)
 }
 
 func statusCode(c codes.Code) tracepb.Status_StatusCode {

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -28,18 +29,26 @@ type captureClient struct {
 func (*captureClient) Start(context.Context) error { return nil }
 func (*captureClient) Stop(context.Context) error  { return nil }
 func (c *captureClient) UploadTraces(_ context.Context, rs []*tracepb.ResourceSpans) error {
-	// Sort by resource, as the SDK's conversion orders resources by map
-	// iteration.
-	rs = slices.Clone(rs)
-	slices.SortFunc(rs, func(a, b *tracepb.ResourceSpans) int {
-		return len(a.GetResource().GetAttributes()) - len(b.GetResource().GetAttributes())
-	})
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&tracepb.TracesData{ResourceSpans: rs})
+	b, err := proto.Marshal(&tracepb.TracesData{ResourceSpans: rs})
 	if err != nil {
 		return err
 	}
 	c.uploads = append(c.uploads, b)
 	return c.err
+}
+
+// decodeUpload decodes an upload, its resources sorted (the SDK's
+// conversion orders them by map iteration).
+func decodeUpload(t *testing.T, b []byte) *tracepb.TracesData {
+	t.Helper()
+	d := &tracepb.TracesData{}
+	if err := proto.Unmarshal(b, d); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(d.ResourceSpans, func(a, b *tracepb.ResourceSpans) int {
+		return len(a.GetResource().GetAttributes()) - len(b.GetResource().GetAttributes())
+	})
+	return d
 }
 
 // encoderSpans are spans with every field the conversion handles: two
@@ -132,12 +141,9 @@ func TestEncoderMatchesSDKExporter(t *testing.T) {
 		if err := ours.ExportSpans(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
-		want, got := &tracepb.TracesData{}, &tracepb.TracesData{}
-		if err := proto.Unmarshal(sdkClient.uploads[i], want); err != nil {
-			t.Fatal(err)
-		}
-		if err := proto.Unmarshal(ourClient.uploads[i], got); err != nil {
-			t.Fatal(err)
+		want, got := decodeUpload(t, sdkClient.uploads[i]), decodeUpload(t, ourClient.uploads[i])
+		if len(got.ProtoReflect().GetUnknown()) != 0 || len(got.ResourceSpans) != len(want.ResourceSpans) {
+			t.Fatalf("batch %d: %d resources and unknown fields %q", i, len(got.ResourceSpans), got.ProtoReflect().GetUnknown())
 		}
 		if !proto.Equal(want, got) {
 			t.Errorf("batch %d differs from the SDK exporter's:\n got %.3000v\nwant %.3000v", i, got, want)
@@ -145,6 +151,36 @@ func TestEncoderMatchesSDKExporter(t *testing.T) {
 	}
 	if err := ours.ExportSpans(context.Background(), nil); err != nil || len(ourClient.uploads) != len(batches) {
 		t.Errorf("empty batch: %v, %d uploads, want none", err, len(ourClient.uploads)-len(batches))
+	}
+}
+
+// checkEncoding exports spans with the encoder and with the SDK's own OTLP
+// exporter and compares what each client received.
+func checkEncoding(t *testing.T, spans []sdktrace.ReadOnlySpan) {
+	t.Helper()
+	sdkClient, ourClient := &captureClient{}, &captureClient{}
+	sdkExp, err := otlptrace.New(context.Background(), sdkClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := newOTLPClientExporter(context.Background(), ourClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sdkExp.ExportSpans(context.Background(), spans); err != nil {
+		t.Fatal(err)
+	}
+	if err := ours.ExportSpans(context.Background(), spans); err != nil {
+		t.Fatal(err)
+	}
+	if len(ourClient.uploads) != len(sdkClient.uploads) {
+		t.Fatalf("%d uploads, the SDK's exporter made %d", len(ourClient.uploads), len(sdkClient.uploads))
+	}
+	for i := range ourClient.uploads {
+		want, got := decodeUpload(t, sdkClient.uploads[i]), decodeUpload(t, ourClient.uploads[i])
+		if !proto.Equal(want, got) {
+			t.Errorf("upload differs from the SDK exporter's:\n got %.3000v\nwant %.3000v", got, want)
+		}
 	}
 }
 
@@ -230,4 +266,22 @@ func (marshalClient) Stop(context.Context) error  { return nil }
 func (marshalClient) UploadTraces(_ context.Context, rs []*tracepb.ResourceSpans) error {
 	_, err := proto.Marshal(&tracepb.TracesData{ResourceSpans: rs})
 	return err
+}
+
+// closeField writes lengths of every varint size, moving the body as needed.
+func TestCloseFieldLengths(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 300, 16383, 16384, 1 << 21} {
+		body := make([]byte, n)
+		for i := range body {
+			body[i] = byte(i)
+		}
+		b, m := openField([]byte("x"), 7)
+		b = append(b, body...)
+		b = closeField(b, m)
+		num, typ, tl := protowire.ConsumeTag(b[1:])
+		got, l := protowire.ConsumeBytes(b[1+tl:])
+		if num != 7 || typ != protowire.BytesType || l < 0 || 1+tl+l != len(b) || !slices.Equal(got, body) {
+			t.Errorf("body of %d bytes: field %d type %d, consumed %d of %d", n, num, typ, 1+tl+l, len(b))
+		}
+	}
 }
