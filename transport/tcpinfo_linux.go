@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
 // readTCPInfo asks the kernel for the socket's TCP_INFO and its queues:
 // three system calls, through the RawConn's Control so that the descriptor
-// cannot be closed under them.
+// cannot be closed under them. They are raw system calls (none of them
+// blocks): a plain one wakes the runtime's sysmon thread when the process
+// was idle (see rawWrite), and every connection's close reads them.
 func readTCPInfo(rc syscall.RawConn) (*TCPInfo, error) {
 	var (
 		ki        *unix.TCPInfo
@@ -18,13 +21,13 @@ func readTCPInfo(rc syscall.RawConn) (*TCPInfo, error) {
 		kerr      error
 	)
 	err := rc.Control(func(fd uintptr) {
-		ki, kerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		ki, kerr = rawTCPInfo(fd)
 		if kerr != nil {
 			return
 		}
 		// The queues are best effort: a socket in LISTEN refuses them.
-		outq, _ = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
-		inq, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+		outq, _ = rawIoctlInt(fd, unix.SIOCOUTQ)
+		inq, _ = rawIoctlInt(fd, unix.SIOCINQ)
 	})
 	if err == nil {
 		err = kerr
@@ -51,4 +54,25 @@ func readTCPInfo(rc syscall.RawConn) (*TCPInfo, error) {
 		Probes:       uint32(ki.Probes),
 		Backoff:      uint32(ki.Backoff),
 	}, nil
+}
+
+// rawTCPInfo is getsockopt(TCP_INFO) as a raw system call.
+func rawTCPInfo(fd uintptr) (*unix.TCPInfo, error) {
+	ki := new(unix.TCPInfo)
+	l := uint32(unsafe.Sizeof(*ki))
+	_, _, e := syscall.RawSyscall6(syscall.SYS_GETSOCKOPT, fd, unix.IPPROTO_TCP, unix.TCP_INFO, uintptr(unsafe.Pointer(ki)), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
+		return nil, e
+	}
+	return ki, nil
+}
+
+// rawIoctlInt is an ioctl that reads an int, as a raw system call.
+func rawIoctlInt(fd uintptr, req uint) (int, error) {
+	var v int32
+	_, _, e := syscall.RawSyscall(syscall.SYS_IOCTL, fd, uintptr(req), uintptr(unsafe.Pointer(&v)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(v), nil
 }
