@@ -83,6 +83,11 @@
 //   - none of To, From, CSeq, Call-ID and Max-Forwards twice ("400
 //     Duplicate CSeq": multi01).
 //
+// A request to be relayed whose Proxy-Require names option-tags gets "420
+// Bad Extension" with an Unsupported header listing them all (§16.3 step
+// 5: sipwire supports no extension a proxy must; Stats.BadExtension); an
+// ACK with one is relayed, as it cannot be answered.
+//
 // A malformed top Route gets "400 Bad Route". Stats.Rejections counts each
 // defect. The answer copies the request's Via headers, From, To, Call-ID
 // and CSeq as far as they are there, and invents none of them (RFC 4475

@@ -30,6 +30,7 @@ type headers struct {
 	recordRoute   field
 	from, to      field
 	callID, cseq  field
+	proxyRequire  field // the first
 	dup           defect
 }
 
@@ -110,6 +111,10 @@ func (h *headers) record(b []byte, lo, hi int) {
 	case 7:
 		if equalFold(name, "call-id") {
 			f = h.single(&h.callID, defectDupCallID)
+		}
+	case 13:
+		if equalFold(name, "proxy-require") {
+			f = pick(&h.proxyRequire, nil)
 		}
 	case 12:
 		switch {

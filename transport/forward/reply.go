@@ -32,6 +32,22 @@ func (f *Forwarder) reply(m *transport.Message, code int, reason string, kind *a
 	f.putBuf(buf)
 }
 
+// replyBadExtension answers m, whose Proxy-Require names extensions, with
+// 420 Bad Extension and an Unsupported header listing them.
+func (f *Forwarder) replyBadExtension(m *transport.Message) {
+	buf := f.getBuf()
+	out := framing.AppendBadExtension((*buf)[:0], &m.Frame)
+	if len(out) == 0 {
+		f.c.reqMalformed.Add(1)
+	} else {
+		f.c.local.Add(1)
+		f.c.badExtension.Add(1)
+		m.Reply(out)
+	}
+	*buf = out
+	f.putBuf(buf)
+}
+
 // local is the Forwarder with no upstream: 200 to OPTIONS, 501 to every
 // other request but ACK, responses dropped.
 func (f *Forwarder) local(m *transport.Message) {

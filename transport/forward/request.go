@@ -25,6 +25,8 @@ func (f *Forwarder) request(m *transport.Message) {
 	switch {
 	case hop.drop != nil:
 		hop.drop.Add(1)
+	case hop.badExtension:
+		f.replyBadExtension(m)
 	case hop.code != 0:
 		f.reply(m, hop.code, hop.reason, hop.kind)
 	case len(out) > 0:
@@ -45,6 +47,9 @@ type nextHop struct {
 	code   int
 	reason string
 	kind   *atomic.Uint64 // the counter of the reply
+	// badExtension: the reply is the 420 to a Proxy-Require, with its
+	// Unsupported header.
+	badExtension bool
 
 	drop *atomic.Uint64
 }
@@ -136,6 +141,13 @@ func (f *Forwarder) read(m *transport.Message, a *attachment, r *req, hop *nextH
 	}
 	if isOPTIONS && !r.hasRest && r.ruOK && !r.ru.hasUser && a.names(hb, r.ru.host, r.ru.port, f.defPort) {
 		hop.answer(200, "OK", &f.c.options)
+		return false
+	}
+	// §16.3 step 5: a proxy answers 420 to a Proxy-Require naming an
+	// extension it does not support, and sipwire supports none that a
+	// proxy must (an ACK cannot be answered: it is relayed).
+	if pr := &r.h.proxyRequire; pr.present() && pr.vhi > pr.vlo && !equalFold(m.Method, "ack") {
+		hop.badExtension = true
 		return false
 	}
 	return true

@@ -404,3 +404,51 @@ func TestRequestFromUpstreamToSelf(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestProxyRequire: a request whose Proxy-Require names extensions gets
+// 420 Bad Extension listing every option-tag in Unsupported (RFC 3261
+// §16.3 step 5); its ACK is absorbed; an ACK with Proxy-Require and a
+// request without one are relayed.
+func TestProxyRequire(t *testing.T) {
+	r := newRig(t, Config{Upstream: "up"}, transport.Options{})
+	client := dialPeer(t, r.addr)
+	req := func(method, branch string, extra ...string) string {
+		lines := append([]string{
+			method + " sip:bob@example.com SIP/2.0",
+			"Via: SIP/2.0/TCP 127.0.0.1:5061;branch=z9hG4bK-" + branch,
+			"From: <sip:alice@example.com>;tag=1",
+			"To: <sip:bob@example.com>",
+			"Call-ID: pr-" + branch + "@test",
+			"CSeq: 1 " + method,
+			"Max-Forwards: 70"}, extra...)
+		return sipMsg("", lines...)
+	}
+	client.send(req("INVITE", "a", "Proxy-Require: foo, sec-agree", "Subject: x", "proxy-require:  bar\r\n\t,baz "))
+	resp := client.recv()
+	if startLine(resp) != "SIP/2.0 420 Bad Extension" {
+		t.Fatalf("INVITE with Proxy-Require:\n%s", resp)
+	}
+	if got := header(resp, "Unsupported"); got != "foo, sec-agree, bar, baz" {
+		t.Fatalf("Unsupported %q, want every option-tag in order:\n%s", got, resp)
+	}
+	if header(resp, "Call-ID") != "pr-a@test" || header(resp, "CSeq") != "1 INVITE" {
+		t.Fatalf("420 does not match its request:\n%s", resp)
+	}
+	to := header(resp, "To")
+	ack := strings.Replace(req("ACK", "a"), "To: <sip:bob@example.com>", "To: "+to, 1)
+	client.send(ack)
+	client.send(req("ACK", "b", "Proxy-Require: foo"))
+	client.send(req("MESSAGE", "c", "Require: foo"))
+	up := r.up.accept()
+	if got := up.recv(); startLine(got) != "ACK sip:bob@example.com SIP/2.0" || header(got, "Call-ID") != "pr-b@test" {
+		t.Fatalf("upstream got first\n%s\nwant the ACK with Proxy-Require (an ACK is never answered)", got)
+	}
+	if got := up.recv(); startLine(got) != "MESSAGE sip:bob@example.com SIP/2.0" {
+		t.Fatalf("upstream got\n%s", got)
+	}
+	r.sync(client)
+	s := r.f.Stats()
+	if s.BadExtension != 1 || s.DroppedRequests.ACKToLocalReply != 1 || s.RequestsForwarded != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}

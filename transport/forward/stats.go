@@ -23,6 +23,9 @@ type Stats struct {
 	Unavailable     uint64 `json:"service_unavailable"` // 503: the next hop unreachable
 	NotImplemented  uint64 `json:"not_implemented"`     // 501: forwarding off
 	Rejected        uint64 `json:"rejected"`            // 400, 404, 416, 482
+	// BadExtension: 420, the request's Proxy-Require named extensions
+	// (sipwire supports none that a proxy must; RFC 3261 §16.3 step 5).
+	BadExtension uint64 `json:"bad_extension"`
 
 	// Rejections counts the refused requests by reason, whatever became of
 	// them: answered (counted in Rejected too), or dropped (an ACK, or a
@@ -93,7 +96,7 @@ type DroppedResponses struct {
 type counters struct {
 	requests, responses                      atomic.Uint64
 	local, options, hops, unavailable, n501  atomic.Uint64
-	rejected, sendErrors                     atomic.Uint64
+	rejected, sendErrors, badExtension       atomic.Uint64
 	reqMalformed, reqACK, ackLocal           atomic.Uint64
 	rejections                               [numDefects]atomic.Uint64
 	respNotOurs, respNoRoute, respSendFailed atomic.Uint64
@@ -113,6 +116,7 @@ func (f *Forwarder) Stats() Stats {
 		Unavailable:        c.unavailable.Load(),
 		NotImplemented:     c.n501.Load(),
 		Rejected:           c.rejected.Load(),
+		BadExtension:       c.badExtension.Load(),
 		Rejections:         c.rejectionStats(),
 		SendErrors:         c.sendErrors.Load(),
 		DroppedRequests: DroppedRequests{

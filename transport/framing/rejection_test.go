@@ -102,3 +102,28 @@ func TestIsLocalTag(t *testing.T) {
 		t.Errorf("IsLocalTag: %v allocations", n)
 	}
 }
+
+// TestAppendBadExtension: 420 with every option-tag of every Proxy-Require
+// (folded, spaced, in order) in Unsupported, before Content-Length; nothing
+// for a request without option-tags, an ACK or a response.
+func TestAppendBadExtension(t *testing.T) {
+	pr := strings.Replace(insuf, "l: 0\r\n", "Proxy-Require: foo ,bar\r\nPROXY-REQUIRE:\r\n baz\r\nl: 0\r\n", 1)
+	got := string(AppendBadExtension(nil, frameOf(t, pr)))
+	want := "SIP/2.0 420 Bad Extension\r\n" +
+		"Via: SIP/2.0/TCP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\n" +
+		"CSeq: 193942 INVITE\r\n" +
+		"Unsupported: foo, bar, baz\r\n" +
+		"Content-Length: 0\r\n\r\n"
+	if got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	for name, msg := range map[string]string{
+		"no Proxy-Require":    insuf,
+		"empty Proxy-Require": strings.Replace(insuf, "l: 0\r\n", "Proxy-Require: , \r\nl: 0\r\n", 1),
+		"ACK":                 strings.Replace(pr, "INVITE sip", "ACK sip", 1),
+	} {
+		if resp := AppendBadExtension(nil, frameOf(t, msg)); len(resp) != 0 {
+			t.Errorf("%s: answered %q", name, resp)
+		}
+	}
+}

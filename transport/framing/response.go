@@ -69,7 +69,7 @@ func isHeader(name []byte, full, compact string) bool {
 // never answered), or lacks Via, From, To, Call-ID or CSeq; then the caller
 // just closes. It allocates only when dst lacks capacity.
 func AppendResponse(dst []byte, f *Frame, code int, reason string) []byte {
-	return appendResponse(dst, f, code, reason, false)
+	return appendResponse(dst, f, code, reason, false, "")
 }
 
 // AppendRejection is AppendResponse for a request refused because it is
@@ -81,11 +81,45 @@ func AppendResponse(dst []byte, f *Frame, code int, reason string) []byte {
 // A To without a tag gets the same derived tag as from AppendResponse. It
 // returns dst unchanged for a response, an ACK, or a request without Via.
 func AppendRejection(dst []byte, f *Frame, code int, reason string) []byte {
-	return appendResponse(dst, f, code, reason, true)
+	return appendResponse(dst, f, code, reason, true, "")
 }
 
-// appendResponse is AppendResponse, or AppendRejection when partial.
-func appendResponse(dst []byte, f *Frame, code int, reason string, partial bool) []byte {
+// AppendBadExtension appends to dst the 420 (Bad Extension) a proxy answers
+// to a request whose Proxy-Require names extensions it does not support
+// (RFC 3261 §16.3 step 5, §20.29): built as AppendRejection's, with an
+// Unsupported header listing every option-tag of every Proxy-Require
+// header, in order. It returns dst unchanged when the request has no
+// Proxy-Require (or one with no option-tag), and when AppendRejection would.
+func AppendBadExtension(dst []byte, f *Frame) []byte {
+	if !f.IsRequest || f.HeaderLen <= 0 || f.HeaderLen > len(f.Data) {
+		return dst
+	}
+	var tags []byte
+	it := newHeaderIter(f.Data[:f.HeaderLen])
+	for name, value, ok := it.next(); ok; name, value, ok = it.next() {
+		if !isHeader(name, "proxy-require", "") {
+			continue
+		}
+		for tag := range bytes.SplitSeq(value, []byte(",")) {
+			lo, hi := trimSpan(tag, 0, len(tag))
+			if lo == hi {
+				continue
+			}
+			if len(tags) > 0 {
+				tags = append(tags, ", "...)
+			}
+			tags = appendUnfolded(tags, tag[lo:hi])
+		}
+	}
+	if len(tags) == 0 {
+		return dst
+	}
+	return appendResponse(dst, f, 420, "Bad Extension", true, "Unsupported: "+string(tags)+"\r\n")
+}
+
+// appendResponse is AppendResponse, or AppendRejection when partial; extra
+// is header lines to add before Content-Length.
+func appendResponse(dst []byte, f *Frame, code int, reason string, partial bool, extra string) []byte {
 	if !f.IsRequest || equalFold(f.Method, "ack") || f.HeaderLen <= 0 || f.HeaderLen > len(f.Data) {
 		return dst
 	}
@@ -148,6 +182,7 @@ func appendResponse(dst []byte, f *Frame, code int, reason string, partial bool)
 	if cseq != nil {
 		dst = appendHeader(dst, "CSeq: ", cseq)
 	}
+	dst = append(dst, extra...)
 	return append(dst, "Content-Length: 0\r\n\r\n"...)
 }
 
