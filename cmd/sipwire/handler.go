@@ -16,9 +16,10 @@ type handler struct {
 
 func newHandler(cfg *config.Config) (*handler, error) {
 	fwd, err := forward.New(forward.Config{
-		Upstream:    cfg.Forward.URI,
-		RecordRoute: cfg.Forward.RecordRoute,
-		DefaultPort: cfg.TCPPort,
+		Upstream:        cfg.Forward.URI,
+		RecordRoute:     cfg.Forward.RecordRoute,
+		RelayExtensions: cfg.Forward.RelayExtensions,
+		DefaultPort:     cfg.TCPPort,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("forward.uri: %w", err)

@@ -36,6 +36,12 @@ type Config struct {
 	// Attach.
 	Advertise netip.AddrPort
 
+	// RelayExtensions are the option-tags a request's Proxy-Require may name
+	// and still be relayed: extensions the next hops support (an IMS
+	// P-CSCF behind sipwire: sec-agree). A Proxy-Require naming any other
+	// tag is answered with 420 Bad Extension (RFC 3261 §16.3 step 5).
+	RelayExtensions []string
+
 	// DefaultPort is tcp_port: the port of a URI or Via that names none.
 	// Zero means 5060.
 	DefaultPort int

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,7 @@ type attachment struct {
 // nothing (see the package documentation). It resolves an upstream host
 // name once.
 func New(cfg Config) (*Forwarder, error) {
+	cfg.RelayExtensions = slices.Clone(cfg.RelayExtensions)
 	f := &Forwarder{cfg: cfg, defPort: cfg.defaultPort()}
 	if cfg.Upstream != "" {
 		up, err := parseUpstream(cfg.Upstream, f.defPort)

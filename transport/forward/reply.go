@@ -36,7 +36,7 @@ func (f *Forwarder) reply(m *transport.Message, code int, reason string, kind *a
 // 420 Bad Extension and an Unsupported header listing them.
 func (f *Forwarder) replyBadExtension(m *transport.Message) {
 	buf := f.getBuf()
-	out := framing.AppendBadExtension((*buf)[:0], &m.Frame)
+	out := framing.AppendBadExtension((*buf)[:0], &m.Frame, f.cfg.RelayExtensions)
 	if len(out) == 0 {
 		f.c.reqMalformed.Add(1)
 	} else {

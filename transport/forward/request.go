@@ -144,9 +144,11 @@ func (f *Forwarder) read(m *transport.Message, a *attachment, r *req, hop *nextH
 		return false
 	}
 	// §16.3 step 5: a proxy answers 420 to a Proxy-Require naming an
-	// extension it does not support, and sipwire supports none that a
-	// proxy must (an ACK cannot be answered: it is relayed).
-	if pr := &r.h.proxyRequire; pr.present() && pr.vhi > pr.vlo && !equalFold(m.Method, "ack") {
+	// extension it does not support; sipwire supports those its next hops
+	// do (Config.RelayExtensions). An ACK cannot be answered: it is
+	// relayed. Only a request with a Proxy-Require pays for the check.
+	if r.h.proxyRequire.present() && !equalFold(m.Method, "ack") &&
+		len(framing.AppendBadExtension(nil, &m.Frame, f.cfg.RelayExtensions)) > 0 {
 		hop.badExtension = true
 		return false
 	}

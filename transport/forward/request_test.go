@@ -452,3 +452,31 @@ func TestProxyRequire(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestRelayExtensions: option-tags in Config.RelayExtensions (the
+// upstream's extensions) pass; a request naming any other still gets 420,
+// listing only those.
+func TestRelayExtensions(t *testing.T) {
+	r := newRig(t, Config{Upstream: "up", RelayExtensions: []string{"sec-agree"}}, transport.Options{})
+	client := dialPeer(t, r.addr)
+	req := func(branch, proxyRequire string) string {
+		return sipMsg("",
+			"REGISTER sip:example.com SIP/2.0",
+			"Via: SIP/2.0/TCP 127.0.0.1:5061;branch=z9hG4bK-"+branch,
+			"From: <sip:alice@example.com>;tag=1",
+			"To: <sip:alice@example.com>",
+			"Call-ID: rx-"+branch+"@test",
+			"CSeq: 1 REGISTER",
+			"Proxy-Require: "+proxyRequire,
+			"Max-Forwards: 70")
+	}
+	client.send(req("a", "sec-agree, foo"))
+	resp := client.recv()
+	if startLine(resp) != "SIP/2.0 420 Bad Extension" || header(resp, "Unsupported") != "foo" {
+		t.Fatalf("sec-agree and foo:\n%s", resp)
+	}
+	client.send(req("b", "Sec-Agree"))
+	if got := r.up.accept().recv(); startLine(got) != "REGISTER sip:example.com SIP/2.0" || header(got, "Proxy-Require") != "Sec-Agree" {
+		t.Fatalf("upstream got\n%s", got)
+	}
+}

@@ -108,7 +108,7 @@ func TestIsLocalTag(t *testing.T) {
 // for a request without option-tags, an ACK or a response.
 func TestAppendBadExtension(t *testing.T) {
 	pr := strings.Replace(insuf, "l: 0\r\n", "Proxy-Require: foo ,bar\r\nPROXY-REQUIRE:\r\n baz\r\nl: 0\r\n", 1)
-	got := string(AppendBadExtension(nil, frameOf(t, pr)))
+	got := string(AppendBadExtension(nil, frameOf(t, pr), nil))
 	want := "SIP/2.0 420 Bad Extension\r\n" +
 		"Via: SIP/2.0/TCP 192.0.2.95;branch=z9hG4bKkdj.insuf\r\n" +
 		"CSeq: 193942 INVITE\r\n" +
@@ -122,8 +122,14 @@ func TestAppendBadExtension(t *testing.T) {
 		"empty Proxy-Require": strings.Replace(insuf, "l: 0\r\n", "Proxy-Require: , \r\nl: 0\r\n", 1),
 		"ACK":                 strings.Replace(pr, "INVITE sip", "ACK sip", 1),
 	} {
-		if resp := AppendBadExtension(nil, frameOf(t, msg)); len(resp) != 0 {
+		if resp := AppendBadExtension(nil, frameOf(t, msg), nil); len(resp) != 0 {
 			t.Errorf("%s: answered %q", name, resp)
 		}
+	}
+	if resp := AppendBadExtension(nil, frameOf(t, pr), []string{"FOO", "bar", "baz"}); len(resp) != 0 {
+		t.Errorf("every tag supported: answered %q", resp)
+	}
+	if got := string(AppendBadExtension(nil, frameOf(t, pr), []string{"bar"})); !strings.Contains(got, "\r\nUnsupported: foo, baz\r\n") {
+		t.Errorf("bar supported: %q", got)
 	}
 }

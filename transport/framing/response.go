@@ -2,6 +2,7 @@ package framing
 
 import (
 	"bytes"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -87,10 +88,11 @@ func AppendRejection(dst []byte, f *Frame, code int, reason string) []byte {
 // AppendBadExtension appends to dst the 420 (Bad Extension) a proxy answers
 // to a request whose Proxy-Require names extensions it does not support
 // (RFC 3261 §16.3 step 5, §20.29): built as AppendRejection's, with an
-// Unsupported header listing every option-tag of every Proxy-Require
-// header, in order. It returns dst unchanged when the request has no
-// Proxy-Require (or one with no option-tag), and when AppendRejection would.
-func AppendBadExtension(dst []byte, f *Frame) []byte {
+// Unsupported header listing, in order, every option-tag of every
+// Proxy-Require header that is not in supported (compared without regard
+// to case). It returns dst unchanged when there is no such tag, and when
+// AppendRejection would.
+func AppendBadExtension(dst []byte, f *Frame, supported []string) []byte {
 	if !f.IsRequest || f.HeaderLen <= 0 || f.HeaderLen > len(f.Data) {
 		return dst
 	}
@@ -102,7 +104,7 @@ func AppendBadExtension(dst []byte, f *Frame) []byte {
 		}
 		for tag := range bytes.SplitSeq(value, []byte(",")) {
 			lo, hi := trimSpan(tag, 0, len(tag))
-			if lo == hi {
+			if lo == hi || slices.ContainsFunc(supported, func(s string) bool { return bytes.EqualFold(tag[lo:hi], []byte(s)) }) {
 				continue
 			}
 			if len(tags) > 0 {

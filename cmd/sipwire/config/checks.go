@@ -284,3 +284,13 @@ func checkHeaderName(s string) string {
 	}
 	return ""
 }
+
+// checkOptionTag accepts a SIP option-tag: a token (RFC 3261 §25.1).
+func checkOptionTag(s string) string {
+	if s == "" || strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-.!%*_+`'~", r))
+	}) >= 0 {
+		return "must be a SIP option-tag (a token: letters, digits and -.!%*_+`'~)"
+	}
+	return ""
+}

@@ -195,6 +195,11 @@ type Forward struct {
 	// RecordRoute adds sipwire as Record-Route (;lr) so that in-dialog
 	// requests pass through it.
 	RecordRoute bool `yaml:"record_route" json:"record_route"`
+
+	// RelayExtensions are the option-tags a request's Proxy-Require may
+	// name and still be relayed (the upstream supports them); any other
+	// gets 420 Bad Extension.
+	RelayExtensions []string `yaml:"relay_extensions" json:"relay_extensions"`
 }
 
 // Web holds the dashboard and API settings.

@@ -146,6 +146,8 @@ func (c *Config) fields() []field {
 			&c.Forward.URI, errText(CheckForwardURI)),
 		boolKey("forward.record_route", "add sipwire as Record-Route (;lr) so that in-dialog requests pass through it",
 			&c.Forward.RecordRoute),
+		listKey("forward.relay_extensions", "option-tags a request's Proxy-Require may name and still be relayed, the upstream's extensions (e.g. sec-agree before an IMS P-CSCF); any other is answered 420 Bad Extension",
+			&c.Forward.RelayExtensions, checkOptionTag),
 
 		stringKey("web.listen", `host:port of the dashboard and API, "off" = none`,
 			&c.Web.Listen, checkListen),

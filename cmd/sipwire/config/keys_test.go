@@ -48,7 +48,8 @@ func get(c *Config, key string) any {
 		"hep.auth_key": c.HEP.AuthKey, "hep.queue_size": c.HEP.QueueSize, "hep.tls_ca": c.HEP.TLSCA,
 		"hep.udp_workers": c.HEP.UDPWorkers, "hep.open_replays_per_conn": c.HEP.OpenReplaysPerConn,
 		"forward.uri": c.Forward.URI, "forward.record_route": c.Forward.RecordRoute,
-		"web.listen": c.Web.Listen, "web.token": c.Web.Token, "web.allowed_hosts": c.Web.AllowedHosts,
+		"forward.relay_extensions": c.Forward.RelayExtensions,
+		"web.listen":               c.Web.Listen, "web.token": c.Web.Token, "web.allowed_hosts": c.Web.AllowedHosts,
 		"web.allowed_origins": c.Web.AllowedOrigins, "web.event_ring": c.Web.EventRing, "web.pcap_ring_size": c.Web.PcapRingSize,
 		"web.max_event_streams": c.Web.MaxEventStreams,
 		"otel.endpoint":         c.OTel.Endpoint, "otel.protocol": c.OTel.Protocol,
@@ -193,6 +194,8 @@ var keyCases = []keyCase{
 	{key: "forward.uri", value: `"sip:bad_host"`, err: `t.yaml:2: forward.uri: "sip:bad_host": host "bad_host" is neither an IP address nor a DNS name`},
 	{key: "forward.record_route", value: "false", want: false},
 	{key: "forward.record_route", value: "no", err: `t.yaml:2: forward.record_route: must be true or false, got "no"`},
+	{key: "forward.relay_extensions", value: "[sec-agree, gruu]", want: []string{"sec-agree", "gruu"}},
+	{key: "forward.relay_extensions", value: `["sec agree"]`, err: "t.yaml:2: forward.relay_extensions: \"sec agree\": must be a SIP option-tag (a token: letters, digits and -.!%*_+`'~)"},
 
 	{key: "web.listen", value: "off", want: "off"},
 	{key: "web.listen", value: `"[::1]:8081"`, want: "[::1]:8081"},
