@@ -37,6 +37,7 @@ func TestRejections(t *testing.T) {
 		{"unparsable Content-Length", badCL, "SIP/2.0 400 ", "BAD_MESSAGE"},
 		{"Content-Length over the maximum", bigCL, "SIP/2.0 513 ", "MESSAGE_TOO_LARGE"},
 		{"not SIP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "", "BAD_MESSAGE"},
+		{"two SPs in the request line", strings.Replace(optionsReq, "OPTIONS sip:127.0.0.1 SIP/2.0", "OPTIONS  sip:127.0.0.1 SIP/2.0", 1), "SIP/2.0 400 Bad Request Line\r\n", "BAD_MESSAGE"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

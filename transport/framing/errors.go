@@ -6,6 +6,11 @@ import "errors"
 var (
 	// ErrNotSIP: the first line is not a SIP/2.0 request or status line.
 	ErrNotSIP = errors.New("framing: not a SIP message")
+	// ErrRequestLine: a request line that begins and ends as one does but
+	// is malformed between (two SPs between its elements, a space at its
+	// end, a URI in <>). It is reported once the header block is
+	// complete, with it, so that the request can be answered with 400.
+	ErrRequestLine = errors.New("framing: malformed request line")
 	// ErrVersion: a well-formed request line whose SIP-Version is not
 	// SIP/2.0 ("SIP/7.0", RFC 4475 §3.1.2.16). It is reported once the
 	// header block is complete, so that the request can be answered with
@@ -41,7 +46,7 @@ func ErrorStatus(err error) (code int, reason string) {
 		return 400, "Bad Content-Length"
 	case errors.Is(err, ErrConflictingContentLength):
 		return 400, "Conflicting Content-Length"
-	case errors.Is(err, ErrNotSIP):
+	case errors.Is(err, ErrNotSIP), errors.Is(err, ErrRequestLine):
 		return 400, "Bad Request Line"
 	default:
 		return 400, "Bad Request"

@@ -111,10 +111,19 @@ func TestNext(t *testing.T) {
 		{"TLS client hello", "\x16\x03\x01\x02\x00", 0, want{kind: Error, err: ErrNotSIP}},
 		{"bad method char", "INV@TE sip:a SIP/2.0\r\n", 0, want{kind: Error, err: ErrNotSIP}},
 		{"empty method", " sip", 0, want{kind: Whitespace, n: 1}},
-		{"double space", "INVITE  sip:a SIP/2.0\r\n", 0, want{kind: Error, err: ErrNotSIP}},
-		{"control byte in URI", "INVITE sip:\x01 SIP/2.0\r\n", 0, want{kind: Error, err: ErrNotSIP}},
+		// A request line malformed between a method and " SIP/2.0" (RFC 4475
+		// §3.1.2.7: multiple SP; a space at the end; a control byte) is read
+		// with its header block, to be answered with 400.
+		{"double space", "INVITE  sip:a SIP/2.0\r\n", 0, want{kind: NeedMore, partial: true}},
+		{"double space, header block", "INVITE  sip:a  SIP/2.0\r\nl: 0\r\n\r\n", 0, want{kind: Error, err: ErrRequestLine, frame: true, method: "INVITE"}},
+		{"control byte in URI", "INVITE sip:\x01 SIP/2.0\r\nl: 0\r\n\r\n", 0, want{kind: Error, err: ErrRequestLine, frame: true, method: "INVITE"}},
+		{"bad line without SIP/2.0", "INVITE  sip:a\r\nl: 0\r\n\r\n", 0, want{kind: Error, err: ErrNotSIP}},
+		{"another protocol after the URI", "INVITE sip:a HTTP/1.1", 0, want{kind: Error, err: ErrNotSIP}},
+		{"bad line over maxBadRequestLine", "INVITE  sip:" + strings.Repeat("a", maxBadRequestLine), 0, want{kind: Error, err: ErrNotSIP}},
+		{"long bad line ending as SIP", "INVITE  sip:" + strings.Repeat("a", maxBadRequestLine) + " SIP/2.0\r\nl: 0\r\n\r\n", 0, want{kind: Error, err: ErrNotSIP}},
+		{"CR inside a bad line", "INVITE  sip:a\rb SIP/2.0\r\n", 0, want{kind: Error, err: ErrNotSIP}},
 		{"no version", "INVITE sip:a\r\n", 0, want{kind: Error, err: ErrNotSIP}},
-		{"trailing space", "INVITE sip:a SIP/2.0 \r\n", 0, want{kind: Error, err: ErrNotSIP}},
+		{"trailing space", "INVITE sip:a SIP/2.0 \r\nl: 0\r\n\r\n", 0, want{kind: Error, err: ErrRequestLine, frame: true, method: "INVITE"}},
 		{"CR without LF", "INVITE sip:a SIP/2.0\rX", 0, want{kind: Error, err: ErrNotSIP}},
 		{"SIP/3.0", "SIP/3.0 200 OK\r\n", 0, want{kind: Error, err: ErrNotSIP}},
 		{"four-digit code", "SIP/2.0 2000 OK\r\n", 0, want{kind: Error, err: ErrNotSIP}},

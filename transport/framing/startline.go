@@ -1,5 +1,7 @@
 package framing
 
+import "bytes"
+
 // sipVersion is the only protocol version accepted (compared ignoring case).
 const sipVersion = "SIP/2.0"
 
@@ -15,21 +17,26 @@ const (
 type lineState uint8
 
 const (
-	lineMethod    lineState = iota // method token, or "SIP" of a status line
-	lineURIStart                   // first byte of the Request-URI
-	lineURI                        // rest of the Request-URI
-	lineReqVer                     // "SIP/" of a request line
-	lineVerMajor0                  // first digit of the major version
-	lineVerMajor                   // major version digits, or '.'
-	lineVerMinor0                  // first digit of the minor version
-	lineVerMinor                   // minor version digits, or CR or LF
-	lineLF                         // LF after CR
-	lineRespVer                    // "2.0" of a status line, after "SIP/"
-	lineRespSP                     // SP after the version
-	lineCode                       // three-digit status code
-	lineCodeSP                     // SP after the code
-	lineReason                     // reason phrase up to CR or LF
+	lineMethod     lineState = iota // method token, or "SIP" of a status line
+	lineURIStart                    // first byte of the Request-URI
+	lineURI                         // rest of the Request-URI
+	lineReqVer                      // "SIP/" of a request line
+	lineVerMajor0                   // first digit of the major version
+	lineVerMajor                    // major version digits, or '.'
+	lineVerMinor0                   // first digit of the minor version
+	lineVerMinor                    // minor version digits, or CR or LF
+	lineLF                          // LF after CR
+	lineRespVer                     // "2.0" of a status line, after "SIP/"
+	lineRespSP                      // SP after the version
+	lineCode                        // three-digit status code
+	lineCodeSP                      // SP after the code
+	lineReason                      // reason phrase up to CR or LF
+	lineBadRequest                  // a malformed request line, skipped to its LF (badRequest)
 )
+
+// maxBadRequestLine bounds a malformed request line that is still read to
+// its end to be answered (badRequest): longer, it is not SIP.
+const maxBadRequestLine = 4096
 
 // lineResult is the outcome of scanning the start line so far.
 type lineResult uint8
@@ -56,6 +63,9 @@ const (
 // view's error slot (clErr), which Next checks first once the header block
 // is complete and which no later Content-Length error replaces.
 func (s *scan) startLine(b []byte) lineResult {
+	if s.line == lineBadRequest {
+		return s.skipBadRequest(b)
+	}
 	p := s.pos
 	if p == 0 && len(b) >= 8 && string(b[:8]) == "SIP/2.0 " {
 		p, s.line, s.k = 8, lineCode, 0 // the usual status line, in one comparison
@@ -84,7 +94,7 @@ func (s *scan) startLine(b []byte) lineResult {
 			}
 		case lineURIStart:
 			if !uriChars[c] {
-				return lineBad
+				return s.badRequest(b, p)
 			}
 			s.line = lineURI
 		case lineURI:
@@ -97,7 +107,7 @@ func (s *scan) startLine(b []byte) lineResult {
 				c = b[p]
 			}
 			if c != ' ' {
-				return lineBad
+				return s.badRequest(b, p)
 			}
 			if string(b[p+1:min(p+10, len(b))]) == "SIP/2.0\r\n" {
 				s.pos = p + 10 // the usual ending, in one comparison
@@ -106,7 +116,10 @@ func (s *scan) startLine(b []byte) lineResult {
 			s.line, s.k = lineReqVer, 0
 		case lineReqVer:
 			if lowerASCII[c] != lowerASCII[sipVersion[s.k]] {
-				return lineBad
+				if c != ' ' && c != '\t' {
+					return lineBad // another protocol's version ("HTTP/1.1"), or garbage
+				}
+				return s.badRequest(b, p)
 			}
 			s.k++
 			if s.k == len("SIP/") {
@@ -114,7 +127,7 @@ func (s *scan) startLine(b []byte) lineResult {
 			}
 		case lineVerMajor0, lineVerMinor0:
 			if c < '0' || c > '9' {
-				return lineBad
+				return s.badRequest(b, p)
 			}
 			s.matchVersion(c)
 			if s.line == lineVerMajor0 {
@@ -127,7 +140,7 @@ func (s *scan) startLine(b []byte) lineResult {
 			case c == '.':
 				s.line = lineVerMinor0
 			case c < '0' || c > '9':
-				return lineBad
+				return s.badRequest(b, p)
 			}
 			s.matchVersion(c)
 		case lineVerMinor:
@@ -143,7 +156,7 @@ func (s *scan) startLine(b []byte) lineResult {
 				continue
 			}
 			if c < '0' || c > '9' {
-				return lineBad
+				return s.badRequest(b, p)
 			}
 			s.matchVersion(c)
 		case lineRespVer:
@@ -206,4 +219,48 @@ func (s *scan) matchVersion(c byte) {
 		return
 	}
 	s.k = versionMismatch
+}
+
+// badRequest handles b[p], a byte no valid request line can hold there. A
+// line that began as a request does (a method token, then SP) and ends as
+// one does (" SIP/2.0", whatever lies between: two SPs, a space at the
+// end, a URI in <>) is read to its end and its header block scanned, then
+// reported as ErrRequestLine with the header block, so that it can be
+// answered with 400 (RFC 4475 §3.1.2 lists such lines among the messages a
+// server rejects with 400). Anything else is not SIP (lineBad), and a peer
+// speaking another protocol (an HTTP request line ends otherwise) is still
+// refused at its first line.
+func (s *scan) badRequest(b []byte, p int) lineResult {
+	if !s.v.isRequest {
+		return lineBad
+	}
+	s.line, s.pos = lineBadRequest, p
+	return s.skipBadRequest(b)
+}
+
+// skipBadRequest looks for the end of a malformed request line.
+func (s *scan) skipBadRequest(b []byte) lineResult {
+	i := bytes.IndexByte(b[s.pos:], '\n')
+	if i < 0 {
+		if len(b) >= maxBadRequestLine {
+			return lineBad
+		}
+		s.pos = len(b)
+		return lineMore
+	}
+	end := s.pos + i
+	if cr := bytes.IndexByte(b[s.pos:end], '\r'); cr >= 0 && s.pos+cr != end-1 {
+		return lineBad // a CR that does not end the line
+	}
+	line := b[:end]
+	for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
+		line = line[:len(line)-1]
+	}
+	const suffix = " " + sipVersion
+	if end > maxBadRequestLine || len(line) < len(suffix) || !equalFold(line[len(line)-len(suffix):], " sip/2.0") {
+		return lineBad
+	}
+	s.v.clErr = ErrRequestLine
+	s.pos = end + 1
+	return lineDone
 }
