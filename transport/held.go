@@ -46,18 +46,11 @@ func (m *Message) Forward(dst *Conn, b, callID []byte) error {
 // else writes it now.
 func (w *writer) hold(b, callID []byte, r *reading) error {
 	c := w.c
-	w.mu.Lock()
-	if w.err != nil {
-		err := w.err
-		w.mu.Unlock()
+	st, err := w.lockOpen()
+	if err != nil {
 		return err
 	}
-	st := c.State()
-	switch {
-	case st == StateClosed:
-		w.mu.Unlock()
-		return closeError(EventKind(c.closedBy.Load()))
-	case st != StateOpen || w.flushing || w.q != nil || c.t.opts.SyncWrites || len(b) > heldBatchBytes:
+	if st != StateOpen || w.flushing || w.q != nil || c.t.opts.SyncWrites || len(b) > heldBatchBytes {
 		return w.writeMessageLocked(b, &outMessage{callID: callID}, nil, st)
 	}
 	h := w.held

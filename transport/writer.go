@@ -97,19 +97,28 @@ type outMessage struct {
 // the queue, so that the observations of a connection's sent messages are
 // in the order of their bytes on the wire; it is counted once taken.
 func (w *writer) write(b []byte, m *outMessage, notify func(error)) error {
-	c := w.c
+	st, err := w.lockOpen()
+	if err != nil {
+		return err
+	}
+	return w.writeMessageLocked(b, m, notify, st)
+}
+
+// lockOpen locks w.mu for a write and returns the connection's state; when
+// the writer failed or the connection is closed, it unlocks and says why.
+func (w *writer) lockOpen() (ConnState, error) {
 	w.mu.Lock()
 	if w.err != nil {
 		err := w.err
 		w.mu.Unlock()
-		return err
+		return 0, err
 	}
-	st := c.State()
+	st := w.c.State()
 	if st == StateClosed {
 		w.mu.Unlock()
-		return closeError(EventKind(c.closedBy.Load()))
+		return st, closeError(EventKind(w.c.closedBy.Load()))
 	}
-	return w.writeMessageLocked(b, m, notify, st)
+	return st, nil
 }
 
 // writeMessageLocked is write once the writer is known to take writes (st
