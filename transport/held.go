@@ -62,7 +62,7 @@ func (w *writer) hold(b, callID []byte, r *reading) error {
 			}
 			return err
 		}
-		if w.err != nil || w.q != nil {
+		if w.q != nil { // the socket took part: queue behind it
 			return w.writeMessageLocked(b, &outMessage{callID: callID}, nil, c.State())
 		}
 		h = nil

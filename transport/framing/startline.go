@@ -256,8 +256,8 @@ func (s *scan) skipBadRequest(b []byte) lineResult {
 	for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == ' ' || line[len(line)-1] == '\t') {
 		line = line[:len(line)-1]
 	}
-	const suffix = " " + sipVersion
-	if end > maxBadRequestLine || len(line) < len(suffix) || !equalFold(line[len(line)-len(suffix):], " sip/2.0") {
+	const suffix = " sip/2.0" // " " + sipVersion, lower case for equalFold
+	if end > maxBadRequestLine || len(line) < len(suffix) || !equalFold(line[len(line)-len(suffix):], suffix) {
 		return lineBad
 	}
 	s.v.clErr = ErrRequestLine
