@@ -304,12 +304,12 @@ func (s *sender) cameUp() {
 // isDown says whether the destination is in an outage.
 func (s *sender) isDown() bool { return s.down.Load() }
 
-// stats returns a snapshot of the counters, the workers' queues summed.
+// stats returns a snapshot of the counters. The queue's length is the
+// destination's reservation count, not a sum of the workers' queues read
+// one after another: packets move between those reads (one worker takes,
+// another is given), so such a sum can exceed the bound the reservations
+// keep.
 func (s *sender) stats() DestinationStats {
-	queueLen := 0
-	for _, w := range s.workers {
-		queueLen += w.queuedLen()
-	}
 	s.mu.Lock()
 	state := s.state
 	s.mu.Unlock()
@@ -332,7 +332,7 @@ func (s *sender) stats() DestinationStats {
 		Reconnects:      s.c.reconnects.Load(),
 		ConnectFailures: s.c.connectFailures.Load(),
 		Workers:         len(s.workers),
-		QueueLen:        queueLen,
+		QueueLen:        int(s.queuedPkts.Load()),
 		QueueCap:        s.opts.queueLen,
 		QueueBytes:      s.queued.Load(),
 		QueueBytesCap:   s.opts.queueBytes,

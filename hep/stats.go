@@ -48,8 +48,8 @@ type DestinationStats struct {
 	// Workers is the number of sending goroutines, each with its own
 	// socket (Config.UDPWorkers for UDP, 1 for TCP and TLS).
 	Workers int `json:"workers"`
-	// QueueLen and QueueBytes are what waits in the workers' queues,
-	// summed; QueueCap and QueueBytesCap bound them (Config.QueueSize and
+	// QueueLen and QueueBytes are what waits in the workers' queues
+	// together (the room reserved for it); QueueCap and QueueBytesCap bound them (Config.QueueSize and
 	// QueueBytes), for the destination as a whole.
 	QueueLen      int   `json:"queue_len"`
 	QueueCap      int   `json:"queue_cap"`
