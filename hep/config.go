@@ -145,6 +145,16 @@ type Config struct {
 	// an error. TCP and TLS destinations always have one connection, so one
 	// worker.
 	UDPWorkers int
+	// DisableUDPGSO sends each HEP datagram with a message of its own
+	// (hep.udp_gso 0). By default (on Linux, where the path's MTU can be
+	// read) consecutive packets of a batch go as trains: one buffer of
+	// datagrams of one size that the kernel's UDP generic segmentation
+	// offload cuts apart, about a quarter of the kernel's cost per
+	// datagram, at the price of padding the shorter packets of a train
+	// with a ChunkPadding chunk (at most to twice their size; counted in
+	// DestinationStats.PadBytes). A kernel that refuses a train turns
+	// them off for that socket, with a log line.
+	DisableUDPGSO bool
 	// TLSCAFile is a PEM file of CAs that verify a transport=tls collector
 	// (hep.tls_ca); empty means the system roots.
 	TLSCAFile string
@@ -251,6 +261,7 @@ func (c *Config) senderOptions() (senderOptions, error) {
 		probeEvery:   orDuration(c.UDPProbeInterval, DefaultUDPProbeInterval),
 		refusalWait:  orDuration(c.UDPRefusalWait, DefaultUDPRefusalWait),
 		batchDelay:   c.BatchDelay,
+		noUDPGSO:     c.DisableUDPGSO,
 		logger:       c.logger(),
 	}
 	if o.batchDelay == 0 {

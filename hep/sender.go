@@ -24,6 +24,7 @@ type senderOptions struct {
 	probeEvery   time.Duration
 	refusalWait  time.Duration
 	batchDelay   time.Duration // <= 0: no wait for more packets
+	noUDPGSO     bool          // one datagram per send, no trains
 	tlsConfig    *tls.Config
 	logger       *slog.Logger
 }
@@ -199,14 +200,24 @@ func (s *sender) dequeued(pkts, bytes int64) {
 	s.queued.Add(-bytes)
 }
 
-// sentPackets counts pkts, packets of a run, as sent.
-func (s *sender) sentPackets(pkts [][]byte) {
-	var bytes uint64
-	for _, p := range pkts {
-		bytes += uint64(len(p))
+// sentUnits counts the datagrams of units as sent, with their bytes as
+// on the wire (padding included).
+func (s *sender) sentUnits(units []sendUnit) {
+	var pkts, bytes, pad, trains uint64
+	for _, u := range units {
+		pkts += uint64(u.pkts)
+		bytes += uint64(len(u.b))
+		pad += uint64(u.pad)
+		if u.seg > 0 {
+			trains++
+		}
 	}
-	s.c.packetsSent.Add(uint64(len(pkts)))
+	s.c.packetsSent.Add(pkts)
 	s.c.bytesSent.Add(bytes)
+	if trains > 0 {
+		s.c.padBytes.Add(pad)
+		s.c.trains.Add(trains)
+	}
 }
 
 // sentRun counts every packet of r as sent.
@@ -328,6 +339,8 @@ func (s *sender) stats() DestinationStats {
 		Connected:       connected,
 		PacketsSent:     s.c.packetsSent.Load() - refused,
 		BytesSent:       s.c.bytesSent.Load() - refusedBytes,
+		Trains:          s.c.trains.Load(),
+		PadBytes:        s.c.padBytes.Load(),
 		Drops:           s.c.dropsWith(refused),
 		Reconnects:      s.c.reconnects.Load(),
 		ConnectFailures: s.c.connectFailures.Load(),

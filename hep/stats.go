@@ -38,9 +38,17 @@ type DestinationStats struct {
 	// UDP, datagrams the kernel sent and the collector did not refuse (a
 	// datagram an ICMP error later reports as refused moves to
 	// Drops.SendError).
+	// BytesSent counts bytes as on the wire: with UDP trains, padding
+	// included.
 	PacketsSent uint64 `json:"packets_sent"`
 	BytesSent   uint64 `json:"bytes_sent"`
-	Drops       Drops  `json:"drops"`
+	// Trains counts the UDP sends that carried datagrams as a train (one
+	// buffer the kernel cuts into equal segments, Config.DisableUDPGSO),
+	// and PadBytes the padding their shorter packets took to the
+	// segment's size: the bytes trains add to the collector's traffic.
+	Trains   uint64 `json:"udp_trains"`
+	PadBytes uint64 `json:"pad_bytes"`
+	Drops    Drops  `json:"drops"`
 	// Reconnects counts connections established after the first one.
 	Reconnects uint64 `json:"reconnects"`
 	// ConnectFailures counts failed connect attempts.
@@ -49,8 +57,9 @@ type DestinationStats struct {
 	// socket (Config.UDPWorkers for UDP, 1 for TCP and TLS).
 	Workers int `json:"workers"`
 	// QueueLen and QueueBytes are what waits in the workers' queues
-	// together (the room reserved for it); QueueCap and QueueBytesCap bound them (Config.QueueSize and
-	// QueueBytes), for the destination as a whole.
+	// together (the room reserved for it); QueueCap and QueueBytesCap
+	// bound them (Config.QueueSize and QueueBytes), for the destination as
+	// a whole.
 	QueueLen      int   `json:"queue_len"`
 	QueueCap      int   `json:"queue_cap"`
 	QueueBytes    int64 `json:"queue_bytes"`
@@ -102,6 +111,9 @@ type counters struct {
 	// reported as refused: stats moves them to the send_error drops.
 	refused      atomic.Uint64
 	refusedBytes atomic.Uint64
+	// trains and padBytes count UDP trains and their padding.
+	trains   atomic.Uint64
+	padBytes atomic.Uint64
 }
 
 func (c *counters) drop(r dropReason, n int) {

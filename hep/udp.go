@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/ipv4"
@@ -36,6 +37,8 @@ const (
 type udpSocket struct {
 	conn *net.UDPConn
 	bw   batchWriter
+	// trains lays out each batch (no trains when its maxSeg is 0).
+	trains trainer
 	// errBuf and oobBuf receive the error queue's datagrams and their
 	// control messages.
 	errBuf, oobBuf []byte
@@ -83,6 +86,9 @@ func (w *worker) runDatagrams() {
 		return
 	}
 	u := &udpSocket{conn: conn, bw: bw, errBuf: make([]byte, refusedHeadLen), oobBuf: make([]byte, refusalOOBLen)}
+	if !s.opts.noUDPGSO {
+		u.trains.maxSeg = maxSegment(conn)
+	}
 	defer func() {
 		// Refusals of the last datagrams are counted before the socket goes.
 		w.refusals(u)
@@ -145,16 +151,19 @@ func (w *worker) runDatagrams() {
 		for _, p := range pkts {
 			sentBytes += len(p)
 		}
-		// sendmmsg takes at most maxBatch datagrams a call.
 		for rest := pkts; len(rest) > 0; {
-			n := min(len(rest), maxBatch)
-			copy(bufs, rest[:n])
-			w.writeDatagrams(u, msgs[:n], rest[:n])
-			rest = rest[n:]
+			units := u.trains.plan(rest)
+			for i := range units {
+				bufs[i], msgs[i].OOB = units[i].b, units[i].oob
+			}
+			rest = rest[w.writeDatagrams(u, msgs[:len(units)], units):]
 		}
 		w.sent(len(pkts), sentBytes)
 		clear(bufs)
 		clear(pkts)
+		for i := range msgs {
+			msgs[i].OOB = nil
+		}
 		w.out.reset()
 		if !u.probeSent.IsZero() && verdict == nil {
 			w.judgeProbe(u) // refused at once (loopback), or not yet due
@@ -211,32 +220,38 @@ func (w *worker) refusals(u *udpSocket) uint64 {
 	return n
 }
 
-// writeDatagrams sends msgs (one per packet of batch). Linux's sendmmsg
-// stops at a datagram that fails and returns only the count before it (a
-// refusal pending on the socket is consumed there and lost): the worker
-// then reads the error queue, and if the collector refused datagrams the
-// rest of the batch is dropped (not_connected); otherwise it resends from
-// the datagram that failed, so that a real error is returned. A datagram
-// whose send returns an error is counted as a send error and takes the
-// destination down; the rest go on.
-func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, batch [][]byte) {
+// writeDatagrams sends msgs, one per unit of units (a train or one
+// datagram), and returns how many packets of the units it handled: sent,
+// or dropped and counted. Linux's sendmmsg stops at a message that fails
+// and returns only the count before it (a refusal pending on the socket
+// is consumed there and lost): the worker then reads the error queue, and
+// if the collector refused datagrams the rest of the batch is dropped
+// (not_connected); otherwise it resends from the message that failed, so
+// that a real error is returned. A message whose send returns an error
+// is counted as a send error (each of its packets) and takes the
+// destination down; the rest go on. A train that the kernel refuses for
+// its segmentation ends the call early, with its packets and the ones
+// after it unhandled: trains are then off (or smaller) on the socket, and
+// the caller plans them again.
+func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, units []sendUnit) (handled int) {
 	s := w.s
-	for len(batch) > 0 {
+	for len(units) > 0 {
 		if s.ctx.Err() != nil {
-			s.failed(dropNotConnected, len(batch))
-			return
+			s.failed(dropNotConnected, packetsOf(units))
+			return handled + packetsOf(units)
 		}
 		n, err := u.bw.WriteBatch(msgs, 0)
 		n = max(n, 0)
-		s.sentPackets(batch[:n])
-		msgs, batch = msgs[n:], batch[n:]
-		if len(batch) == 0 {
+		s.sentUnits(units[:n])
+		handled += packetsOf(units[:n])
+		msgs, units = msgs[n:], units[n:]
+		if len(units) == 0 {
 			break
 		}
 		if err == nil {
 			if w.refusals(u) > 0 {
-				s.failed(dropNotConnected, len(batch))
-				return
+				s.failed(dropNotConnected, packetsOf(units))
+				return handled + packetsOf(units)
 			}
 			if n > 0 {
 				continue
@@ -244,15 +259,51 @@ func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, batch [][]byt
 			err = errors.New("sendmmsg sent nothing")
 		}
 		if errors.Is(err, net.ErrClosed) {
-			s.failed(dropNotConnected, len(batch))
-			return
+			s.failed(dropNotConnected, packetsOf(units))
+			return handled + packetsOf(units)
 		}
-		s.failed(dropSendError, 1)
-		msgs, batch = msgs[1:], batch[1:]
+		if units[0].seg > 0 && w.trainRefused(u, units[0].seg, err) {
+			w.refusals(u)
+			return handled
+		}
+		s.failed(dropSendError, units[0].pkts)
+		handled += units[0].pkts
+		msgs, units = msgs[1:], units[1:]
 		u.probeSent = time.Time{}
 		s.wentDown(fmt.Errorf("hep: send to udp %s: %w", s.dest.Address(), err))
 	}
 	w.refusals(u)
+	return handled
+}
+
+// trainRefused reports whether err, returned for a train of segments of
+// seg bytes, is the kernel refusing the segmentation itself (a path whose
+// MTU shrank below seg, a device or route that cannot segment), and if so
+// adapts the socket's trainer: a smaller segment bound when the path's
+// MTU is now below seg, else no trains at all, logged once.
+func (w *worker) trainRefused(u *udpSocket, seg int, err error) bool {
+	if !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.EIO) &&
+		!errors.Is(err, syscall.EMSGSIZE) && !errors.Is(err, syscall.EOPNOTSUPP) {
+		return false
+	}
+	s := w.s
+	if m := maxSegment(u.conn); m > 0 && m < seg {
+		u.trains.maxSeg = m
+		return true
+	}
+	u.trains.maxSeg = 0
+	s.opts.logger.Warn("hep: the kernel refused a UDP train (segmentation offload): one datagram per send from now on",
+		"destination", s.dest.Name, "address", s.dest.Address(), "segment", seg, "error", err)
+	return true
+}
+
+// packetsOf is how many packets units carry.
+func packetsOf(units []sendUnit) int {
+	n := 0
+	for _, u := range units {
+		n += u.pkts
+	}
+	return n
 }
 
 func (s *sender) dialUDP() (*net.UDPConn, error) {

@@ -148,6 +148,10 @@ func (w *rawBatchWriter) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
 		hdrs[i] = unix.Mmsghdr{}
 		hdrs[i].Hdr.Iov = &iovs[i]
 		hdrs[i].Hdr.SetIovlen(1)
+		if oob := ms[i].OOB; len(oob) > 0 {
+			hdrs[i].Hdr.Control = unsafe.SliceData(oob)
+			hdrs[i].Hdr.SetControllen(len(oob))
+		}
 	}
 	var (
 		n     int
@@ -167,6 +171,7 @@ func (w *rawBatchWriter) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
 		}
 	})
 	clear(iovs) // the batch's buffers go back to their run
+	clear(hdrs)
 	if err != nil {
 		return 0, err
 	}
@@ -174,4 +179,42 @@ func (w *rawBatchWriter) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
 		return 0, os.NewSyscallError("sendmmsg", errno)
 	}
 	return n, nil
+}
+
+// segmentControlLen is the size of a UDP_SEGMENT control message.
+func segmentControlLen() int { return unix.CmsgSpace(2) }
+
+// putSegmentControl writes into b (segmentControlLen bytes, 8-byte
+// aligned) the control message that has the kernel cut a send into
+// datagrams of seg bytes (UDP generic segmentation offload), and returns it.
+func putSegmentControl(b []byte, seg int) []byte {
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+	h.Level = unix.SOL_UDP
+	h.Type = unix.UDP_SEGMENT
+	h.SetLen(unix.CmsgLen(2))
+	binary.NativeEndian.PutUint16(b[unix.CmsgLen(0):], uint16(seg))
+	return b[:unix.CmsgSpace(2)]
+}
+
+// maxSegment is the largest datagram payload that c's path carries
+// unfragmented (its MTU less the IP and UDP headers): the largest segment
+// of a train (Linux refuses larger ones). It is 0 when the MTU cannot be
+// read: no trains.
+func maxSegment(c *net.UDPConn) int {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	level, opt, headers := syscall.IPPROTO_IP, unix.IP_MTU, 20+8
+	if isIPv6(c) {
+		level, opt, headers = syscall.IPPROTO_IPV6, unix.IPV6_MTU, 40+8
+	}
+	var (
+		mtu  int
+		merr error
+	)
+	if err := rc.Control(func(fd uintptr) { mtu, merr = unix.GetsockoptInt(int(fd), level, opt) }); err != nil || merr != nil {
+		return 0
+	}
+	return min(max(mtu-headers, 0), MaxDatagramLen)
 }

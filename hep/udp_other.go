@@ -24,3 +24,12 @@ func enableRefusalQueue(*net.UDPConn) error { return nil }
 
 // readRefusals reports nothing (see enableRefusalQueue).
 func readRefusals(*net.UDPConn, []byte, []byte) (n, bytes uint64, first error) { return 0, 0, nil }
+
+// segmentControlLen is 0: UDP generic segmentation offload is Linux's.
+func segmentControlLen() int { return 0 }
+
+// putSegmentControl is never called outside Linux (maxSegment is 0).
+func putSegmentControl(b []byte, _ int) []byte { return b[:0] }
+
+// maxSegment is 0 outside Linux: no trains.
+func maxSegment(*net.UDPConn) int { return 0 }

@@ -138,6 +138,7 @@ func newHEP(cfg *config.Config, log *slog.Logger) (*hep.Tracer, error) {
 		AuthKey:            cfg.HEP.AuthKey,
 		QueueSize:          cfg.HEP.QueueSize,
 		UDPWorkers:         cfg.HEP.UDPWorkers,
+		DisableUDPGSO:      !cfg.HEP.UDPGSO,
 		OpenReplaysPerConn: cfg.HEP.OpenReplaysPerConn,
 		TLSCAFile:          cfg.HEP.TLSCA,
 		Logger:             log.With("component", "hep"),

@@ -176,6 +176,11 @@ type HEP struct {
 	// Zero means min(4, CPUs).
 	UDPWorkers int `yaml:"udp_workers" json:"udp_workers"`
 
+	// UDPGSO sends a UDP destination's batches as trains (Linux UDP
+	// segmentation offload: a quarter of the kernel's cost per datagram),
+	// shorter packets of a train padded with a padding chunk.
+	UDPGSO bool `yaml:"udp_gso" json:"udp_gso"`
+
 	// OpenReplaysPerConn is how many of a connection's Call-IDs get its
 	// open event sent again, correlated to the Call-ID (format homer), so
 	// that Homer's call view shows how the call's connection began.

@@ -137,6 +137,8 @@ func (c *Config) fields() []field {
 			&c.HEP.QueueSize, 1, maxQueue),
 		intKey("hep.udp_workers", "goroutines, each with its own socket, sending to a UDP destination (a connection's packets stay in order on one); 0 = min(4, CPUs)",
 			&c.HEP.UDPWorkers, 0, hep.MaxUDPWorkers),
+		boolKey("hep.udp_gso", "UDP destinations: send each batch as trains of equal datagrams cut by the kernel (Linux UDP GSO, ~1 µs a datagram instead of ~4), shorter ones padded (at most 2x) with a padding chunk collectors skip",
+			&c.HEP.UDPGSO),
 		intKey("hep.open_replays_per_conn", "format homer: a connection's first N Call-IDs get its open event again, correlated to the Call-ID (a trunk's later calls get only its CLOSED)",
 			&c.HEP.OpenReplaysPerConn, 1, maxQueue),
 		stringKey("hep.tls_ca", `CA file for transport=tls destinations, "" = the system roots`,
