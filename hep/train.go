@@ -20,6 +20,11 @@ const (
 	// many times its own length, so that a train never more than doubles
 	// the bytes the collector receives.
 	maxPadRatio = 2
+	// maxPlanBytes bounds the trains one plan lays out (the rest of a batch
+	// waits for the next plan), and trainBufKeep what a worker keeps of
+	// its train buffer between batches: a burst's buffer is let go.
+	maxPlanBytes = 1 << 20
+	trainBufKeep = 256 << 10
 )
 
 // A train is what UDP generic segmentation offload (Linux's UDP_SEGMENT)
@@ -68,7 +73,7 @@ type sendUnit struct {
 // the next plan.
 func (t *trainer) plan(pkts [][]byte) []sendUnit {
 	t.units, t.buf = t.units[:0], t.buf[:0]
-	for len(pkts) > 0 && len(t.units) < maxBatch {
+	for len(pkts) > 0 && len(t.units) < maxBatch && len(t.buf) < maxPlanBytes {
 		n, seg := t.train(pkts)
 		if n == 1 {
 			t.units = append(t.units, sendUnit{b: pkts[0], pkts: 1})
@@ -92,6 +97,14 @@ func (t *trainer) plan(pkts [][]byte) []sendUnit {
 		}
 	}
 	return t.units
+}
+
+// release lets a large train buffer go once its batch is sent.
+func (t *trainer) release() {
+	if cap(t.buf) > trainBufKeep {
+		t.buf = nil
+	}
+	clear(t.units) // the lone datagrams' packets go back to their run
 }
 
 // control returns the control message that asks for segments of seg bytes,

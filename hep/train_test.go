@@ -140,6 +140,38 @@ func TestTrainPlan(t *testing.T) {
 	}
 }
 
+// TestTrainPlanBytes: one plan lays out at most maxPlanBytes of trains
+// (and a train's own length) however large the batch; the rest is planned
+// next, and a burst's buffer is not kept.
+func TestTrainPlanBytes(t *testing.T) {
+	var pkts [][]byte
+	for i := range 200 {
+		pkts = append(pkts, hepOfLen(t, i, 30000))
+	}
+	tr := trainer{maxSeg: MaxDatagramLen}
+	plans := 0
+	for rest := pkts; len(rest) > 0; plans++ {
+		n := 0
+		for _, u := range tr.plan(rest) {
+			if u.seg == 0 || u.pkts != 2 {
+				t.Fatalf("unit of %d packets, segment %d: want trains of 2", u.pkts, u.seg)
+			}
+			n += u.pkts
+		}
+		if len(tr.buf) > maxPlanBytes+MaxDatagramLen {
+			t.Fatalf("a plan of %d bytes", len(tr.buf))
+		}
+		rest = rest[n:]
+	}
+	if plans < 200*30000/maxPlanBytes {
+		t.Errorf("%d plans for %d bytes", plans, 200*30000)
+	}
+	tr.release()
+	if tr.buf != nil {
+		t.Errorf("a %d-byte train buffer kept after the burst", cap(tr.buf))
+	}
+}
+
 // TestTrainsOff: with no segment size (trains off, or not Linux) every
 // packet goes alone, untouched.
 func TestTrainsOff(t *testing.T) {

@@ -159,6 +159,7 @@ func (w *worker) runDatagrams() {
 			rest = rest[w.writeDatagrams(u, msgs[:len(units)], units):]
 		}
 		w.sent(len(pkts), sentBytes)
+		u.trains.release()
 		clear(bufs)
 		clear(pkts)
 		for i := range msgs {
