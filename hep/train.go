@@ -61,8 +61,11 @@ type sendUnit struct {
 	b    []byte
 	seg  int
 	pkts int
-	pad  int    // padding bytes in b
-	oob  []byte // a train's control message (segment size)
+	pad  int // padding bytes in b
+	// refused: an ICMP error quoting its start was counted for the whole
+	// train (udpSocket.refusedTrain).
+	refused bool
+	oob     []byte // a train's control message (segment size)
 	// start and end locate a train in the trainer's buffer while it grows.
 	start, end int
 }

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"log/slog"
-	"net"
 	"reflect"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -251,50 +248,5 @@ func TestUDPTrainsOnTheWire(t *testing.T) {
 	}
 	if st.BytesSent != wire || stAlone.BytesSent != wireAlone || wire != wireAlone+st.PadBytes {
 		t.Errorf("bytes sent %d (received %d), alone %d (%d), padding %d", st.BytesSent, wire, stAlone.BytesSent, wireAlone, st.PadBytes)
-	}
-}
-
-// TestUDPTrainRefused: a socket whose kernel refuses segmentation (here
-// SO_NO_CHECK, with which Linux refuses UDP_SEGMENT: EINVAL) turns trains
-// off with one log line, and loses nothing: every packet arrives.
-func TestUDPTrainRefused(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("UDP trains (UDP_SEGMENT) are Linux's")
-	}
-	const n = 200
-	col := newUDPCollector(t)
-	h := &countingHandler{counts: map[slog.Level]int{}}
-	tr := newTestTracer(t, Config{Destinations: []Destination{col.dest("c")}, UDPWorkers: 1,
-		BatchDelay: 50 * time.Millisecond, Logger: slog.New(h)})
-	w := tr.senders[0].workers[0]
-	waitFor(t, "the worker's socket", func() bool {
-		w.connMu.Lock()
-		defer w.connMu.Unlock()
-		return w.conn != nil
-	})
-	w.connMu.Lock()
-	rc, err := w.conn.(*net.UDPConn).SyscallConn()
-	if err == nil {
-		_ = rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_NO_CHECK, 1) })
-	}
-	w.connMu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	trainTaps(tr, n)
-	for i := range n {
-		select {
-		case <-col.ch:
-		case <-time.After(testTimeout):
-			t.Fatalf("%d datagrams of %d", i, n)
-		}
-	}
-	waitFor(t, "the sent count", func() bool { return tr.Stats()[0].PacketsSent == n })
-	st := tr.Stats()[0]
-	if st.Trains != 0 || st.Drops.Total() != 0 || !st.State.Up {
-		t.Errorf("stats %+v: want no train sent, no drop, up", st)
-	}
-	if n := h.count(slog.LevelWarn); n != 1 {
-		t.Errorf("%d warnings, want one about the refused train", n)
 	}
 }

@@ -1,6 +1,8 @@
 package hep
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -17,11 +19,13 @@ type batchWriter interface {
 }
 
 // refusedHeadLen is how much of a refused datagram is read from the error
-// queue: the HEP header, whose length field says how long it was.
-// refusalOOBLen fits the control message of one error (sock_extended_err
-// and the address of the host that reported it).
+// queue: the HEP header, whose length field says how long it was, and
+// enough of its chunks (addresses, ports, timestamp, correlation id) to
+// tell which train it began (refusedTrain). refusalOOBLen fits the control
+// message of one error (sock_extended_err and the address of the host
+// that reported it).
 const (
-	refusedHeadLen = 16
+	refusedHeadLen = 128
 	refusalOOBLen  = 128
 )
 
@@ -37,8 +41,10 @@ const (
 type udpSocket struct {
 	conn *net.UDPConn
 	bw   batchWriter
-	// trains lays out each batch (no trains when its maxSeg is 0).
-	trains trainer
+	// trains lays out each batch (no trains when its maxSeg is 0);
+	// sending are the units of the send being made (refusedTrain).
+	trains  trainer
+	sending []sendUnit
 	// errBuf and oobBuf receive the error queue's datagrams and their
 	// control messages.
 	errBuf, oobBuf []byte
@@ -209,7 +215,7 @@ func (w *worker) judgeProbe(u *udpSocket) {
 // and then refused, so it moves from the sent counts to the send_error
 // drops, and the destination goes down. It returns how many there were.
 func (w *worker) refusals(u *udpSocket) uint64 {
-	n, bytes, err := readRefusals(u.conn, u.errBuf, u.oobBuf)
+	n, bytes, err := readRefusals(u.conn, u.errBuf, u.oobBuf, u.refusedTrain)
 	if n == 0 {
 		return 0
 	}
@@ -236,6 +242,8 @@ func (w *worker) refusals(u *udpSocket) uint64 {
 // the caller plans them again.
 func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, units []sendUnit) (handled int) {
 	s := w.s
+	u.sending = units
+	defer func() { u.sending = nil }()
 	for len(units) > 0 {
 		if s.ctx.Err() != nil {
 			s.failed(dropNotConnected, packetsOf(units))
@@ -296,6 +304,35 @@ func (w *worker) trainRefused(u *udpSocket, seg int, err error) bool {
 	s.opts.logger.Warn("hep: the kernel refused a UDP train (segmentation offload): one datagram per send from now on",
 		"destination", s.dest.Name, "address", s.dest.Address(), "segment", seg, "error", err)
 	return true
+}
+
+// refusedTrain says how many datagrams, and bytes, one refusal (an ICMP
+// error quoting the start of a datagram) stands for. A train that reaches
+// the collector's host whole (loopback, or a veth into a container: no
+// device segments it on the way) is refused as one buffer, with one error
+// quoting its first segment, and that error comes back within the send
+// that sent it: a quote that begins a train of the send being made counts
+// the whole train, once. Anything else (a lone datagram, or a train that a
+// device cut into datagrams on the way, each then refused by itself)
+// counts one datagram.
+func (u *udpSocket) refusedTrain(quote []byte) (pkts, size uint64) {
+	for i := range u.sending {
+		t := &u.sending[i]
+		if t.seg > 0 && !t.refused && len(quote) > 0 && bytes.HasPrefix(t.b, quote) {
+			t.refused = true
+			return uint64(t.pkts), uint64(len(t.b))
+		}
+	}
+	return 1, uint64(datagramLen(quote))
+}
+
+// datagramLen is the length of a refused datagram: the HEP length of a
+// HEPv3 packet, else what the error quoted.
+func datagramLen(b []byte) int {
+	if len(b) >= 6 && string(b[:4]) == "HEP3" {
+		return int(binary.BigEndian.Uint16(b[4:6]))
+	}
+	return len(b)
 }
 
 // packetsOf is how many packets units carry.

@@ -37,11 +37,13 @@ func enableRefusalQueue(c *net.UDPConn) error {
 }
 
 // readRefusals empties c's error queue without waiting. It returns how many
-// datagrams it reported, their bytes (a HEP packet's own length, since the
-// ICMP error may quote it cut short) and the error of the first one. The
-// reads are raw system calls, as rawBatchWriter's sends: the worker reads
-// the queue after every send, and an empty queue answers at once.
-func readRefusals(c *net.UDPConn, buf, oob []byte) (n, bytes uint64, first error) {
+// datagrams it reported and their bytes, as count says for each entry
+// given the start of the datagram it quotes (for a lone datagram: one, and
+// a HEP packet's own length, since the ICMP error may quote it cut short),
+// and the error of the first one. The reads are raw system calls, as
+// rawBatchWriter's sends: the worker reads the queue after every send, and
+// an empty queue answers at once.
+func readRefusals(c *net.UDPConn, buf, oob []byte, count func(quote []byte) (pkts, bytes uint64)) (n, bytes uint64, first error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, 0, nil
@@ -55,8 +57,9 @@ func readRefusals(c *net.UDPConn, buf, oob []byte) (n, bytes uint64, first error
 			if errno != 0 {
 				return // EAGAIN: the queue is empty
 			}
-			n++
-			bytes += uint64(datagramLen(buf[:m]))
+			p, b := count(buf[:m])
+			n += p
+			bytes += b
 			if first == nil {
 				first = queuedErrno(oob[:oobn])
 			}
@@ -80,15 +83,6 @@ func recvErrQueue(fd uintptr, buf, oob []byte) (n, oobn int, errno syscall.Errno
 		return 0, 0, e
 	}
 	return min(int(r), len(buf)), int(h.Controllen), 0
-}
-
-// datagramLen is the length of a refused datagram: the HEP length of a
-// HEPv3 packet, else what the error quoted.
-func datagramLen(b []byte) int {
-	if len(b) >= 6 && string(b[:4]) == "HEP3" {
-		return int(binary.BigEndian.Uint16(b[4:6]))
-	}
-	return len(b)
 }
 
 // queuedErrno is the errno of an error queue entry's sock_extended_err.

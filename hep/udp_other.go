@@ -23,7 +23,9 @@ func newBatchWriter(c *net.UDPConn) (batchWriter, error) {
 func enableRefusalQueue(*net.UDPConn) error { return nil }
 
 // readRefusals reports nothing (see enableRefusalQueue).
-func readRefusals(*net.UDPConn, []byte, []byte) (n, bytes uint64, first error) { return 0, 0, nil }
+func readRefusals(*net.UDPConn, []byte, []byte, func([]byte) (uint64, uint64)) (n, bytes uint64, first error) {
+	return 0, 0, nil
+}
 
 // segmentControlLen is 0: UDP generic segmentation offload is Linux's.
 func segmentControlLen() int { return 0 }
