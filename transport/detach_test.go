@@ -184,3 +184,75 @@ func TestLimitsOnAResumedReader(t *testing.T) {
 		})
 	}
 }
+
+// TestResumedReaderReadsDetached: a parked connection that traffic resumes
+// is read through its detached descriptor: a request is answered and the
+// connection parks again with its socket objects never taken back; a
+// hang-up closes it (EOF received, one CLOSED) and a reset with a read
+// error, both from the detached descriptor; half a message takes the
+// objects back to wait for the rest.
+func TestResumedReaderReadsDetached(t *testing.T) {
+	park := func(t *testing.T) (*harness, net.Conn, *bufio.Reader, *Conn) {
+		h := newHarness(t, Options{ParkAfter: time.Hour}, nil)
+		nc := h.dial()
+		e := h.next()
+		c := h.tr.Conn(e.ConnID)
+		r := bufio.NewReader(nc)
+		nc.Write([]byte("\r\n\r\n"))
+		if pong, _ := r.ReadString('\n'); pong != "\r\n" {
+			t.Fatalf("pong %q", pong)
+		}
+		waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parked == 1 && detached(c) })
+		return h, nc, r, c
+	}
+	t.Run("request", func(t *testing.T) {
+		h, nc, r, c := park(t)
+		for i := range 3 {
+			nc.Write([]byte(options("detached-" + string(rune('a'+i)))))
+			if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
+				t.Fatalf("response %q", resp)
+			}
+			waitUntilT(t, "the connection to park again", func() bool { return h.tr.Stats().Parked == 1 })
+			if !detached(c) {
+				t.Fatalf("request %d: the socket objects were taken back", i)
+			}
+		}
+		if st := h.tr.Stats(); st.Parks != 4 || st.Resumes != 3 || st.MessagesIn != 3 {
+			t.Errorf("parks %d, resumes %d, messages %d: want 4, 3, 3", st.Parks, st.Resumes, st.MessagesIn)
+		}
+	})
+	t.Run("hang-up", func(t *testing.T) {
+		h, nc, _, _ := park(t)
+		nc.Close()
+		e := h.next()
+		if e.Kind != EventClosed || e.Reason != "EOF received" || e.Status != StatusSuccess {
+			t.Fatalf("event %+v, want CLOSED, EOF received", e)
+		}
+		waitUntilT(t, "the connection gone", func() bool { st := h.tr.Stats(); return st.Open == 0 && st.Parked == 0 })
+	})
+	t.Run("reset", func(t *testing.T) {
+		h, nc, _, _ := park(t)
+		nc.(*net.TCPConn).SetLinger(0)
+		nc.Close()
+		e := h.next()
+		if e.Kind != EventReadError || !strings.Contains(e.Reason, "connection reset") {
+			t.Fatalf("event %+v, want READ_ERROR, connection reset", e)
+		}
+		if e = h.next(); e.Kind != EventClosed {
+			t.Fatalf("event %+v, want CLOSED", e)
+		}
+	})
+	t.Run("half a message", func(t *testing.T) {
+		h, nc, r, c := park(t)
+		req := options("halves")
+		nc.Write([]byte(req[:len(req)/2]))
+		waitUntilT(t, "the socket objects taken back for the rest", func() bool { return !detached(c) })
+		nc.Write([]byte(req[len(req)/2:]))
+		if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
+			t.Fatalf("response %q", resp)
+		}
+		if st := h.tr.Stats(); st.Parked != 0 || st.Resumes != 1 {
+			t.Errorf("parked %d, resumes %d: want the reader kept (ParkAfter 1h), one resume", st.Parked, st.Resumes)
+		}
+	})
+}

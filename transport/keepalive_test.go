@@ -109,12 +109,14 @@ func TestKeepAliveOnSockets(t *testing.T) {
 			if !detached(c) {
 				t.Fatal("the parked connection kept its socket objects")
 			}
-			nc.Write([]byte(options("resume")))
+			// Half a request: the resumed reader takes the socket objects
+			// back to wait for the rest (readDetached).
+			req := options("resume")
+			nc.Write([]byte(req[:len(req)/2]))
+			waitUntilT(t, "the socket objects taken back", func() bool { return !detached(c) })
+			nc.Write([]byte(req[len(req)/2:]))
 			if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
 				t.Fatalf("response %q", resp)
-			}
-			if detached(c) {
-				t.Fatal("the connection answered while detached")
 			}
 			check("taken back after parking", c)
 

@@ -161,8 +161,11 @@ type Options struct {
 	// that arrive start a reader again. A new connection's reader parks
 	// after ParkAfter/64, and the wait doubles each time traffic returns
 	// sooner than ParkAfter after a park (park.go); a reader that has just
-	// answered a CRLF keep-alive parks at once. Zero means 2 s; negative
-	// keeps a reader goroutine per connection.
+	// answered a CRLF keep-alive parks at once, and so does one that
+	// traffic started on a parked connection, once the socket is empty at
+	// a message boundary, until its wait has doubled up to ParkAfter (a
+	// busy connection keeps a reader then). Zero means 2 s; negative keeps
+	// a reader goroutine per connection.
 	ParkAfter time.Duration
 
 	// Logger receives what no event reports: accept errors, and handler

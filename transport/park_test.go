@@ -187,8 +187,9 @@ func TestParkingUnderTraffic(t *testing.T) {
 }
 
 // TestPingParksAtOnce: a connection whose last bytes were a CRLF
-// keep-alive parks as soon as the socket is empty, whatever ParkAfter, and
-// a request after it is answered.
+// keep-alive parks as soon as the socket is empty, whatever ParkAfter; a
+// request after it is answered from the detached socket, and the
+// connection parks again as soon as the socket is empty (readDetached).
 func TestPingParksAtOnce(t *testing.T) {
 	h := newHarness(t, Options{ParkAfter: time.Hour}, nil)
 	c := h.dial()
@@ -202,8 +203,12 @@ func TestPingParksAtOnce(t *testing.T) {
 	if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
 		t.Fatalf("response %q", resp)
 	}
-	if st := h.tr.Stats(); st.Parks != 1 || st.Resumes != 1 || st.Parked != 0 {
-		t.Fatalf("parks %d, resumes %d, parked %d: want 1, 1, 0 (a request does not park at once)", st.Parks, st.Resumes, st.Parked)
+	waitUntilT(t, "the connection to park again", func() bool { return h.tr.Stats().Parked == 1 })
+	if st := h.tr.Stats(); st.Parks != 2 || st.Resumes != 1 {
+		t.Fatalf("parks %d, resumes %d: want 2, 1", st.Parks, st.Resumes)
+	}
+	if conn := h.tr.Conn(h.tr.Connections()[0].ID); conn == nil || !detached(conn) {
+		t.Fatal("the request was answered by a reader that took the socket objects back")
 	}
 }
 

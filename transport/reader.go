@@ -52,6 +52,9 @@ type reading struct {
 	// held are the connections for which the batch being handled holds
 	// messages (Message.Forward), written when it ends.
 	held []*Conn
+	// detached: the reader reads the parked connection's detached
+	// descriptor (readDetached), without Go's socket objects.
+	detached bool
 }
 
 func newReading() any {
@@ -91,6 +94,17 @@ func (c *Conn) read() (parking bool) {
 			c.handlerPanicked(r)
 		}
 	}()
+	if c.idle.shift.Load() > 0 {
+		c.r.detached = true
+		next := c.readDetached()
+		c.r.detached = false
+		switch next {
+		case detachedPark:
+			return true
+		case detachedStop:
+			return false
+		}
+	}
 	if err := c.reattach(); err != nil {
 		c.closeWith(EventReadError, StatusFailure, "Read error: "+err.Error())
 		return false
@@ -125,6 +139,86 @@ func (c *Conn) read() (parking bool) {
 		if !c.readFailed(err) {
 			parking, c.r.parking = c.r.parking, false
 			return parking
+		}
+	}
+}
+
+// What readDetached leaves to read.
+const (
+	detachedPark = iota // the socket is empty at a message boundary: park again
+	detachedWait        // wait in the runtime's poller (Go's socket objects back)
+	detachedStop        // the connection is closed
+)
+
+// readDetached reads a connection that the poller resumed for traffic
+// through its detached descriptor, without taking Go's socket objects back
+// (net.FileConn: a dozen system calls, most of them plain, and the
+// keepalive settings read and restored; for what is most often one
+// message, or a hang-up). It frames and hands over what it reads, as
+// readAndHandle does, until the socket is empty: at a message boundary
+// the connection parks again at once; with a message incomplete, or when
+// the first read finds nothing (an idle deadline, a spurious wake), the
+// reader takes the socket objects back and waits for readability, as
+// before (with the message time and idle bounds of an armed deadline). A
+// connection whose traffic keeps coming back sooner than
+// Options.ParkAfter (its park wait at its longest) does not come here: it
+// keeps a reader (read).
+//
+// Each read(2) is made under the writer's lock, under which the
+// descriptor is only ever replaced (a write that must wait takes the
+// objects back) or closed; between reads, the descriptor is looked up
+// again.
+func (c *Conn) readDetached() int {
+	for first := true; ; first = false {
+		c.w.mu.Lock()
+		fd, ok := c.rc.(detachedFD)
+		if !ok || c.State() != StateOpen {
+			c.w.mu.Unlock()
+			return detachedWait
+		}
+		if c.r.buf == nil {
+			c.takeBuf()
+		}
+		b := *c.r.buf
+		room := cap(b) - len(b)
+		n, err := rawRead(uintptr(fd), b[len(b):cap(b)])
+		c.w.mu.Unlock()
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if len(b) == 0 {
+				c.releaseBuf()
+				if !first {
+					return detachedPark
+				}
+			}
+			return detachedWait
+		case err != nil:
+			c.readFailed(err)
+			return detachedStop
+		case n == 0:
+			c.readFailed(io.EOF)
+			return detachedStop
+		}
+		*c.r.buf = b[:len(b)+n]
+		now := time.Now()
+		c.touch(now)
+		c.bytesIn.Add(uint64(n))
+		c.t.stats.bytesIn.Add(uint64(n))
+		ok = c.frame(n, now)
+		c.r.writeHeld()
+		switch {
+		case c.State() == StateClosed:
+			return detachedStop
+		case !ok || c.State() != StateOpen:
+			return detachedWait
+		case n < room && c.r.buf == nil:
+			// The read emptied the socket (readAndHandle) at a message
+			// boundary.
+			return detachedPark
+		case n < room:
+			return detachedWait
 		}
 	}
 }
@@ -477,7 +571,9 @@ func (c *Conn) armDeadline(now time.Time) {
 		return
 	}
 	c.r.deadline = d
-	c.nc.SetReadDeadline(d)
+	if !c.r.detached { // read arms its deadline once it has the objects back
+		c.nc.SetReadDeadline(d)
+	}
 }
 
 // deadlinePassed decides what a read deadline meant: a drain, an incomplete
