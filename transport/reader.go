@@ -89,7 +89,7 @@ func (c *Conn) read() (parking bool) {
 		if r := recover(); r != nil {
 			c.r.writeHeld() // what the handler relayed before it panicked
 			if c.rstate.Swap(readerOut) == readerInClose {
-				c.nc.Close()
+				c.closeObjects()
 			}
 			c.handlerPanicked(r)
 		}
@@ -121,7 +121,7 @@ func (c *Conn) read() (parking bool) {
 		if c.rstate.Load() == readerClosing {
 			// closeWith ran while messages were handled inside the read
 			// callback and left the socket for us to close, out of it.
-			c.nc.Close()
+			c.closeObjects()
 			return false
 		}
 		if c.State() == StateClosed {
@@ -248,7 +248,7 @@ func (c *Conn) closeSocket() {
 			}
 		case readerOut:
 			if c.rstate.CompareAndSwap(readerOut, readerClosing) {
-				c.nc.Close()
+				c.closeObjects()
 				return
 			}
 		default:
