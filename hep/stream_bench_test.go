@@ -35,11 +35,18 @@ func BenchmarkStreamPaced(b *testing.B) {
 		pacedLoad(b, Destination{Name: "stream", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: TCP, Version: 3})
 	})
 	b.Run("udp", func(b *testing.B) { pacedLoad(b, newUDPSink(b)) })
+	// One datagram per sendmmsg message, as before UDP trains.
+	b.Run("udp-no-gso", func(b *testing.B) { pacedLoad(b, newUDPSink(b), func(c *Config) { c.DisableUDPGSO = true }) })
 }
 
-// pacedLoad runs BenchmarkStreamPaced's load against dest.
-func pacedLoad(b *testing.B, dest Destination) {
-	tr, err := New(Config{Destinations: []Destination{dest}, Format: FormatOpenSIPS, Logger: quietLogger()})
+// pacedLoad runs BenchmarkStreamPaced's load against dest, with the
+// tracer's configuration changed by each of opts.
+func pacedLoad(b *testing.B, dest Destination, opts ...func(*Config)) {
+	cfg := Config{Destinations: []Destination{dest}, Format: FormatOpenSIPS, Logger: quietLogger()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	tr, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
