@@ -27,10 +27,11 @@ func sngrepDialogCount(out string) int {
 	return n
 }
 
-// TestInteropSngrep sends SIP messages over UDP to sngrep's HEP listener
-// and checks the pcap it writes: addresses, ports, timestamp and payload
-// (sngrep ignores the proto type and writes every packet as UDP).
-func TestInteropSngrep(t *testing.T) {
+// startSngrep runs sngrep as a HEP receiver on a UDP port of its own,
+// writing what it decodes to a pcap file; it returns the port, the file and
+// the process.
+func startSngrep(t *testing.T) (int, string, *extProc) {
+	t.Helper()
 	needTool(t, "sngrep", "sngrep")
 	dir := t.TempDir()
 	port := freeUDPPort(t)
@@ -42,6 +43,14 @@ func TestInteropSngrep(t *testing.T) {
 		}
 		return udpBound(port)
 	})
+	return port, pcapFile, p
+}
+
+// TestInteropSngrep sends SIP messages over UDP to sngrep's HEP listener
+// and checks the pcap it writes: addresses, ports, timestamp and payload
+// (sngrep ignores the proto type and writes every packet as UDP).
+func TestInteropSngrep(t *testing.T) {
+	port, pcapFile, p := startSngrep(t)
 	homer, _ := interopCases()
 	msgs := homer[1:] // sngrep takes every payload for SIP: send only messages
 	tr := newTestTracer(t, Config{Destinations: []Destination{{Name: "sngrep", Host: "127.0.0.1", Port: port, Transport: UDP, Version: 3}}, NodeName: "n"})

@@ -3,7 +3,6 @@ package hep
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -75,17 +74,7 @@ func TestInteropTrainsKamailio(t *testing.T) {
 // packet of a burst sent as trains as its SIP message: one dialog each,
 // and the payloads it writes to its pcap are the messages, in order.
 func TestInteropTrainsSngrep(t *testing.T) {
-	needTool(t, "sngrep", "sngrep")
-	dir := t.TempDir()
-	port := freeUDPPort(t)
-	pcapFile := filepath.Join(dir, "out.pcap")
-	p := startProc(t, append(os.Environ(), "HOME="+dir), "sngrep", "-N", "-L", fmt.Sprintf("udp:127.0.0.1:%d", port), "-O", pcapFile)
-	waitFor(t, "sngrep to listen", func() bool {
-		if p.exited() {
-			t.Fatalf("sngrep exited:\n%s", p.output())
-		}
-		return udpBound(port)
-	})
+	port, pcapFile, p := startSngrep(t)
 	tr := trainTracer(t, port)
 	sent := trainTaps(tr, trainBurst)
 	checkTrainsSent(t, tr)

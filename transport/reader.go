@@ -201,13 +201,7 @@ func (c *Conn) readDetached() int {
 			c.readFailed(io.EOF)
 			return detachedStop
 		}
-		*c.r.buf = b[:len(b)+n]
-		now := time.Now()
-		c.touch(now)
-		c.bytesIn.Add(uint64(n))
-		c.t.stats.bytesIn.Add(uint64(n))
-		ok = c.frame(n, now)
-		c.r.writeHeld()
+		ok = c.handleRead(n)
 		switch {
 		case c.State() == StateClosed:
 			return detachedStop
@@ -301,20 +295,28 @@ func (c *Conn) readAndHandle(fd uintptr) bool {
 			c.r.rerr = io.EOF
 			return true
 		}
-		*c.r.buf = b[:len(b)+n]
-		now := time.Now()
-		c.touch(now)
-		c.bytesIn.Add(uint64(n))
-		c.t.stats.bytesIn.Add(uint64(n))
-		ok := c.frame(n, now)
-		c.r.writeHeld()
-		if !ok || c.State() != StateOpen {
+		if !c.handleRead(n) || c.State() != StateOpen {
 			return true
 		}
 		if n < room {
 			return c.parkAfterPing()
 		}
 	}
+}
+
+// handleRead takes the n bytes a read just put after the buffer's
+// content: it counts them as traffic, frames and hands over every complete
+// item, and writes what the handlers held. It returns false when the
+// connection was closed.
+func (c *Conn) handleRead(n int) bool {
+	*c.r.buf = (*c.r.buf)[:len(*c.r.buf)+n]
+	now := time.Now()
+	c.touch(now)
+	c.bytesIn.Add(uint64(n))
+	c.t.stats.bytesIn.Add(uint64(n))
+	ok := c.frame(n, now)
+	c.r.writeHeld()
+	return ok
 }
 
 // parkAfterPing reports, once the socket is empty, that the reader parks
