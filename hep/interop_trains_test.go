@@ -13,8 +13,8 @@ import (
 )
 
 // trainBurst is how many messages the interop tests send as one burst:
-// several trains, of many sizes.
-const trainBurst = 120
+// trains of packets of many sizes, within a default receive buffer.
+const trainBurst = 64
 
 // trainTracer is a tracer to udp:127.0.0.1:port that sends a burst as
 // trains: one worker, and a batch delay that gathers the whole burst.

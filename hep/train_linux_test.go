@@ -12,7 +12,7 @@ import (
 // SO_NO_CHECK, with which Linux refuses UDP_SEGMENT: EINVAL) turns trains
 // off with one log line, and loses nothing: every packet arrives.
 func TestUDPTrainRefused(t *testing.T) {
-	const n = 200
+	const n = 100
 	col := newUDPCollector(t)
 	h := &countingHandler{counts: map[slog.Level]int{}}
 	tr := newTestTracer(t, Config{Destinations: []Destination{col.dest("c")}, UDPWorkers: 1,
