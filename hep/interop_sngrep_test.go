@@ -2,6 +2,7 @@ package hep
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -60,21 +61,12 @@ func TestInteropSngrep(t *testing.T) {
 	waitFor(t, "sngrep to see every dialog", func() bool { return sngrepDialogCount(p.output()) >= len(msgs) })
 	p.stop()
 
-	f, err := os.Open(pcapFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatalf("sngrep's pcap: %v", err)
+	pkts := sngrepPackets(t, pcapFile)
+	if len(pkts) != len(msgs) {
+		t.Fatalf("sngrep wrote %d packets, %d were sent", len(pkts), len(msgs))
 	}
 	for i, w := range msgs {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			t.Fatalf("packet %d: %v", i, err)
-		}
-		pkt := gopacket.NewPacket(data, r.LinkType(), gopacket.Default)
+		pkt, ci := pkts[i].Packet, pkts[i].ci
 		var src, dst net.IP
 		switch ip := pkt.NetworkLayer().(type) {
 		case *layers.IPv4:
@@ -107,8 +99,37 @@ func TestInteropSngrep(t *testing.T) {
 			t.Errorf("packet %d: payload\n%q\nwant\n%q", i, udp.Payload, w.payload)
 		}
 	}
-	if _, _, err := r.ReadPacketData(); err == nil {
-		t.Error("sngrep wrote more packets than were sent")
+}
+
+// sngrepPacket is one packet of sngrep's pcap, decoded, with its capture
+// info (the HEP timestamp).
+type sngrepPacket struct {
+	gopacket.Packet
+	ci gopacket.CaptureInfo
+}
+
+// sngrepPackets reads every packet of the pcap sngrep wrote.
+func sngrepPackets(t *testing.T, pcapFile string) []sngrepPacket {
+	t.Helper()
+	f, err := os.Open(pcapFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatalf("sngrep's pcap: %v", err)
+	}
+	var out []sngrepPacket
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("packet %d of sngrep's pcap: %v", len(out), err)
+		}
+		out = append(out, sngrepPacket{gopacket.NewPacket(data, r.LinkType(), gopacket.Default), ci})
 	}
 }
 

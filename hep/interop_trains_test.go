@@ -2,14 +2,11 @@ package hep
 
 import (
 	"fmt"
-	"os"
 	"runtime"
 	"testing"
 	"time"
 
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
-	"github.com/google/gopacket/pcapgo"
 )
 
 // trainBurst is how many messages the interop tests send as one burst:
@@ -80,21 +77,12 @@ func TestInteropTrainsSngrep(t *testing.T) {
 	checkTrainsSent(t, tr)
 	waitFor(t, "sngrep to see every dialog", func() bool { return sngrepDialogCount(p.output()) >= trainBurst })
 	p.stop()
-	f, err := os.Open(pcapFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatalf("sngrep's pcap: %v", err)
+	pkts := sngrepPackets(t, pcapFile)
+	if len(pkts) != len(sent) {
+		t.Fatalf("sngrep wrote %d packets, %d were sent", len(pkts), len(sent))
 	}
 	for i, want := range sent {
-		data, _, err := r.ReadPacketData()
-		if err != nil {
-			t.Fatalf("packet %d: %v", i, err)
-		}
-		pkt := gopacket.NewPacket(data, r.LinkType(), gopacket.Default)
+		pkt := pkts[i].Packet
 		udp, ok := pkt.TransportLayer().(*layers.UDP)
 		if !ok {
 			t.Fatalf("packet %d: no UDP layer: %v", i, pkt)

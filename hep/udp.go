@@ -93,7 +93,12 @@ func (w *worker) runDatagrams() {
 	}
 	u := &udpSocket{conn: conn, bw: bw, errBuf: make([]byte, refusedHeadLen), oobBuf: make([]byte, refusalOOBLen)}
 	if !s.opts.noUDPGSO {
-		u.trains.maxSeg = maxSegment(conn)
+		seg, err := maxSegment(conn)
+		if err != nil {
+			s.opts.logger.Warn("hep: no UDP trains for this socket: one datagram per send",
+				"destination", s.dest.Name, "address", s.dest.Address(), "error", err)
+		}
+		u.trains.maxSeg = seg
 	}
 	defer func() {
 		// Refusals of the last datagrams are counted before the socket goes.
@@ -296,7 +301,7 @@ func (w *worker) trainRefused(u *udpSocket, seg int, err error) bool {
 		return false
 	}
 	s := w.s
-	if m := maxSegment(u.conn); m > 0 && m < seg {
+	if m, _ := maxSegment(u.conn); m > 0 && m < seg {
 		u.trains.maxSeg = m
 		return true
 	}

@@ -192,23 +192,26 @@ func putSegmentControl(b []byte, seg int) []byte {
 
 // maxSegment is the largest datagram payload that c's path carries
 // unfragmented (its MTU less the IP and UDP headers): the largest segment
-// of a train (Linux refuses larger ones). It is 0 when the MTU cannot be
-// read: no trains.
-func maxSegment(c *net.UDPConn) int {
+// of a train (Linux refuses larger ones). An error (the MTU cannot be read)
+// means no trains.
+func maxSegment(c *net.UDPConn) (int, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return 0
+		return 0, fmt.Errorf("path MTU: %w", err)
 	}
-	level, opt, headers := syscall.IPPROTO_IP, unix.IP_MTU, 20+8
+	level, opt, name, headers := syscall.IPPROTO_IP, unix.IP_MTU, "IP_MTU", 20+8
 	if isIPv6(c) {
-		level, opt, headers = syscall.IPPROTO_IPV6, unix.IPV6_MTU, 40+8
+		level, opt, name, headers = syscall.IPPROTO_IPV6, unix.IPV6_MTU, "IPV6_MTU", 40+8
 	}
 	var (
 		mtu  int
 		merr error
 	)
-	if err := rc.Control(func(fd uintptr) { mtu, merr = unix.GetsockoptInt(int(fd), level, opt) }); err != nil || merr != nil {
-		return 0
+	if err := rc.Control(func(fd uintptr) { mtu, merr = unix.GetsockoptInt(int(fd), level, opt) }); err != nil {
+		return 0, fmt.Errorf("path MTU: %w", err)
 	}
-	return min(max(mtu-headers, 0), MaxDatagramLen)
+	if merr != nil {
+		return 0, fmt.Errorf("path MTU: getsockopt %s: %w", name, merr)
+	}
+	return min(max(mtu-headers, 0), MaxDatagramLen), nil
 }

@@ -33,5 +33,5 @@ func segmentControlLen() int { return 0 }
 // putSegmentControl is never called outside Linux (maxSegment is 0).
 func putSegmentControl(b []byte, _ int) []byte { return b[:0] }
 
-// maxSegment is 0 outside Linux: no trains.
-func maxSegment(*net.UDPConn) int { return 0 }
+// maxSegment is 0 outside Linux: no trains (and nothing to report).
+func maxSegment(*net.UDPConn) (int, error) { return 0, nil }
