@@ -58,11 +58,11 @@ func (c *Conn) detachLocked() {
 	if cerr := c.rc.Control(func(s uintptr) { fd, err = dupSocket(int(s)) }); cerr != nil || err != nil {
 		return // keep the objects: parking works as well with them
 	}
-	if c.idle.registered.Load() && c.t.poller != nil {
+	if c.idle.registered.Load() && c.t.loops != nil {
 		// The descriptor closed below is in the epoll set (a write took the
 		// objects back while parked): its registration would outlive it,
 		// the duplicate keeping the socket open.
-		c.rc.Control(func(s uintptr) { c.t.poller.unwatch(int(s)) })
+		c.rc.Control(func(s uintptr) { c.t.loops.of(c).unwatch(int(s)) })
 	}
 	c.nc.Close()
 	c.nc, c.rc = nil, detachedFD(fd)
@@ -83,8 +83,8 @@ func (c *Conn) reattachLocked() error {
 	if !ok || c.State() == StateClosed {
 		return ErrConnClosed
 	}
-	if c.idle.registered.Load() && c.t.poller != nil {
-		c.t.poller.unwatch(int(fd))
+	if c.idle.registered.Load() && c.t.loops != nil {
+		c.t.loops.of(c).unwatch(int(fd))
 	}
 	f := os.NewFile(uintptr(fd), "")
 	nc, err := fileConn(f) // a duplicate of fd, in the runtime's poller, its keepalive kept
@@ -105,11 +105,11 @@ func (c *Conn) reattachLocked() error {
 		return fmt.Errorf("resume a parked connection's socket: %w", err)
 	}
 	c.nc, c.rc = tc, rc
-	if c.idle.parked.Load() && c.t.poller != nil {
+	if c.idle.parked.Load() && c.t.loops != nil {
 		// Still parked (the flusher or a waiting write reattached): the
 		// poller watches the new descriptor; failing that, the idle
 		// deadline starts a reader.
-		if err := c.t.poller.watch(c); err != nil {
+		if err := c.t.loops.of(c).watch(c); err != nil {
 			c.t.opts.logger().Warn("parked connection not watched after its socket was taken back; its idle deadline resumes it", "conn", c.id, "err", err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -217,8 +218,9 @@ func TestResumedReaderReadsDetached(t *testing.T) {
 				t.Fatalf("request %d: the socket objects were taken back", i)
 			}
 		}
-		if st := h.tr.Stats(); st.Parks != 4 || st.Resumes != 3 || st.MessagesIn != 3 {
-			t.Errorf("parks %d, resumes %d, messages %d: want 4, 3, 3", st.Parks, st.Resumes, st.MessagesIn)
+		// Parked when accepted, then after the ping and each request.
+		if st := h.tr.Stats(); st.Parks != 5 || st.Resumes != 4 || st.MessagesIn != 3 {
+			t.Errorf("parks %d, resumes %d, messages %d: want 5, 4, 3", st.Parks, st.Resumes, st.MessagesIn)
 		}
 	})
 	t.Run("hang-up", func(t *testing.T) {
@@ -251,8 +253,41 @@ func TestResumedReaderReadsDetached(t *testing.T) {
 		if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
 			t.Fatalf("response %q", resp)
 		}
-		if st := h.tr.Stats(); st.Parked != 0 || st.Resumes != 1 {
-			t.Errorf("parked %d, resumes %d: want the reader kept (ParkAfter 1h), one resume", st.Parked, st.Resumes)
+		if st := h.tr.Stats(); st.Parked != 0 || st.Resumes != 2 {
+			t.Errorf("parked %d, resumes %d: want the reader kept (ParkAfter 1h), two resumes (the ping, the request)", st.Parked, st.Resumes)
 		}
 	})
+}
+
+// TestAcceptedConnectionStartsParked: with parking on, a connection is
+// accepted raw and starts parked and detached, with no reader until its
+// first bytes (acceptraw_linux.go); its addresses are the socket's, and
+// its first request is answered from the detached socket.
+func TestAcceptedConnectionStartsParked(t *testing.T) {
+	h := newHarness(t, Options{ParkAfter: time.Hour}, nil)
+	nc := h.dial()
+	e := h.next()
+	c := h.tr.Conn(e.ConnID)
+	if e.Kind != EventAccepted || c == nil {
+		t.Fatalf("first event %+v", e)
+	}
+	if runtime.GOOS == "linux" {
+		waitUntilT(t, "the connection to park", func() bool { return h.tr.Stats().Parked == 1 })
+	}
+	if st := h.tr.Stats(); runtime.GOOS == "linux" && (st.Parked != 1 || st.Parks != 1 || !detached(c)) {
+		t.Fatalf("parked %d, parks %d, detached %v: want a connection that starts parked and detached", st.Parked, st.Parks, detached(c))
+	}
+	info := c.Info()
+	if info.Remote.String() != nc.LocalAddr().String() || info.Local.String() != nc.RemoteAddr().String() {
+		t.Errorf("addresses %v <- %v, want %v <- %v", info.Local, info.Remote, nc.RemoteAddr(), nc.LocalAddr())
+	}
+	r := bufio.NewReader(nc)
+	nc.Write([]byte(options("first")))
+	if resp := readResponse(t, r); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
+		t.Fatalf("response %q", resp)
+	}
+	waitUntilT(t, "the connection to park again", func() bool { return h.tr.Stats().Parked == 1 })
+	if runtime.GOOS == "linux" && !detached(c) {
+		t.Error("the first request took the socket objects back")
+	}
 }

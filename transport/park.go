@@ -7,14 +7,16 @@ import (
 
 // Parking: a connection idle for its park wait gives up its reader
 // goroutine (with the goroutine's stack and the reader's state, the largest
-// part of an idle connection's memory). The transport's poller
-// (poller_linux.go: one epoll set and one goroutine for every parked
-// connection) starts a reader again when bytes or a hang-up arrive, and
-// keeps tcp_connection_lifetime for every parked connection with one heap
-// of deadlines instead of a timer each. A parked connection is still in the
-// table, is written to as any other (writes never need the reader), and is
-// closed by closeWith as any other. A parked connection also gives up Go's
-// objects for its socket, keeping only its descriptor (detach.go).
+// part of an idle connection's memory). The transport's event loops
+// (loops.go, poller_linux.go: one epoll set and one goroutine per P of the
+// runtime) watch the parked connections, handle their bytes when they
+// arrive, and keep tcp_connection_lifetime for every parked connection
+// with one heap of deadlines instead of a timer each. A parked connection
+// is still in the table, is written to as any other (writes never need the
+// reader), and is closed by closeWith as any other. A parked connection
+// also gives up Go's objects for its socket, keeping only its descriptor
+// (detach.go); on Linux a listener's connections start that way, accepted
+// raw and parked (acceptraw_linux.go).
 //
 // The park wait adapts to the connection: a new connection's reader parks
 // after Options.ParkAfter >> parkWaitSteps (31 ms of the default 2 s), and
@@ -24,16 +26,17 @@ import (
 // so a burst of thousands of such connections never has thousands of
 // goroutines at once (the runtime never frees a goroutine's descriptor
 // once made); a busy connection keeps its reader as long as it stays busy.
-// A reader that traffic starts on a parked connection reads its detached
-// descriptor and parks again as soon as the socket is empty at a message
-// boundary (readDetached), until the wait has doubled up to ParkAfter: a
-// parked connection's message then costs a goroutine and two or three
-// system calls, where taking Go's socket objects back cost a dozen more.
+// Until its wait has doubled up to ParkAfter, a parked connection's bytes
+// are read and handled by its loop's goroutine itself, from the detached
+// descriptor, and the connection parks again as soon as the socket is
+// empty at a message boundary (serveParked): a call's requests and
+// responses, tens of milliseconds apart, cost neither a goroutine nor
+// Go's socket objects each. Half a message goes on in a reader goroutine.
 //
 // Exactly one of three parties unparks a connection, by clearing
-// parkState.parked: the poller on readiness, the poller on the idle
-// deadline, or nobody (closeWith closes the socket, which leaves the epoll
-// set, and the deadline left in the heap finds the connection gone).
+// parkState.parked: the loop on readiness, the loop on the idle deadline,
+// or nobody (closeWith closes the socket, which leaves the epoll set, and
+// the deadline left in the heap finds the connection gone).
 
 // parkWaitSteps is how many times a new connection's park wait doubles
 // before it reaches Options.ParkAfter.
@@ -87,7 +90,7 @@ func (c *Conn) parkTime(last time.Time, after time.Duration) time.Time {
 // It returns true when the connection could not park and the reader must
 // go on.
 func (c *Conn) park() bool {
-	pl := c.t.startPolling()
+	pl := c.t.startPolling().of(c)
 	if pl == nil {
 		return true
 	}
@@ -111,6 +114,34 @@ func (c *Conn) park() bool {
 	return false
 }
 
+// parkNew parks a connection accepted detached (acceptraw_linux.go) from
+// its start, as park does for a reader that leaves (and counted as a
+// park: every resume follows one). A connection the poller cannot watch
+// gets a reader.
+func (c *Conn) parkNew() {
+	p := &c.idle
+	pl := c.t.startPolling().of(c)
+	if pl == nil {
+		c.resume(false, time.Now())
+		return
+	}
+	deadline := c.lastActivity.Load() + int64(c.t.opts.connectionLifetime())
+	c.w.mu.Lock()
+	p.deadline.Store(deadline)
+	p.parked.Store(true)
+	err := pl.watch(c)
+	c.w.mu.Unlock()
+	if err != nil {
+		if p.parked.CompareAndSwap(true, false) {
+			c.resume(false, time.Now())
+		}
+		return
+	}
+	pl.schedule(c.id, deadline)
+	c.t.stats.parks.Add(1)
+	c.t.parkedNow.Add(1)
+}
+
 // unpark takes the connection back from the poller; it reports whether
 // this caller won it.
 func (c *Conn) unpark() bool {
@@ -121,11 +152,13 @@ func (c *Conn) unpark() bool {
 	return true
 }
 
-// resume starts a reader for a connection taken from the poller, unless the
-// connection is no longer open (Shutdown drains and closes it). traffic
-// says bytes or a hang-up woke it, rather than its idle deadline: traffic
-// sooner than ParkAfter since the connection's last traffic doubles its
-// park wait, later traffic starts it again from the shortest.
+// resume reads a connection taken from the poller, unless the connection
+// is no longer open (Shutdown drains and closes it): on the loop's
+// goroutine for traffic while the park wait is short of ParkAfter
+// (serveParked), else in a reader goroutine. traffic says bytes or a
+// hang-up woke it, rather than its idle deadline: traffic sooner than
+// ParkAfter since the connection's last traffic doubles its park wait,
+// later traffic starts it again from the shortest.
 func (c *Conn) resume(traffic bool, now time.Time) {
 	if traffic {
 		after := c.t.opts.parkAfter()
@@ -144,27 +177,31 @@ func (c *Conn) resume(traffic bool, now time.Time) {
 	c.t.readers.Add(1)
 	c.mu.Unlock()
 	c.t.stats.resumes.Add(1)
+	if traffic && c.idle.shift.Load() > 0 {
+		c.serveParked()
+		return
+	}
 	go c.serve()
 }
 
-// startPolling returns the transport's poller, started at the first park;
-// nil when it cannot start (connections then keep their readers).
-func (t *Transport) startPolling() *poller {
+// startPolling returns the transport's event loops, started at the first
+// park; nil when they cannot start (connections then keep their readers).
+func (t *Transport) startPolling() *loops {
 	t.pollerOnce.Do(func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		if !t.shutdown {
-			t.poller = startPoller(t, t.opts.logger())
+			t.loops = startLoops(t, t.opts.logger())
 		}
 	})
-	return t.poller
+	return t.loops
 }
 
 // stopPolling stops the poller, if it started, once every connection is
 // closed.
 func (t *Transport) stopPolling() {
 	t.pollerOnce.Do(func() {}) // none may start from now on
-	if t.poller != nil {
-		t.poller.stop()
+	if t.loops != nil {
+		t.loops.stop()
 	}
 }

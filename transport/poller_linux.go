@@ -17,11 +17,18 @@ import (
 // pollerBatch bounds the readiness events taken per epoll_wait.
 const pollerBatch = 128
 
-// poller watches parked connections' sockets for readability in one epoll
-// set, with one goroutine, and starts a reader for each that becomes
-// readable or whose idle deadline passes (see park.go). The epoll data of a
-// socket is its connection id, looked up in the table on wake, so that a
-// stale event never reaches another connection.
+// pollerHandoff is how long the poller's goroutine may spend on one
+// connection it handles inline (its handler included) before another
+// goroutine takes the poller over (counted in Stats.PollerHandoffs), so
+// that a handler that blocks holds up its own connection only.
+const pollerHandoff = 2 * time.Millisecond
+
+// poller is one event loop (loops.go): it watches parked connections'
+// sockets for readability in one epoll set, with one goroutine, which
+// handles a connection's bytes itself (resume) or starts a reader, when
+// the socket becomes readable or its idle deadline passes (see park.go).
+// The epoll data of a socket is its connection id, looked up in the table
+// on wake, so that a stale event never reaches another connection.
 //
 // The goroutine never blocks in a system call of its own: the epoll set is
 // itself a descriptor in the runtime's poller (readable when a socket in it
@@ -37,6 +44,18 @@ type poller struct {
 	file      *os.File        // epfd, in the runtime's poller
 	rc        syscall.RawConn // file's
 	deadlines idleDeadlines
+
+	events []syscall.EpollEvent // the leading goroutine's epoll_wait buffer
+
+	mu sync.Mutex
+	// gen is the generation of the goroutine leading the poller (run).
+	gen uint64
+	// batch are the events the last epoll_wait took, handled in order up
+	// to taken by whichever goroutine leads.
+	batch []syscall.EpollEvent
+	taken int
+	// busy: the leading goroutine handles a connection.
+	busy bool
 
 	stopping atomic.Bool
 	stopOnce sync.Once
@@ -62,8 +81,8 @@ func newPoller(t *Transport) (*poller, error) {
 		f.Close()
 		return nil, fmt.Errorf("epoll set in the runtime's poller: %w", err)
 	}
-	p := &poller{t: t, epfd: epfd, file: f, rc: rc, done: make(chan struct{})}
-	go p.run()
+	p := &poller{t: t, epfd: epfd, file: f, rc: rc, done: make(chan struct{}), events: make([]syscall.EpollEvent, pollerBatch)}
+	go p.run(0)
 	return p, nil
 }
 
@@ -131,14 +150,29 @@ func dupSocket(fd int) (int, error) {
 // not wait for it).
 func closeSocketFD(fd int) { syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0) }
 
-func (p *poller) run() {
-	defer close(p.done)
-	defer p.file.Close()
-	events := make([]syscall.EpollEvent, pollerBatch)
+// run is the poller's loop, on the goroutine that leads it (generation
+// gen): it takes the set's ready events and hands each connection over,
+// handling a parked connection's bytes inline (resume). A handler that
+// keeps the goroutine longer than pollerHandoff loses it the lead: the
+// watchdog starts another goroutine, which takes the rest of the batch and
+// the set, and this one ends once its connection is handled.
+func (p *poller) run(gen uint64) {
+	watchdog := time.AfterFunc(time.Hour, func() { p.takeOver(gen) })
+	watchdog.Stop()
+	defer watchdog.Stop()
 	var due []idleDeadline
 	for {
+		if c, ok, lead := p.next(gen); !lead {
+			return
+		} else if ok {
+			watchdog.Reset(pollerHandoff)
+			c.resume(true, time.Now())
+			continue
+		}
+		watchdog.Stop()
 		p.armDeadline()
 		if p.stopping.Load() {
+			p.end()
 			return
 		}
 		var (
@@ -146,10 +180,11 @@ func (p *poller) run() {
 			werr error
 		)
 		err := p.rc.Read(func(fd uintptr) bool {
-			n, werr = rawEpollWait(int(fd), events)
+			n, werr = rawEpollWait(int(fd), p.events)
 			return n > 0 || werr != nil // else wait for readiness, or the deadline
 		})
 		if p.stopping.Load() {
+			p.end()
 			return
 		}
 		if err == nil {
@@ -157,15 +192,13 @@ func (p *poller) run() {
 		}
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			p.t.opts.logger().Error("epoll_wait failed; parked connections wait for traffic with no idle bound", "err", err)
+			p.end()
 			return
 		}
+		p.mu.Lock()
+		p.batch, p.taken = p.events[:n], 0
+		p.mu.Unlock()
 		now := time.Now()
-		for _, ev := range events[:n] {
-			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			if c := p.t.Conn(id); c != nil && c.unpark() {
-				c.resume(true, now)
-			}
-		}
 		due = p.deadlines.popDue(now.UnixNano(), due[:0])
 		for _, e := range due {
 			if c := p.t.Conn(e.id); c != nil && c.idle.deadline.Load() == e.at && c.unpark() {
@@ -173,6 +206,51 @@ func (p *poller) run() {
 			}
 		}
 	}
+}
+
+// next takes the batch's next connection that the poller wins for the
+// goroutine of generation gen, and marks it busy with it; lead is false
+// once another goroutine leads the poller, ok false when the batch is
+// spent.
+func (p *poller) next(gen uint64) (c *Conn, ok, lead bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gen != gen {
+		return nil, false, false
+	}
+	for p.taken < len(p.batch) {
+		ev := p.batch[p.taken]
+		p.taken++
+		id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+		if c := p.t.Conn(id); c != nil && c.unpark() {
+			p.busy = true
+			return c, true, true
+		}
+	}
+	p.busy = false
+	return nil, false, true
+}
+
+// takeOver starts a goroutine to lead the poller in place of the one of
+// generation gen, still busy with one connection after pollerHandoff;
+// also when the poller is stopping, for the new one to end it (a handler
+// that calls Shutdown would otherwise wait for its own goroutine).
+func (p *poller) takeOver(gen uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gen != gen || !p.busy {
+		return
+	}
+	p.gen++
+	p.busy = false
+	p.t.stats.pollerHandoffs.Add(1)
+	go p.run(p.gen)
+}
+
+// end is the leading goroutine's last act: it closes the set.
+func (p *poller) end() {
+	p.file.Close()
+	close(p.done)
 }
 
 // rawEpollWait takes the set's ready events without waiting, as a raw

@@ -31,6 +31,67 @@ func (c *Conn) serve() {
 	c.dropReading()
 }
 
+// serveParked handles a parked connection's bytes on the poller's
+// goroutine (resume), without a goroutine of its own: it reads the
+// detached descriptor, frames and hands over what it reads, and parks
+// the connection again once the socket is empty at a message boundary,
+// which is how most of a call's requests and responses come. Half a
+// message, or a read that finds nothing, goes on in a reader goroutine,
+// which takes Go's socket objects back and waits (read). A handler that
+// holds the poller's goroutine longer than pollerHandoff loses it the
+// poller, not the other connections their turn.
+func (c *Conn) serveParked() {
+	c.takeReading()
+	switch c.readParked() {
+	case detachedPark:
+		c.dropReading()
+		if !c.park() {
+			c.t.readers.Done()
+			return
+		}
+		c.takeReading()
+	case detachedStop:
+		c.dropReading()
+		c.t.readers.Done()
+		return
+	}
+	c.r.attach = true
+	go c.serveRest()
+}
+
+// serveRest is the reader goroutine that serveParked hands the
+// connection to, with its reading state.
+func (c *Conn) serveRest() {
+	defer c.t.readers.Done()
+	for c.read() {
+		c.dropReading()
+		if !c.park() {
+			return
+		}
+		c.takeReading()
+	}
+	c.dropReading()
+}
+
+// readParked is readDetached for serveParked, with what read does on its
+// way out: the buffer given back (unless a reader goes on with half a
+// message) and a handler's panic turned into a closed connection.
+func (c *Conn) readParked() (next int) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.r.writeHeld() // what the handler relayed before it panicked
+			c.handlerPanicked(r)
+			next = detachedStop
+		}
+		if next != detachedWait {
+			c.releaseBuf()
+		}
+	}()
+	c.r.detached = true
+	defer func() { c.r.detached = false }()
+	return c.readDetached()
+}
+
 // reading is what a reader keeps while it runs, taken from a pool when a
 // reader starts and given back when it parks or ends: an idle connection
 // holds none of it.
@@ -55,6 +116,9 @@ type reading struct {
 	// detached: the reader reads the parked connection's detached
 	// descriptor (readDetached), without Go's socket objects.
 	detached bool
+	// attach: the reader goes straight to Go's socket objects, the
+	// poller having read the detached descriptor already (serveParked).
+	attach bool
 }
 
 func newReading() any {
@@ -94,7 +158,7 @@ func (c *Conn) read() (parking bool) {
 			c.handlerPanicked(r)
 		}
 	}()
-	if c.idle.shift.Load() > 0 {
+	if c.idle.shift.Load() > 0 && !c.r.attach {
 		c.r.detached = true
 		next := c.readDetached()
 		c.r.detached = false

@@ -10,7 +10,7 @@ type counters struct {
 	queueFull, writeTimeouts, idleTimeouts               atomic.Uint64
 	readErrors, writeErrors, events, panics              atomic.Uint64
 	tcpInfoReads, tcpInfoErrors, tcpInfoDeferred         atomic.Uint64
-	parks, resumes                                       atomic.Uint64
+	parks, resumes, pollerHandoffs                       atomic.Uint64
 	heldWrites, heldMessages                             atomic.Uint64
 }
 
@@ -86,6 +86,10 @@ type Stats struct {
 	// and taken back when bytes came (or their idle deadline passed).
 	Parks   uint64 `json:"parks"`
 	Resumes uint64 `json:"resumes"`
+	// PollerHandoffs counts the times a handler kept the event loop's
+	// goroutine longer than its bound (2 ms) on one connection, and
+	// another goroutine took the loop over.
+	PollerHandoffs uint64 `json:"poller_handoffs"`
 	// Parked is the number of connections parked now: open, holding no
 	// reader goroutine.
 	Parked int `json:"parked"`
@@ -131,6 +135,7 @@ func (t *Transport) Stats() Stats {
 		HeldWrites:      c.heldWrites.Load(),
 		HeldMessages:    c.heldMessages.Load(),
 		Resumes:         c.resumes.Load(),
+		PollerHandoffs:  c.pollerHandoffs.Load(),
 		Parked:          int(t.parkedNow.Load()),
 		EventsRaised:    c.events.Load(),
 		Tracing:         t.Tracing(),

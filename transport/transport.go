@@ -37,8 +37,9 @@ type Transport struct {
 	subs       []*Subscription
 	subsClosed bool
 
-	// poller parks idle connections (park.go); started at the first park.
-	poller     *poller
+	// loops park idle connections (park.go, loops.go); started at the
+	// first park.
+	loops      *loops
 	pollerOnce sync.Once
 	parkedNow  atomic.Int64 // connections parked now
 
@@ -106,16 +107,32 @@ func (t *Transport) Listen(spec string) (netip.AddrPort, error) {
 	}
 	bound := l.Addr().(*net.TCPAddr).AddrPort()
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
+	var rl *rawListener
+	if t.opts.parkAfter() > 0 && t.startPolling() != nil {
+		rl = rawListen(l.(*net.TCPListener))
+	}
 	t.mu.Lock()
 	if t.shutdown {
 		t.mu.Unlock()
-		l.Close()
+		if rl != nil {
+			rl.Close()
+		} else {
+			l.Close()
+		}
 		return netip.AddrPort{}, ErrClosed
 	}
-	t.listeners = append(t.listeners, l)
+	if rl != nil {
+		t.listeners = append(t.listeners, rl)
+	} else {
+		t.listeners = append(t.listeners, l)
+	}
 	t.acceptors.Add(1)
 	t.mu.Unlock()
-	go t.acceptLoop(l.(*net.TCPListener), bound)
+	if rl != nil {
+		go t.acceptLoopRaw(rl, bound)
+	} else {
+		go t.acceptLoop(l.(*net.TCPListener), bound)
+	}
 	return bound, nil
 }
 
@@ -158,6 +175,63 @@ func (t *Transport) acceptLoop(l *net.TCPListener, bound netip.AddrPort) {
 	}
 }
 
+// acceptLoopRaw is acceptLoop for a listener whose connections are
+// accepted raw and start parked (acceptraw_linux.go).
+func (t *Transport) acceptLoopRaw(l *rawListener, bound netip.AddrPort) {
+	defer t.acceptors.Done()
+	listener := &bound // shared by the listener's connections
+	var backoff time.Duration
+	for {
+		fd, remote, local, err := l.accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			t.opts.logger().Error("accept failed; retrying", "listener", "tcp:"+bound.String(), "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		t.acceptedDetached(fd, remote, local, listener)
+	}
+}
+
+// acceptedDetached is accepted for a socket accepted raw: the connection
+// starts detached and parked, and the poller starts its reader when its
+// first bytes arrive.
+func (t *Transport) acceptedDetached(fd int, remote, local netip.AddrPort, listener *netip.AddrPort) {
+	c := newConn(t, Inbound, remote, listener)
+	c.local = local
+	t.mu.Lock()
+	if t.shutdown || t.open >= t.opts.maxConnections() {
+		t.mu.Unlock()
+		closeRefused(fd)
+		t.refused(c)
+		return
+	}
+	c.rc, c.w.writeFn = detachedFD(fd), c.w.writeOnce
+	c.setState(StateOpen)
+	t.insertLocked(c)
+	t.mu.Unlock()
+	t.stats.accepted.Add(1)
+	c.mu.Lock()
+	t.raise(c, EventAccepted, StatusSuccess, ReasonAccepted)
+	c.mu.Unlock()
+	c.parkNew()
+}
+
+// refused counts and reports an accepted connection refused for
+// tcp_max_connections or a shutdown.
+func (t *Transport) refused(c *Conn) {
+	t.stats.refused.Add(1)
+	reason := "tcp_max_connections reached, connection refused"
+	if t.shutdown {
+		reason = "shutting down, connection refused"
+	}
+	t.raise(c, EventAcceptRefused, StatusFailure, reason)
+}
+
 // accepted puts a new inbound connection in the table, or refuses it when
 // tcp_max_connections is reached.
 func (t *Transport) accepted(nc *net.TCPConn, listener *netip.AddrPort) {
@@ -168,12 +242,7 @@ func (t *Transport) accepted(nc *net.TCPConn, listener *netip.AddrPort) {
 		t.mu.Unlock()
 		nc.SetLinger(0)
 		nc.Close()
-		t.stats.refused.Add(1)
-		reason := "tcp_max_connections reached, connection refused"
-		if t.shutdown {
-			reason = "shutting down, connection refused"
-		}
-		t.raise(c, EventAcceptRefused, StatusFailure, reason)
+		t.refused(c)
 		return
 	}
 	if err := c.attach(nc); err != nil {
