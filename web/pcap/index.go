@@ -12,11 +12,13 @@ import (
 // where it starts in the arena and how far ahead the next record of the same
 // Call-ID is; a map from the Call-ID's hash to its oldest and newest record
 // starts the chain. Keeping a record adds one slot (16 bytes) and, for a new
-// Call-ID, one map entry; evicting it removes them. Keeping or evicting a
-// record costs one map lookup: the slot keeps the Call-ID's hash, so that
-// eviction neither hashes again nor reads the evicted record's Call-ID
-// (cold in the cache), and the map holds pointers to entries, changed in
-// place and recycled. All of it is guarded by Ring.mu.
+// Call-ID, one map entry; evicting it removes them. Keeping a record costs
+// one map lookup, evicting one none: the slot points at its Call-ID's entry
+// (which keeps the hash), so that eviction neither hashes again, nor reads
+// the evicted record's Call-ID, nor looks the map up (all of them cold in
+// the cache); only the eviction of a call's last record deletes its entry.
+// The map holds pointers to entries, changed in place and recycled. All of
+// it is guarded by Ring.mu.
 
 // maxCallConns is how many connections a call's index entry remembers (a
 // call through the forwarder has two: the client's and the upstream's). The
@@ -30,13 +32,14 @@ type slot struct {
 	// next is how many sequence numbers ahead the next record of the
 	// same Call-ID is; zero for none (yet).
 	next uint32
-	// h is the hash of the record's Call-ID (index.hash), zero for a
-	// record without one.
-	h uint64
+	// e is the entry of the record's Call-ID, nil for a record without
+	// one.
+	e *callEntry
 }
 
 // callEntry is the index entry of one Call-ID.
 type callEntry struct {
+	h           uint64 // the key of the Call-ID (index.hash)
 	first, last uint64 // sequence numbers of its oldest and newest record
 	n           int    // records held
 	conns       [maxCallConns]uint64
@@ -90,8 +93,8 @@ func (x *index) add(seq uint64, n int, off int, conn uint64, callID []byte) {
 		return
 	}
 	h := x.hash(callID)
-	*x.slot(n - 1) = slot{off: uint32(off), h: h}
 	if e, ok := x.calls[h]; ok {
+		*x.slot(n - 1) = slot{off: uint32(off), e: e}
 		last := x.slot(n - 1 - int(seq-e.last))
 		last.next = uint32(seq - e.last)
 		e.last = seq
@@ -105,24 +108,23 @@ func (x *index) add(seq uint64, n int, off int, conn uint64, callID []byte) {
 	} else {
 		e = new(callEntry)
 	}
-	*e = callEntry{first: seq, last: seq, n: 1}
+	*e = callEntry{h: h, first: seq, last: seq, n: 1}
 	e.addConn(conn)
 	x.calls[h] = e
+	*x.slot(n - 1) = slot{off: uint32(off), e: e}
 }
 
 // evict forgets the oldest record, seq.
 func (x *index) evict(seq uint64) {
 	s := x.slots[x.head]
+	x.slots[x.head].e = nil
 	x.head = (x.head + 1) % len(x.slots)
-	if s.h == 0 {
-		return
-	}
-	e, ok := x.calls[s.h]
-	if !ok || e.first != seq {
+	e := s.e
+	if e == nil || e.first != seq {
 		return
 	}
 	if s.next == 0 {
-		delete(x.calls, s.h)
+		delete(x.calls, e.h)
 		x.free = append(x.free, e)
 		return
 	}
