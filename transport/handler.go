@@ -4,8 +4,11 @@ import "github.com/sipwire/sipwire/transport/framing"
 
 // Handler handles the SIP messages a Transport reads. With
 // tcp_parallel_handling=0 (the default) a connection's messages are handled
-// one at a time, in order, on the connection's goroutine, so ServeSIP should
-// not block for long: it holds up that connection (and only that one).
+// one at a time, in order, on the connection's reader goroutine or, for a
+// parked connection, on its event loop's goroutine (park.go), so ServeSIP
+// should not block for long: it holds up that connection, and the loop's
+// other connections for at most pollerHandoff (2 ms), after which another
+// goroutine takes the loop over.
 type Handler interface {
 	ServeSIP(m *Message)
 }
