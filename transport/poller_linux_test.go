@@ -2,6 +2,8 @@ package transport
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"net"
 	"os"
 	"runtime"
@@ -110,4 +112,81 @@ func TestEveryLoopServesItsConnections(t *testing.T) {
 		}
 	}
 	waitUntilT(t, "every connection to park again", func() bool { return h.tr.Stats().Parked == n })
+}
+
+// TestShutdownFromAHandlerOnTheLoop: a handler running on an event loop's
+// goroutine that calls Shutdown does not wait for its own loop: Shutdown
+// returns (with the context's error, the handler itself being a reader
+// that has not returned), the stopping loop is handed over, and the loops
+// stop.
+func TestShutdownFromAHandlerOnTheLoop(t *testing.T) {
+	var tr *Transport
+	done := make(chan error, 1)
+	h := newHarness(t, Options{ParkAfter: time.Hour}, HandlerFunc(func(m *Message) {
+		// A context already done: Shutdown reaches the loops' stop at
+		// once, before the watchdog's bound.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		done <- tr.Shutdown(ctx)
+	}))
+	tr = h.tr
+	nc := h.dial()
+	waitUntilT(t, "the connection to start parked", func() bool { return h.tr.Stats().Parked == 1 })
+	nc.Write([]byte(options("shutdown")))
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Shutdown from the handler: %v, want the context's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown called from a handler on the loop did not return")
+	}
+	if n := h.tr.Stats().PollerHandoffs; n != 1 {
+		t.Errorf("poller handoffs %d, want 1 (the stopping loop handed over)", n)
+	}
+	for i, p := range h.tr.loops.ps {
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("loop %d did not stop", i)
+		}
+	}
+}
+
+// TestShutdownWithAHandlerBlockedOnTheLoop: Shutdown bounded by its
+// context returns while a handler blocks on a loop's goroutine, having
+// closed every connection, and the handler's connection is closed.
+func TestShutdownWithAHandlerBlockedOnTheLoop(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	h := newHarness(t, Options{ParkAfter: time.Hour}, HandlerFunc(func(m *Message) {
+		close(entered)
+		select {
+		case <-release:
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	nc := h.dial()
+	other := h.dial()
+	waitUntilT(t, "the connections to start parked", func() bool { return h.tr.Stats().Parked == 2 })
+	nc.Write([]byte(options("block")))
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := h.tr.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown: %v, want the context's deadline (a handler still runs)", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Shutdown took %s", d)
+	}
+	if st := h.tr.Stats(); st.Open != 0 || st.Closed != 2 {
+		t.Errorf("after Shutdown: open %d, closed %d", st.Open, st.Closed)
+	}
+	for _, c := range []net.Conn{nc, other} {
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := c.Read(make([]byte, 1)); err == nil {
+			t.Error("a connection is still open after Shutdown")
+		}
+	}
 }
