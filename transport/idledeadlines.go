@@ -4,10 +4,13 @@ import "sync"
 
 // idleDeadlines holds the idle deadlines of parked connections, earliest
 // first (a binary heap), so that one goroutine keeps
-// tcp_connection_lifetime for all of them instead of a timer each. An
-// entry is current while its connection is parked with the same deadline
-// (parkState.deadline); the others are dropped when they come up, or all
-// at once when they outnumber the parked connections.
+// tcp_connection_lifetime for all of them instead of a timer each. A
+// connection has at most one entry (parkState.queued, guarded by mu): a
+// connection that parks again keeps the entry it has, whose deadline can
+// only be earlier than its new one, and the loop pushes it again for the
+// later deadline when it comes up (poller.run). Entries of connections
+// gone or no longer parked are dropped when they come up, or all at once
+// when they outnumber the parked connections.
 type idleDeadlines struct {
 	mu sync.Mutex
 	h  []idleDeadline
@@ -28,6 +31,22 @@ const idleCompactSlack = 1024
 func (d *idleDeadlines) push(e idleDeadline) (earliest bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.pushLocked(e)
+}
+
+// pushOnce is push for a connection whose queued flag says whether it has
+// an entry already: it pushes only when it has none, and sets the flag.
+func (d *idleDeadlines) pushOnce(e idleDeadline, queued *bool) (earliest bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if *queued {
+		return false
+	}
+	*queued = true
+	return d.pushLocked(e)
+}
+
+func (d *idleDeadlines) pushLocked(e idleDeadline) (earliest bool) {
 	d.h = append(d.h, e)
 	d.up(len(d.h) - 1)
 	return d.h[0] == e
@@ -43,11 +62,15 @@ func (d *idleDeadlines) earliest() (at int64, ok bool) {
 	return d.h[0].at, true
 }
 
-// popDue removes the deadlines at or before now and appends them to into.
-func (d *idleDeadlines) popDue(now int64, into []idleDeadline) []idleDeadline {
+// popDue removes the deadlines at or before now and appends them to into,
+// calling popped (when not nil) for each under the heap's lock.
+func (d *idleDeadlines) popDue(now int64, into []idleDeadline, popped func(idleDeadline)) []idleDeadline {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for len(d.h) > 0 && d.h[0].at <= now {
+		if popped != nil {
+			popped(d.h[0])
+		}
 		into = append(into, d.h[0])
 		last := len(d.h) - 1
 		d.h[0] = d.h[last]
@@ -58,7 +81,8 @@ func (d *idleDeadlines) popDue(now int64, into []idleDeadline) []idleDeadline {
 }
 
 // compact drops the entries that are not current when the heap holds more
-// than twice parked (plus idleCompactSlack) entries.
+// than twice parked (plus idleCompactSlack) entries; current is called
+// under the heap's lock.
 func (d *idleDeadlines) compact(parked int, current func(idleDeadline) bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -21,7 +21,7 @@ func TestIdleDeadlines(t *testing.T) {
 	if at, ok := d.earliest(); !ok || at != want[0] {
 		t.Fatalf("earliest %d %v, want %d", at, ok, want[0])
 	}
-	due := d.popDue(499, nil)
+	due := d.popDue(499, nil, nil)
 	var got []int64
 	for _, e := range due {
 		got = append(got, e.at)
@@ -57,7 +57,7 @@ func TestIdleDeadlines(t *testing.T) {
 		t.Fatalf("%d entries after compaction, want the 1500 current", len(c.h))
 	}
 	prev := int64(-1)
-	for _, e := range c.popDue(1<<62, nil) {
+	for _, e := range c.popDue(1<<62, nil, nil) {
 		if e.id%2 != 0 || e.at < prev {
 			t.Fatalf("after compaction: entry %+v out of order or stale", e)
 		}

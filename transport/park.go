@@ -52,9 +52,12 @@ type parkState struct {
 	// a new connection). Written by the reader before it parks and by the
 	// poller before it starts the next reader.
 	shift atomic.Uint32
+	// queued: the loop's heap holds an entry for the connection, for
+	// deadline or an earlier one (idleDeadlines); guarded by the heap's
+	// lock. (Before deadline: it takes the padding after shift.)
+	queued bool
 	// deadline is when a parked connection's idle bound passes (unix
-	// nanoseconds): the poller's heap entry for it is current only when
-	// they agree.
+	// nanoseconds).
 	deadline atomic.Int64
 }
 
@@ -108,7 +111,7 @@ func (c *Conn) park() bool {
 		}
 		return false // the deadline took it meanwhile
 	}
-	pl.schedule(c.id, deadline)
+	pl.schedule(c, deadline)
 	c.t.stats.parks.Add(1)
 	c.t.parkedNow.Add(1)
 	return false
@@ -137,7 +140,7 @@ func (c *Conn) parkNew() {
 		}
 		return
 	}
-	pl.schedule(c.id, deadline)
+	pl.schedule(c, deadline)
 	c.t.stats.parks.Add(1)
 	c.t.parkedNow.Add(1)
 }

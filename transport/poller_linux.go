@@ -199,9 +199,17 @@ func (p *poller) run(gen uint64) {
 		p.batch, p.taken = p.events[:n], 0
 		p.mu.Unlock()
 		now := time.Now()
-		due = p.deadlines.popDue(now.UnixNano(), due[:0])
+		due = p.deadlines.popDue(now.UnixNano(), due[:0], p.popped)
 		for _, e := range due {
-			if c := p.t.Conn(e.id); c != nil && c.idle.deadline.Load() == e.at && c.unpark() {
+			c := p.t.Conn(e.id)
+			if c == nil || !c.idle.parked.Load() {
+				continue
+			}
+			if at := c.idle.deadline.Load(); at > now.UnixNano() {
+				p.schedule(c, at) // traffic since the entry was pushed
+				continue
+			}
+			if c.unpark() {
 				c.resume(false, now)
 			}
 		}
@@ -286,17 +294,40 @@ func (p *poller) armDeadline() {
 	}
 }
 
-// schedule records a parked connection's idle deadline, waking the loop
-// when it is earlier than the one the loop sleeps until, and drops stale
-// deadlines when they pile up.
-func (p *poller) schedule(id uint64, at int64) {
-	if p.deadlines.push(idleDeadline{at: at, id: id}) {
+// schedule records a parked connection's idle deadline at, unless the
+// heap holds an entry for it already (for at or an earlier deadline: run
+// pushes it again when it comes up), waking the loop when it is earlier
+// than the one the loop sleeps until, and drops the entries of
+// connections no longer parked when they pile up. A connection that
+// parks and resumes at every message thus costs one entry per
+// tcp_connection_lifetime, not one per message.
+func (p *poller) schedule(c *Conn, at int64) {
+	if p.deadlines.pushOnce(idleDeadline{at: at, id: c.id}, &c.idle.queued) {
 		p.file.SetReadDeadline(time.Unix(0, at))
 	}
-	p.deadlines.compact(int(p.t.parkedNow.Load()), func(e idleDeadline) bool {
-		c := p.t.Conn(e.id)
-		return c != nil && c.idle.parked.Load() && c.idle.deadline.Load() == e.at
-	})
+	p.deadlines.compact(int(p.t.parkedNow.Load()), p.current)
+}
+
+// popped clears the queued flag of a connection whose entry the heap gave
+// up; the caller holds the heap's lock.
+func (p *poller) popped(e idleDeadline) {
+	if c := p.t.Conn(e.id); c != nil {
+		c.idle.queued = false
+	}
+}
+
+// current reports whether an entry stays in the heap at compaction: its
+// connection is still parked. The caller holds the heap's lock.
+func (p *poller) current(e idleDeadline) bool {
+	c := p.t.Conn(e.id)
+	if c == nil {
+		return false
+	}
+	if !c.idle.parked.Load() {
+		c.idle.queued = false
+		return false
+	}
+	return true
 }
 
 // stop ends the poller's goroutine, which closes the set.

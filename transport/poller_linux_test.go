@@ -190,3 +190,47 @@ func TestShutdownWithAHandlerBlockedOnTheLoop(t *testing.T) {
 		}
 	}
 }
+
+// TestOneDeadlineEntryPerConnection: a connection that parks again after
+// each message keeps one entry in its loop's deadline heap, and its idle
+// timeout still counts from its last traffic: the entry pushed at its
+// first park comes up early and is pushed again for the later deadline.
+func TestOneDeadlineEntryPerConnection(t *testing.T) {
+	const lifetime = 400 * time.Millisecond
+	h := newHarness(t, Options{ParkAfter: time.Hour, ConnectionLifetime: lifetime}, nil)
+	const n = 8
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = h.dial()
+	}
+	waitUntilT(t, "the connections to start parked", func() bool { return h.tr.Stats().Parked == n })
+	time.Sleep(lifetime / 2)
+	last := time.Now()
+	for round := range 4 {
+		for i, nc := range conns {
+			nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			nc.Write([]byte(options("entry-" + itoa(round) + "-" + itoa(i))))
+			if resp := readResponse(t, bufio.NewReader(nc)); !strings.HasPrefix(resp, "SIP/2.0 200 ") {
+				t.Fatalf("response %q", resp)
+			}
+		}
+		last = time.Now()
+		waitUntilT(t, "the connections to park again", func() bool { return h.tr.Stats().Parked == n })
+	}
+	if st := h.tr.Stats(); st.Parks < 5*n {
+		t.Fatalf("%d parks, want at least %d (each connection parked at accept and after each message)", st.Parks, 5*n)
+	}
+	entries := 0
+	for _, p := range h.tr.loops.ps {
+		p.deadlines.mu.Lock()
+		entries += len(p.deadlines.h)
+		p.deadlines.mu.Unlock()
+	}
+	if entries != n {
+		t.Errorf("%d entries in the deadline heaps, want one per connection (%d)", entries, n)
+	}
+	waitUntilT(t, "the idle timeouts", func() bool { return h.tr.Stats().IdleTimeouts == n })
+	if d := time.Since(last); d < lifetime-50*time.Millisecond {
+		t.Errorf("idle timeouts %s after the last traffic, lifetime is %s", d, lifetime)
+	}
+}

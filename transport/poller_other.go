@@ -13,10 +13,10 @@ var errNoPoller = errors.New("transport: no poller on this system")
 // readers.
 type poller struct{}
 
-func (*poller) watch(*Conn) error      { return errNoPoller }
-func (*poller) schedule(uint64, int64) {}
-func (*poller) stop()                  {}
-func (*poller) unwatch(int)            {}
+func (*poller) watch(*Conn) error     { return errNoPoller }
+func (*poller) schedule(*Conn, int64) {}
+func (*poller) stop()                 {}
+func (*poller) unwatch(int)           {}
 
 func dupSocket(int) (int, error) { return -1, errNoPoller }
 func closeSocketFD(int)          {}
