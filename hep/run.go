@@ -5,7 +5,7 @@ import "sync"
 // keepRunBytes is the most buffer a run keeps once sent: a larger one (a
 // burst's) is let go, so that a sender that is quiet again does not hold
 // its peak.
-const keepRunBytes = 1 << 20
+const keepRunBytes = 256 << 10
 
 // run is a sequence of encoded HEP packets back to back in one buffer, with
 // the end of each: what a worker's queue holds, and what the worker takes
