@@ -24,7 +24,7 @@ const (
 	// waits for the next plan), and trainBufKeep what a worker keeps of
 	// its train buffer between batches: a burst's buffer is let go.
 	maxPlanBytes = 1 << 20
-	trainBufKeep = 128 << 10
+	trainBufKeep = 256 << 10
 )
 
 // A train is what UDP generic segmentation offload (Linux's UDP_SEGMENT)
