@@ -19,8 +19,14 @@ var crlf = []byte("\r\n")
 // holding a buffer, frames what arrives and hands each message over, until
 // the connection ends or, idle, parks (park.go).
 func (c *Conn) serve() {
-	defer c.t.readers.Done()
 	c.takeReading()
+	c.serveTaken()
+}
+
+// serveTaken is serve for a reader whose reading state is taken already
+// (serveParked hands its own over).
+func (c *Conn) serveTaken() {
+	defer c.t.readers.Done()
 	for c.read() {
 		c.dropReading() // before the connection can go to another reader
 		if !c.park() {
@@ -56,21 +62,7 @@ func (c *Conn) serveParked() {
 		return
 	}
 	c.r.attach = true
-	go c.serveRest()
-}
-
-// serveRest is the reader goroutine that serveParked hands the
-// connection to, with its reading state.
-func (c *Conn) serveRest() {
-	defer c.t.readers.Done()
-	for c.read() {
-		c.dropReading()
-		if !c.park() {
-			return
-		}
-		c.takeReading()
-	}
-	c.dropReading()
+	go c.serveTaken()
 }
 
 // readParked is readDetached for serveParked, with what read does on its

@@ -149,51 +149,55 @@ func (t *Transport) Listeners() []netip.AddrPort {
 }
 
 func (t *Transport) acceptLoop(l *net.TCPListener, bound netip.AddrPort) {
-	defer t.acceptors.Done()
 	listener := &bound // shared by the listener's connections
-	var backoff time.Duration
-	for {
+	t.acceptEach(bound, func() error {
 		nc, err := l.AcceptTCP()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			// Out of descriptors and the like: wait and retry, as net/http
-			// does. The backoff bounds the log to a line a second.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			t.opts.logger().Error("accept failed; retrying", "listener", "tcp:"+bound.String(), "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
-			continue
+			return err
 		}
-		backoff = 0
 		t.accepted(nc, listener)
 		// Let the new reader run before the next accept: in an accept
 		// burst, readers then read their first bytes and park as they go,
 		// instead of thousands of them waiting to run at once (the runtime
 		// keeps every goroutine descriptor it ever made, ~460 bytes each).
 		runtime.Gosched()
-	}
+		return nil
+	})
 }
 
 // acceptLoopRaw is acceptLoop for a listener whose connections are
 // accepted raw and start parked (acceptraw_linux.go).
 func (t *Transport) acceptLoopRaw(l *rawListener, bound netip.AddrPort) {
-	defer t.acceptors.Done()
 	listener := &bound // shared by the listener's connections
-	var backoff time.Duration
-	for {
+	t.acceptEach(bound, func() error {
 		fd, remote, local, err := l.accept()
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			t.opts.logger().Error("accept failed; retrying", "listener", "tcp:"+bound.String(), "err", err, "retry_in", backoff)
-			time.Sleep(backoff)
+			return err
+		}
+		t.acceptedDetached(fd, remote, local, listener)
+		return nil
+	})
+}
+
+// acceptEach calls accept, which takes one connection, until the listener
+// is closed. Other failures (out of descriptors and the like) are retried
+// after a backoff, as net/http does, which bounds the log to a line a
+// second.
+func (t *Transport) acceptEach(bound netip.AddrPort, accept func() error) {
+	defer t.acceptors.Done()
+	var backoff time.Duration
+	for {
+		err := accept()
+		if err == nil {
+			backoff = 0
 			continue
 		}
-		backoff = 0
-		t.acceptedDetached(fd, remote, local, listener)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+		t.opts.logger().Error("accept failed; retrying", "listener", "tcp:"+bound.String(), "err", err, "retry_in", backoff)
+		time.Sleep(backoff)
 	}
 }
 
