@@ -2,7 +2,9 @@ package hep
 
 import (
 	"fmt"
+	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +25,18 @@ func trainTracer(t *testing.T, port int) *Tracer {
 	return newTestTracer(t, Config{
 		Destinations: []Destination{{Name: "trains", Host: "127.0.0.1", Port: port, Transport: UDP, Version: 3}},
 		UDPWorkers:   1, BatchDelay: 50 * time.Millisecond,
+		// What the sender logs (trains refused, a path MTU unknown) goes to
+		// the test's output: a burst without trains says why.
+		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil)),
 	})
+}
+
+// testLog writes to the test's log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // checkTrainsSent: the burst went as trains, all sent.

@@ -70,3 +70,34 @@ func TestUDPTrainRefusedWhole(t *testing.T) {
 		t.Errorf("stats %+v: want trains, all refused (send_error) or dropped, none sent, down", st)
 	}
 }
+
+// TestPathMTUReadAgain: a socket whose path MTU could not be read when it
+// was set up (the kernel answers IP_MTU from a cached route, ENOTCONN
+// without one) sends no trains until the MTU is read again before a batch;
+// then its trains take the path's segment size.
+func TestPathMTUReadAgain(t *testing.T) {
+	col := newUDPCollector(t)
+	conn, err := net.DialUDP("udp", nil, col.conn.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	want, err := maxSegment(conn)
+	if err != nil || want <= 0 {
+		t.Skipf("no path MTU on this socket: %d, %v", want, err)
+	}
+	u := &udpSocket{conn: conn, mtuUnknown: true}
+	pkts := [][]byte{hepOfLen(t, 0, 300), hepOfLen(t, 1, 300), hepOfLen(t, 2, 200)}
+	if units := u.trains.plan(pkts); len(units) != len(pkts) {
+		t.Fatalf("%d units for %d packets with the MTU unknown, want one datagram each", len(units), len(pkts))
+	}
+	u.trains.release()
+	w := &worker{s: &sender{dest: Destination{Name: "c", Host: "127.0.0.1", Transport: UDP}, opts: senderOptions{logger: quietLogger()}}}
+	w.readPathMTU(u)
+	if u.mtuUnknown || u.trains.maxSeg != want {
+		t.Fatalf("after reading again: unknown %v, segment %d, want %d", u.mtuUnknown, u.trains.maxSeg, want)
+	}
+	if units := u.trains.plan(pkts); len(units) != 1 {
+		t.Fatalf("%d units for %d packets once the MTU is known, want one train", len(units), len(pkts))
+	}
+}

@@ -45,6 +45,9 @@ type udpSocket struct {
 	// sending are the units of the send being made (refusedTrain).
 	trains  trainer
 	sending []sendUnit
+	// mtuUnknown: the path's MTU could not be read yet (no trains until it
+	// is; read again before each batch).
+	mtuUnknown bool
 	// errBuf and oobBuf receive the error queue's datagrams and their
 	// control messages.
 	errBuf, oobBuf []byte
@@ -95,7 +98,8 @@ func (w *worker) runDatagrams() {
 	if !s.opts.noUDPGSO {
 		seg, err := maxSegment(conn)
 		if err != nil {
-			s.opts.logger.Warn("hep: no UDP trains for this socket: one datagram per send",
+			u.mtuUnknown = true
+			s.opts.logger.Warn("hep: the path MTU is not known yet: one datagram per send until it is",
 				"destination", s.dest.Name, "address", s.dest.Address(), "error", err)
 		}
 		u.trains.maxSeg = seg
@@ -161,6 +165,9 @@ func (w *worker) runDatagrams() {
 		var sentBytes int
 		for _, p := range pkts {
 			sentBytes += len(p)
+		}
+		if u.mtuUnknown {
+			w.readPathMTU(u)
 		}
 		for rest := pkts; len(rest) > 0; {
 			units := u.trains.plan(rest)
@@ -288,6 +295,17 @@ func (w *worker) writeDatagrams(u *udpSocket, msgs []ipv4.Message, units []sendU
 	}
 	w.refusals(u)
 	return handled
+}
+
+// readPathMTU reads the path's MTU again for a socket whose MTU could not
+// be read (the kernel answers IP_MTU from the socket's cached route, which
+// it may drop): trains start once it is known.
+func (w *worker) readPathMTU(u *udpSocket) {
+	if seg, err := maxSegment(u.conn); err == nil && seg > 0 {
+		u.trains.maxSeg, u.mtuUnknown = seg, false
+		w.s.opts.logger.Info("hep: the path MTU is known: UDP trains on",
+			"destination", w.s.dest.Name, "address", w.s.dest.Address(), "segment", seg)
+	}
 }
 
 // trainRefused reports whether err, returned for a train of segments of
