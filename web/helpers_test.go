@@ -160,6 +160,7 @@ func (f *fixture) sipClient(callID string) net.Conn {
 	msg := fmt.Sprintf("OPTIONS sip:sipwire@%s SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bK-%s\r\n"+
 		"From: <sip:test@127.0.0.1>;tag=1\r\nTo: <sip:sipwire@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: 1 OPTIONS\r\n"+
 		"Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", f.sip, c.LocalAddr(), callID, callID)
+	out := f.tr.Stats().MessagesOut
 	if _, err := c.Write([]byte(msg)); err != nil {
 		f.t.Fatal(err)
 	}
@@ -169,6 +170,14 @@ func (f *fixture) sipClient(callID string) net.Conn {
 		f.t.Fatalf("answer %q, %v", line, err)
 	}
 	c.SetReadDeadline(time.Time{})
+	// The transport counts the answer just after its write, which the
+	// client may read first: wait (bounded) for the count.
+	for i := 0; f.tr.Stats().MessagesOut == out; i++ {
+		if i == 1000 {
+			f.t.Fatal("the answer was never counted as a message out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return c
 }
 
