@@ -20,13 +20,13 @@ import (
 	"github.com/sipwire/sipwire/web/pcap"
 )
 
-// Queue lengths of the event fan-out's consumers. A channel's buffer is
-// allocated whole (an Event is about 180 bytes: 8192 of them are 1.4 MiB)
-// and stays resident once a burst has gone round it, so they are no longer
-// than a burst needs; the history takes events as an observer, into its
-// own bounded queue, which grows only with use.
+// The OpenTelemetry exporter's subscription queue and the pcap ring's
+// bound. A channel's buffer is allocated whole (an Event is about 180
+// bytes: 8192 of them are 1.4 MiB) and stays resident once a burst has
+// gone round it, so it is no longer than a burst needs; HEP and the
+// history take events as observers, into their own bounded queues, which
+// grow only with use.
 const (
-	hepEventQueue  = 8192
 	otelEventQueue = 8192
 	pcapRingBytes  = 8 << 20
 )
