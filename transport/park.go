@@ -88,8 +88,9 @@ func (c *Conn) parkTime(last time.Time, after time.Duration) time.Time {
 	return last.Add(after)
 }
 
-// park hands the connection to the poller. It is the reader's last act:
-// once it returns false (parked) another goroutine may start a reader.
+// park hands the connection to the poller. It is the reader's last act
+// (or, for a connection accepted parked, the accept's: acceptedDetached): once it
+// returns false (parked) another goroutine may start a reader.
 // It returns true when the connection could not park and the reader must
 // go on.
 func (c *Conn) park() bool {
@@ -115,34 +116,6 @@ func (c *Conn) park() bool {
 	c.t.stats.parks.Add(1)
 	c.t.parkedNow.Add(1)
 	return false
-}
-
-// parkNew parks a connection accepted detached (acceptraw_linux.go) from
-// its start, as park does for a reader that leaves (and counted as a
-// park: every resume follows one). A connection the poller cannot watch
-// gets a reader.
-func (c *Conn) parkNew() {
-	p := &c.idle
-	pl := c.t.startPolling().of(c)
-	if pl == nil {
-		c.resume(false, time.Now())
-		return
-	}
-	deadline := c.lastActivity.Load() + int64(c.t.opts.connectionLifetime())
-	c.w.mu.Lock()
-	p.deadline.Store(deadline)
-	p.parked.Store(true)
-	err := pl.watch(c)
-	c.w.mu.Unlock()
-	if err != nil {
-		if p.parked.CompareAndSwap(true, false) {
-			c.resume(false, time.Now())
-		}
-		return
-	}
-	pl.schedule(c, deadline)
-	c.t.stats.parks.Add(1)
-	c.t.parkedNow.Add(1)
 }
 
 // unpark takes the connection back from the poller; it reports whether

@@ -232,18 +232,13 @@ func (c *Conn) readDetached() int {
 			c.w.mu.Unlock()
 			return detachedWait
 		}
-		if c.r.buf == nil {
-			c.takeBuf()
-		}
-		b := *c.r.buf
-		room := cap(b) - len(b)
-		n, err := rawRead(uintptr(fd), b[len(b):cap(b)])
+		n, room, held, err := c.readTail(uintptr(fd))
 		c.w.mu.Unlock()
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			if len(b) == 0 {
+			if held == 0 {
 				c.releaseBuf()
 				if !first {
 					return detachedPark
@@ -330,17 +325,12 @@ func (c *Conn) readReady(fd uintptr) bool {
 // the poller's edge for bytes that came meanwhile wakes it at once.
 func (c *Conn) readAndHandle(fd uintptr) bool {
 	for {
-		if c.r.buf == nil {
-			c.takeBuf()
-		}
-		b := *c.r.buf
-		room := cap(b) - len(b)
-		n, err := rawRead(fd, b[len(b):cap(b)])
+		n, room, held, err := c.readTail(fd)
 		switch {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN:
-			if len(b) == 0 {
+			if held == 0 {
 				c.releaseBuf()
 			}
 			return c.parkAfterPing()
@@ -388,6 +378,18 @@ func (c *Conn) parkAfterPing() bool {
 	c.r.pinged = false
 	c.r.parking = true
 	return true
+}
+
+// readTail reads from fd into the free end of the reader's buffer, taken
+// from the pool first when it has none: n bytes read, the room there was,
+// and the bytes the buffer held before (a partial message).
+func (c *Conn) readTail(fd uintptr) (n, room, held int, err error) {
+	if c.r.buf == nil {
+		c.takeBuf()
+	}
+	b := *c.r.buf
+	n, err = rawRead(fd, b[len(b):cap(b)])
+	return n, cap(b) - len(b), len(b), err
 }
 
 // rawRead is read(2) on the non-blocking socket as a raw system call,

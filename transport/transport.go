@@ -107,32 +107,23 @@ func (t *Transport) Listen(spec string) (netip.AddrPort, error) {
 	}
 	bound := l.Addr().(*net.TCPAddr).AddrPort()
 	bound = netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())
-	var rl *rawListener
+	tl := l.(*net.TCPListener)
+	ln, acceptLoop := l, func() { t.acceptLoop(tl, bound) }
 	if t.opts.parkAfter() > 0 && t.startPolling() != nil {
-		rl = rawListen(l.(*net.TCPListener))
+		if rl := rawListen(tl); rl != nil {
+			ln, acceptLoop = rl, func() { t.acceptLoopRaw(rl, bound) }
+		}
 	}
 	t.mu.Lock()
 	if t.shutdown {
 		t.mu.Unlock()
-		if rl != nil {
-			rl.Close()
-		} else {
-			l.Close()
-		}
+		ln.Close()
 		return netip.AddrPort{}, ErrClosed
 	}
-	if rl != nil {
-		t.listeners = append(t.listeners, rl)
-	} else {
-		t.listeners = append(t.listeners, l)
-	}
+	t.listeners = append(t.listeners, ln)
 	t.acceptors.Add(1)
 	t.mu.Unlock()
-	if rl != nil {
-		go t.acceptLoopRaw(rl, bound)
-	} else {
-		go t.acceptLoop(l.(*net.TCPListener), bound)
-	}
+	go acceptLoop()
 	return bound, nil
 }
 
@@ -202,8 +193,7 @@ func (t *Transport) acceptEach(bound netip.AddrPort, accept func() error) {
 }
 
 // acceptedDetached is accepted for a socket accepted raw: the connection
-// starts detached and parked, and the poller starts its reader when its
-// first bytes arrive.
+// starts detached and parked, and its loop handles its first bytes.
 func (t *Transport) acceptedDetached(fd int, remote, local netip.AddrPort, listener *netip.AddrPort) {
 	c := newConn(t, Inbound, remote, listener)
 	c.local = local
@@ -222,7 +212,9 @@ func (t *Transport) acceptedDetached(fd int, remote, local netip.AddrPort, liste
 	c.mu.Lock()
 	t.raise(c, EventAccepted, StatusSuccess, ReasonAccepted)
 	c.mu.Unlock()
-	c.parkNew()
+	if c.park() { // counted as a park: every resume follows one
+		c.resume(false, time.Now()) // its loop cannot watch it: a reader
+	}
 }
 
 // refused counts and reports an accepted connection refused for
