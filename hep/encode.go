@@ -44,10 +44,8 @@ func OpenPacket(dst []byte, p *Packet) ([]byte, Mark, error) {
 	if !src.IsValid() || !dstA.IsValid() {
 		return dst, Mark{}, fmt.Errorf("%w: source or destination address missing", ErrFamily)
 	}
-	for _, b := range [...][]byte{p.AuthKey, p.CorrelationID, p.NodeName, p.CompressedPayload} {
-		if len(b) > MaxPacketLen-HeaderLen-ChunkHeaderLen {
-			return dst, Mark{}, fmt.Errorf("%w: chunk of %d bytes", ErrTooLarge, len(b))
-		}
+	if n := max(len(p.AuthKey), len(p.CorrelationID), len(p.NodeName), len(p.CompressedPayload)); n > MaxPacketLen-HeaderLen-ChunkHeaderLen {
+		return dst, Mark{}, fmt.Errorf("%w: chunk of %d bytes", ErrTooLarge, n)
 	}
 	v4 := isIPv4Pair(p)
 	start := len(dst)
@@ -125,15 +123,20 @@ func metaLen(p *Packet, v4 bool) int {
 	if v4 {
 		n = fixed + 2*(ChunkHeaderLen+4)
 	}
-	for _, b := range [...][]byte{p.AuthKey, p.CorrelationID, p.NodeName, p.CompressedPayload} {
-		if len(b) > 0 {
-			n += ChunkHeaderLen + len(b)
-		}
-	}
+	n += bytesChunkLen(p.AuthKey) + bytesChunkLen(p.CorrelationID) + bytesChunkLen(p.NodeName) + bytesChunkLen(p.CompressedPayload)
 	if p.VLAN != 0 {
 		n += ChunkHeaderLen + 2
 	}
 	return n
+}
+
+// bytesChunkLen is the encoded length of a chunk of bytes b: none when b is
+// empty (see putBytes).
+func bytesChunkLen(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	return ChunkHeaderLen + len(b)
 }
 
 // putChunkHeader writes a generic chunk header at the start of w.

@@ -2,9 +2,11 @@ package hep
 
 import "sync"
 
-// keepRunBytes is the most buffer a run keeps once sent: a larger one (a
-// burst's) is let go, so that a sender that is quiet again does not hold
-// its peak.
+// keepRunBytes is the most buffer a run keeps once sent unless the run
+// needed a quarter of it: a larger one is let go once the load that grew it
+// (a burst) has passed, so that a sender that is quiet again does not hold
+// its peak, and kept while the load lasts, so that a steady load past it
+// does not grow a new one for every batch.
 const keepRunBytes = 256 << 10
 
 // run is a sequence of encoded HEP packets back to back in one buffer, with
@@ -43,9 +45,10 @@ func (r *run) appendRun(o *run) {
 	}
 }
 
-// reset empties r, keeping its buffers unless they grew past keepRunBytes.
+// reset empties r, keeping its buffers unless they grew past keepRunBytes
+// and r used less than a quarter of them.
 func (r *run) reset() {
-	if cap(r.b) > keepRunBytes {
+	if cap(r.b) > keepRunBytes && len(r.b) < cap(r.b)/4 {
 		r.b, r.ends = nil, nil
 		return
 	}

@@ -29,8 +29,10 @@ func TestRunPackets(t *testing.T) {
 	}
 }
 
-// TestRunLetsGoOfABurst: a run keeps its buffer for the next packets, but
-// not one that a burst grew past keepRunBytes.
+// TestRunLetsGoOfABurst: a run keeps its buffer for the next packets; one
+// grown past keepRunBytes it keeps while the runs sent need a quarter of it
+// (a steady load: no buffer grown again for every batch), and lets go after
+// the first run that does not (the burst has passed).
 func TestRunLetsGoOfABurst(t *testing.T) {
 	var r run
 	r.add(make([]byte, 1000))
@@ -38,12 +40,26 @@ func TestRunLetsGoOfABurst(t *testing.T) {
 	if r.len() != 0 || cap(r.b) < 1000 {
 		t.Fatalf("after a small run: %d packets, capacity %d; want 0 and the buffer kept", r.len(), cap(r.b))
 	}
-	for range keepRunBytes/MaxDatagramLen + 1 {
-		r.add(make([]byte, MaxDatagramLen))
+	burst := func() {
+		for range keepRunBytes/MaxDatagramLen + 1 {
+			r.add(make([]byte, MaxDatagramLen))
+		}
 	}
+	burst()
+	r.reset()
+	grown := cap(r.b)
+	if r.len() != 0 || grown <= keepRunBytes {
+		t.Fatalf("after a run past keepRunBytes: %d packets, capacity %d; want 0 and the buffer kept", r.len(), grown)
+	}
+	burst()
+	r.reset()
+	if cap(r.b) != grown {
+		t.Fatalf("a second run as large: capacity %d, want the buffer of %d kept", cap(r.b), grown)
+	}
+	r.add(make([]byte, 1000))
 	r.reset()
 	if r.len() != 0 || cap(r.b) != 0 || cap(r.ends) != 0 {
-		t.Fatalf("after a burst: %d packets, capacity %d and %d; want the buffers let go", r.len(), cap(r.b), cap(r.ends))
+		t.Fatalf("after the burst: %d packets, capacity %d and %d; want the buffers let go", r.len(), cap(r.b), cap(r.ends))
 	}
 }
 

@@ -22,7 +22,9 @@ const (
 	maxPadRatio = 2
 	// maxPlanBytes bounds the trains one plan lays out (the rest of a batch
 	// waits for the next plan), and trainBufKeep what a worker keeps of
-	// its train buffer between batches: a burst's buffer is let go.
+	// its train buffer between batches unless the batch needed a quarter
+	// of it: a burst's buffer is let go once the burst has passed, a
+	// steady load's is kept (see keepRunBytes).
 	maxPlanBytes = 1 << 20
 	trainBufKeep = 256 << 10
 )
@@ -102,9 +104,10 @@ func (t *trainer) plan(pkts [][]byte) []sendUnit {
 	return t.units
 }
 
-// release lets a large train buffer go once its batch is sent.
+// release lets a large train buffer go once its batch is sent, unless the
+// batch needed a quarter of it.
 func (t *trainer) release() {
-	if cap(t.buf) > trainBufKeep {
+	if cap(t.buf) > trainBufKeep && len(t.buf) < cap(t.buf)/4 {
 		t.buf = nil
 	}
 	clear(t.units) // the lone datagrams' packets go back to their run

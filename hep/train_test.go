@@ -139,7 +139,7 @@ func TestTrainPlan(t *testing.T) {
 
 // TestTrainPlanBytes: one plan lays out at most maxPlanBytes of trains
 // (and a train's own length) however large the batch; the rest is planned
-// next, and a burst's buffer is not kept.
+// next, and a burst's buffer is let go once a batch no longer needs it.
 func TestTrainPlanBytes(t *testing.T) {
 	var pkts [][]byte
 	for i := range 200 {
@@ -163,6 +163,11 @@ func TestTrainPlanBytes(t *testing.T) {
 	if plans < 200*30000/maxPlanBytes {
 		t.Errorf("%d plans for %d bytes", plans, 200*30000)
 	}
+	tr.release()
+	if cap(tr.buf) <= trainBufKeep {
+		t.Fatalf("a %d-byte train buffer after a plan of %d bytes: want it kept while batches need it", cap(tr.buf), len(tr.buf))
+	}
+	tr.plan(pkts[:2])
 	tr.release()
 	if tr.buf != nil {
 		t.Errorf("a %d-byte train buffer kept after the burst", cap(tr.buf))

@@ -1,18 +1,18 @@
 package pcap
 
-// minArenaBytes is the arena's first size; it doubles from there up to the
-// ring's bound as messages arrive.
-const minArenaBytes = 64 << 10
-
 // arena is a circular buffer of whole records, oldest first, each starting
 // with its header (see header.go). A record is never split across the end of
 // the buffer: one that does not fit there goes to the start, and the unused
 // end waits until the oldest records have been read past it. The buffer is
-// allocated at the first record and grows by doubling up to max, so an idle
-// ring costs nothing. It is not safe for concurrent use.
+// the ring's whole bound, taken at the first record from memory the kernel
+// backs page by page as records first reach it (arenaMemory): an idle ring
+// costs nothing, a filling one costs no copy (a buffer grown by doubling
+// copied every record at each step, 16 MiB of copies and twice the
+// memory while the last one ran for the default bound), and the records
+// are outside the Go heap, so the collector neither scans them nor counts
+// them towards its goal. It is not safe for concurrent use.
 type arena struct {
 	buf []byte
-	max int
 	// Records are in buf[head:tail], or, when wrapped, in buf[head:end]
 	// followed by buf[:tail].
 	head, tail, end int
@@ -45,12 +45,11 @@ func (a *arena) take(size int) []byte {
 	return b
 }
 
-// pop removes the oldest record and returns it; it aliases the buffer and
-// is valid until the next take.
-func (a *arena) pop() []byte {
-	rec := a.buf[a.head:]
-	rec = rec[:storedSize(rec)]
-	a.head += len(rec)
+// pop removes the oldest record, of size bytes. It does not read the
+// record, cold in the cache by the time it is evicted: the caller knows its
+// size (the index keeps it).
+func (a *arena) pop(size int) {
+	a.head += size
 	a.n--
 	switch {
 	case a.n == 0:
@@ -58,25 +57,6 @@ func (a *arena) pop() []byte {
 	case a.wrapped && a.head == a.end:
 		a.head, a.end, a.wrapped = 0, 0, false
 	}
-	return rec
-}
-
-// grow reallocates the buffer, larger and with the records moved to its
-// start, so that a record of size bytes fits if max allows. It reports false
-// when the buffer is already max bytes long.
-func (a *arena) grow(size int) bool {
-	if len(a.buf) >= a.max {
-		return false
-	}
-	used := a.used()
-	n := a.max
-	if len(a.buf) < a.max/2 {
-		n = min(a.max, max(2*len(a.buf), minArenaBytes, used+size))
-	}
-	buf := make([]byte, n)
-	a.copyTo(buf)
-	a.buf, a.head, a.tail, a.end, a.wrapped = buf, 0, used, 0, false
-	return true
 }
 
 // copyTo copies the records, oldest first, to dst, which holds at least

@@ -57,45 +57,40 @@ func TestArenaWrapsWholeRecords(t *testing.T) {
 	}
 }
 
-// TestArenaGrowsLazily checks that a ring allocates nothing until the first
-// message and then grows by doubling, never past its bound.
-func TestArenaGrowsLazily(t *testing.T) {
+// TestArenaTakenAtFirstMessage checks that a ring takes no memory until
+// its first message, then its whole bound at once (no growth, no copy), and
+// never holds more than the bound.
+func TestArenaTakenAtFirstMessage(t *testing.T) {
 	const bound = 1 << 20
 	r := NewRing(bound)
-	if len(r.arena.buf) != 0 {
+	if r.arena.buf != nil {
 		t.Fatalf("an empty ring holds an arena of %d bytes", len(r.arena.buf))
 	}
 	sent := []*transport.TracedMessage{tapped(1, transport.Received, testEpoch, "first", 100)}
 	r.TapMessage(sent[0])
-	if len(r.arena.buf) != minArenaBytes {
-		t.Fatalf("arena of %d bytes after one message, want %d", len(r.arena.buf), minArenaBytes)
+	if len(r.arena.buf) != bound {
+		t.Fatalf("arena of %d bytes after one message, want the bound %d", len(r.arena.buf), bound)
 	}
 	for i := range 3000 {
 		m := tapped(1, transport.Received, testEpoch, fmt.Sprintf("c%d", i), 500)
 		r.TapMessage(m)
 		sent = append(sent, m)
-		if n := len(r.arena.buf); n > bound || n&(n-1) != 0 {
-			t.Fatalf("arena of %d bytes, want a power of two up to %d", n, bound)
+		if r.arena.used() > bound {
+			t.Fatalf("message %d: arena holds %d bytes, over the bound %d", i, r.arena.used(), bound)
 		}
 	}
 	if len(r.arena.buf) != bound || r.Stats().Evicted == 0 {
-		t.Fatalf("arena of %d bytes, stats %+v: want it full at %d and evicting", len(r.arena.buf), r.Stats(), bound)
+		t.Fatalf("arena of %d bytes, stats %+v: want %d and evicting", len(r.arena.buf), r.Stats(), bound)
 	}
 	checkSuffix(t, r, sent)
-
-	small := NewRing(minArenaBytes / 4)
-	small.TapMessage(tapped(1, transport.Received, testEpoch, "x", 0))
-	if len(small.arena.buf) != minArenaBytes/4 {
-		t.Fatalf("ring bounded to %d bytes holds an arena of %d", minArenaBytes/4, len(small.arena.buf))
-	}
 }
 
-// TestArenaGrowsAroundLargeMessage checks growth straight to the size a
-// message needs when doubling is not enough.
-func TestArenaGrowsAroundLargeMessage(t *testing.T) {
+// TestArenaTakesLargeMessage checks that a message far larger than the
+// others fits among them when the bound allows.
+func TestArenaTakesLargeMessage(t *testing.T) {
 	r := NewRing(1 << 20)
 	var sent []*transport.TracedMessage
-	for i, body := range []int{10, 3 * minArenaBytes, 10} {
+	for i, body := range []int{10, 3 << 16, 10} {
 		m := tapped(1, transport.Received, testEpoch, fmt.Sprint(i), body)
 		r.TapMessage(m)
 		sent = append(sent, m)

@@ -9,16 +9,25 @@ import (
 
 // The Call-ID index finds a call's records without scanning the ring. Each
 // record held has a slot, in the order of their sequence numbers, that says
-// where it starts in the arena and how far ahead the next record of the same
-// Call-ID is; a map from the Call-ID's hash to its oldest and newest record
-// starts the chain. Keeping a record adds one slot (16 bytes) and, for a new
-// Call-ID, one map entry; evicting it removes them. Keeping a record costs
-// one map lookup, evicting one none: the slot points at its Call-ID's entry
-// (which keeps the hash), so that eviction neither hashes again, nor reads
-// the evicted record's Call-ID, nor looks the map up (all of them cold in
-// the cache); only the eviction of a call's last record deletes its entry.
-// The map holds pointers to entries, changed in place and recycled. All of
-// it is guarded by Ring.mu.
+// where it starts in the arena, its size, the hash of its Call-ID and how
+// far ahead the next record of the same Call-ID is; a map from the Call-ID's
+// hash to its oldest and newest record starts the chain.
+//
+// The index is brought up to date when it is read (Call, Calls), not as
+// records are kept: keeping a record writes its slot (32 bytes, in order)
+// and nothing else, and a record evicted before the next read never touches
+// the map. A forwarder keeps a dozen records a call and an operator reads
+// the calls now and then; the map's lookup, its entry's update and the link
+// from the call's previous record (three random accesses, cold in the cache)
+// cost a traced message about 40 % of its ring time when they were made as
+// it was kept. A read indexes the records kept since the last one, oldest
+// first (indexChunk at a time, the lock let go in between), then answers.
+//
+// Once indexed, a slot points at its Call-ID's entry, so that eviction
+// neither hashes again, nor reads the evicted record (the slot holds its
+// sizes), nor looks the map up; only the eviction of a call's last indexed
+// record deletes its entry. The map holds pointers to entries, changed in
+// place and recycled. All of it is guarded by Ring.mu.
 
 // maxCallConns is how many connections a call's index entry remembers (a
 // call through the forwarder has two: the client's and the upstream's). The
@@ -26,14 +35,29 @@ import (
 // connection may have carried; the records say which did.
 const maxCallConns = 4
 
+// indexChunk is how many records a read of the index indexes under one
+// hold of the ring's lock (about 0.5 ms), so that a message being kept
+// waits at most that long for a read.
+const indexChunk = 4096
+
+// maxIndexChunks bounds the chunks a read indexes letting the lock go in
+// between; past it, it indexes the rest under one hold (messages arriving
+// faster than they are indexed, which a forwarder's rates never come near).
+const maxIndexChunks = 16
+
 // slot is what the index keeps of one record.
 type slot struct {
 	off uint32 // where the record starts in the arena
+	// size is the record's size in the arena, dataLen its message's
+	// length (as in its header, which eviction does not read).
+	size, dataLen uint32
 	// next is how many sequence numbers ahead the next record of the
 	// same Call-ID is; zero for none (yet).
 	next uint32
-	// e is the entry of the record's Call-ID, nil for a record without
-	// one.
+	// h is the key of the record's Call-ID (index.hash), zero for none.
+	h uint64
+	// e is the entry of the record's Call-ID once indexed, nil before or
+	// for a record without one.
 	e *callEntry
 }
 
@@ -62,7 +86,10 @@ type index struct {
 	seed  maphash.Seed
 	slots []slot // a circular queue: the oldest record's slot is slots[head]
 	head  int
-	calls map[uint64]*callEntry
+	// indexed is the sequence number of the newest record indexed (in
+	// calls), zero for none: the records after it have their slots only.
+	indexed uint64
+	calls   map[uint64]*callEntry
 	// free are entries of evicted calls, for new ones: a full ring keeps
 	// calls without allocating.
 	free []*callEntry
@@ -72,15 +99,17 @@ func newIndex() index {
 	return index{seed: maphash.MakeSeed(), calls: make(map[uint64]*callEntry)}
 }
 
-// hash is the key of a Call-ID, never zero (a slot's "no Call-ID").
+// hash is the key of a Call-ID, never zero (a slot's "no Call-ID"). It
+// reads only the seed, set once: callers need not hold Ring.mu.
 func (x *index) hash(callID []byte) uint64 { return max(maphash.Bytes(x.seed, callID), 1) }
 
 // slot returns the slot of the i-th oldest record.
 func (x *index) slot(i int) *slot { return &x.slots[(x.head+i)%len(x.slots)] }
 
-// add indexes the record seq, the n-th held (n-1 are older), which starts
-// at off.
-func (x *index) add(seq uint64, n int, off int, conn uint64, callID []byte) {
+// add keeps the slot of the n-th record held (n-1 are older), which starts
+// at off and takes size bytes, dataLen of them its message, and whose
+// Call-ID's key is h (zero for none). It is indexed at the next read.
+func (x *index) add(n int, off, size, dataLen int, h uint64) {
 	if n > len(x.slots) {
 		grown := make([]slot, max(2*len(x.slots), 1024))
 		for i := range n - 1 {
@@ -88,58 +117,78 @@ func (x *index) add(seq uint64, n int, off int, conn uint64, callID []byte) {
 		}
 		x.slots, x.head = grown, 0
 	}
-	if len(callID) == 0 {
-		*x.slot(n - 1) = slot{off: uint32(off)}
-		return
-	}
-	h := x.hash(callID)
-	if e, ok := x.calls[h]; ok {
-		*x.slot(n - 1) = slot{off: uint32(off), e: e}
-		last := x.slot(n - 1 - int(seq-e.last))
-		last.next = uint32(seq - e.last)
-		e.last = seq
-		e.n++
-		e.addConn(conn)
-		return
-	}
-	var e *callEntry
-	if k := len(x.free); k > 0 {
-		e, x.free = x.free[k-1], x.free[:k-1]
-	} else {
-		e = new(callEntry)
-	}
-	*e = callEntry{h: h, first: seq, last: seq, n: 1}
-	e.addConn(conn)
-	x.calls[h] = e
-	*x.slot(n - 1) = slot{off: uint32(off), e: e}
+	*x.slot(n - 1) = slot{off: uint32(off), size: uint32(size), dataLen: uint32(dataLen), h: h}
 }
 
-// evict forgets the oldest record, seq.
-func (x *index) evict(seq uint64) {
+// catchUp indexes at most limit of the records not indexed yet, oldest
+// first, of those held: first to last; buf is the arena (for each record's
+// connection). It reports whether every record held is indexed.
+func (x *index) catchUp(first, last uint64, buf []byte, limit int) bool {
+	for seq := max(x.indexed+1, first); seq <= last; seq++ {
+		if limit == 0 {
+			return false
+		}
+		limit--
+		x.indexed = seq
+		s := x.slot(int(seq - first))
+		if s.h == 0 {
+			continue
+		}
+		conn := storedConn(buf[s.off:])
+		if e, ok := x.calls[s.h]; ok {
+			s.e = e
+			x.slot(int(e.last - first)).next = uint32(seq - e.last)
+			e.last = seq
+			e.n++
+			e.addConn(conn)
+			continue
+		}
+		var e *callEntry
+		if k := len(x.free); k > 0 {
+			e, x.free = x.free[k-1], x.free[:k-1]
+		} else {
+			e = new(callEntry)
+		}
+		*e = callEntry{h: s.h, first: seq, last: seq, n: 1}
+		e.addConn(conn)
+		x.calls[s.h] = e
+		s.e = e
+	}
+	return true
+}
+
+// evict forgets the oldest record, seq, and returns its slot.
+func (x *index) evict(seq uint64) slot {
 	s := x.slots[x.head]
 	x.slots[x.head].e = nil
 	x.head = (x.head + 1) % len(x.slots)
 	e := s.e
 	if e == nil || e.first != seq {
-		return
+		return s
 	}
 	if s.next == 0 {
 		delete(x.calls, e.h)
 		x.free = append(x.free, e)
-		return
+		return s
 	}
 	e.first += uint64(s.next)
 	e.n--
+	return s
 }
 
-// relocate sets the offsets of the n records held after the arena moved
-// them, contiguous, to the start of buf.
-func (x *index) relocate(buf []byte, n int) {
-	off := 0
-	for i := range n {
-		x.slot(i).off = uint32(off)
-		off += storedSize(buf[off:])
+// lockIndexed locks r.mu with every record held indexed: it indexes
+// indexChunk records at a time, letting the lock go in between, at most
+// maxIndexChunks times, then the rest under the lock it returns with.
+func (r *Ring) lockIndexed() {
+	for range maxIndexChunks {
+		r.mu.Lock()
+		if r.idx.catchUp(r.seq-uint64(r.arena.n)+1, r.seq, r.arena.buf, indexChunk) {
+			return
+		}
+		r.mu.Unlock()
 	}
+	r.mu.Lock()
+	r.idx.catchUp(r.seq-uint64(r.arena.n)+1, r.seq, r.arena.buf, -1)
 }
 
 // CallQuery selects calls for Ring.Calls. The zero CallQuery selects all.
@@ -198,7 +247,7 @@ func (r *Ring) Calls(q CallQuery) CallsPage {
 	// call's Call-ID as well.
 	type cand struct{ h, last uint64 }
 	var cands []cand
-	r.mu.Lock()
+	r.lockIndexed()
 	held := len(r.idx.calls)
 	first := r.seq - uint64(r.arena.n) + 1
 	for h, e := range r.idx.calls {
@@ -278,7 +327,7 @@ func (r *Ring) Call(callID string) []Record {
 	var buf []byte
 	var seqs []uint64
 	var ends []int
-	r.mu.Lock()
+	r.lockIndexed()
 	if e, ok := r.idx.calls[r.idx.hash(id)]; ok {
 		first := r.seq - uint64(r.arena.n) + 1
 		for seq := e.first; ; {

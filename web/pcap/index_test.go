@@ -12,10 +12,11 @@ import (
 )
 
 // TestCallIndexMatchesAScan keeps messages of interleaved calls in rings
-// small enough to evict and to grow their arena many times, and checks after
-// every batch that the index finds for each Call-ID exactly the records a
-// scan of the whole ring finds, and that Calls counts and filters as a scan
-// does.
+// small enough to evict many times, and checks after every batch (of 1 to
+// 400 messages, so that the index is read with few or many records kept
+// since the last read, some evicted unindexed) that the index finds for
+// each Call-ID exactly the records a scan of the whole ring finds, and that
+// Calls counts and filters as a scan does.
 func TestCallIndexMatchesAScan(t *testing.T) {
 	for _, maxBytes := range []int{4 << 10, 100 << 10, 1 << 20} {
 		t.Run(fmt.Sprint(maxBytes), func(t *testing.T) {
@@ -23,7 +24,7 @@ func TestCallIndexMatchesAScan(t *testing.T) {
 			r := NewRing(maxBytes)
 			at := testEpoch
 			for batch := range 40 {
-				for range 200 {
+				for range 1 + rng.IntN(400) {
 					call := fmt.Sprintf("call-%d@Host", rng.IntN(60))
 					if rng.IntN(20) == 0 {
 						call = "" // a message without a Call-ID is kept, not indexed
@@ -95,6 +96,66 @@ func checkIndex(t *testing.T, r *Ring, batch int) {
 	if got := r.Calls(CallQuery{Search: "@HOST", Limit: 2}); got.Matched != len(byCall) || len(got.Calls) != min(2, len(byCall)) {
 		t.Fatalf("batch %d: a search ignoring case matched %d of %d, returned %d for limit 2", batch, got.Matched, len(byCall), len(got.Calls))
 	}
+}
+
+// TestCallIndexBuiltWhenRead checks that keeping messages indexes nothing
+// (the map is built when the index is read) and that a read indexes every
+// record held, several chunks of them.
+func TestCallIndexBuiltWhenRead(t *testing.T) {
+	r := NewRing(8 << 20)
+	at := testEpoch
+	const msgs = 3*indexChunk + 100
+	for i := range msgs {
+		at = at.Add(time.Millisecond)
+		r.TapMessage(tapped(uint64(1+i%2), transport.Received, at, fmt.Sprintf("call-%d@Host", i/24), 0))
+	}
+	if r.Stats().Messages != msgs {
+		t.Fatalf("ring holds %d messages, want all %d", r.Stats().Messages, msgs)
+	}
+	if n := len(r.idx.calls); n != 0 || r.idx.indexed != 0 {
+		t.Fatalf("keeping messages indexed %d calls, up to seq %d; want none before a read", n, r.idx.indexed)
+	}
+	checkIndex(t, r, 0)
+	if r.idx.indexed != r.seq || len(r.idx.calls) != (msgs+23)/24 {
+		t.Fatalf("after a read: indexed up to %d of %d, %d calls, want %d", r.idx.indexed, r.seq, len(r.idx.calls), (msgs+23)/24)
+	}
+}
+
+// TestCallIndexReadWhileKept reads the index (Call, Calls) while two
+// goroutines keep messages of interleaved calls, with the ring evicting, so
+// that reads catch up in chunks with the lock let go in between; then
+// checks it against a scan.
+func TestCallIndexReadWhileKept(t *testing.T) {
+	r := NewRing(1 << 20)
+	done := make(chan struct{})
+	for g := range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			// One time for all: the two goroutines' messages reach the
+			// ring in no time order, and checkIndex checks that Calls
+			// lists the most recent first by time.
+			for i := range 20000 {
+				r.TapMessage(tapped(uint64(1+g), transport.MessageDirection(i%2), testEpoch, fmt.Sprintf("call-%d-%d@Host", g, i/12), 50))
+			}
+		}()
+	}
+	for left := 2; left > 0; {
+		select {
+		case <-done:
+			left--
+		default:
+			// The calls listed may be evicted before Call looks: what
+			// is checked is the race detector's, and the final scan.
+			for _, c := range r.Calls(CallQuery{Limit: 5}).Calls {
+				for _, rec := range r.Call(c.CallID) {
+					if rec.CallID != c.CallID {
+						t.Errorf("Call(%q) returned a record of %q", c.CallID, rec.CallID)
+					}
+				}
+			}
+		}
+	}
+	checkIndex(t, r, 0)
 }
 
 // fillCalls keeps calls of 12 messages each, as SIPp's uac and uas give

@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -19,7 +20,7 @@ type RingStats struct {
 	// MaxBytes is the ring's bound: what its arena never exceeds, with
 	// each message costing its bytes, its Call-ID and a fixed header. The
 	// Call-ID index (index.go) is outside it and follows the messages held:
-	// 16 bytes a message and an entry of about 100 bytes a call.
+	// 24 bytes a message and an entry of about 100 bytes a call.
 	MaxBytes int `json:"max_bytes"`
 	// Captured counts every message kept; Evicted those pushed out by newer
 	// ones; TooLarge those alone bigger than the bound, never kept.
@@ -29,16 +30,19 @@ type RingStats struct {
 }
 
 // Ring keeps the most recent traced messages within a byte bound, oldest
-// evicted first. Messages are copied into one circular buffer that grows up
-// to the bound as they arrive, so that keeping one allocates nothing once
-// the ring is full. It is safe for concurrent use.
+// evicted first. Messages are copied into one circular buffer of the bound,
+// taken at the first message, whose pages become resident as messages first
+// reach them (arena.go), so that keeping one allocates nothing. It is safe
+// for concurrent use.
 type Ring struct {
 	maxBytes int
 
-	mu      sync.Mutex
-	arena   arena
-	bytes   int // message bytes held
-	idBytes int // Call-ID bytes held
+	mu    sync.Mutex
+	arena arena
+	bytes int // message bytes held
+	// idBytes: Call-ID bytes held, and the zones of scoped IPv6
+	// addresses (records' bytes past their messages).
+	idBytes int
 	seq     uint64
 	evicted uint64
 	idx     index // the Call-ID index (index.go)
@@ -47,14 +51,14 @@ type Ring struct {
 }
 
 // NewRing returns an empty ring bounded to maxBytes (message bytes plus a
-// small fixed cost per message); zero means DefaultMaxBytes. The ring
-// allocates its memory as messages arrive.
+// small fixed cost per message); zero means DefaultMaxBytes. The ring takes
+// its memory at the first message, resident as messages fill it.
 func NewRing(maxBytes int) *Ring {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
 	maxBytes = min(maxBytes, maxRecordBytes) // the index's offsets are 32-bit
-	return &Ring{maxBytes: maxBytes, arena: arena{max: maxBytes}, idx: newIndex()}
+	return &Ring{maxBytes: maxBytes, idx: newIndex()}
 }
 
 // Observe implements transport.Observer (add it with
@@ -76,6 +80,10 @@ func (r *Ring) TapMessage(m *transport.TracedMessage) {
 	}
 	var h [headerSize]byte
 	putHeader(&h, m, size, localZone, remoteZone)
+	var key uint64
+	if len(m.CallID) > 0 {
+		key = r.idx.hash(m.CallID)
+	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -86,26 +94,33 @@ func (r *Ring) TapMessage(m *transport.TracedMessage) {
 	n += copy(b[n:], localZone)
 	copy(b[n:], remoteZone)
 	r.seq++
-	r.idx.add(r.seq, r.arena.n, r.arena.tail-size, m.Conn.ID, m.CallID)
+	r.idx.add(r.arena.n, r.arena.tail-size, size, len(m.Data), key)
 	r.bytes += len(m.Data)
-	r.idBytes += len(m.CallID)
+	r.idBytes += size - headerSize - len(m.Data)
 }
 
-// room returns where a record of size bytes goes, growing the arena or else
-// evicting the oldest records. The caller holds r.mu.
+// room returns where a record of size bytes goes, evicting the oldest
+// records to make room; the first record takes the arena's memory. The
+// caller holds r.mu.
 func (r *Ring) room(size int) []byte {
+	if r.arena.buf == nil {
+		buf, release := arenaMemory(r.maxBytes)
+		r.arena.buf = buf
+		if release != nil {
+			// The records never leave the ring but as copies (Snapshot,
+			// Call, Calls), so nothing refers to the arena once the ring
+			// is unreachable.
+			runtime.AddCleanup(r, release, buf)
+		}
+	}
 	for {
 		if b := r.arena.take(size); b != nil {
 			return b
 		}
-		if r.arena.grow(size) {
-			r.idx.relocate(r.arena.buf, r.arena.n)
-			continue
-		}
-		r.idx.evict(r.seq - uint64(r.arena.n) + 1)
-		old := r.arena.pop()
-		r.bytes -= storedDataLen(old)
-		r.idBytes -= storedCallIDLen(old)
+		old := r.idx.evict(r.seq - uint64(r.arena.n) + 1)
+		r.arena.pop(int(old.size))
+		r.bytes -= int(old.dataLen)
+		r.idBytes -= int(old.size) - headerSize - int(old.dataLen)
 		r.evicted++
 	}
 }

@@ -31,7 +31,7 @@ func (r *Ring) Snapshot(f Filter) []Record {
 type copied struct {
 	buf        []byte // the records, oldest first
 	first      uint64 // the sequence number of the oldest
-	n, idBytes int    // how many records, and their Call-IDs' total length
+	n, idBytes int    // how many records, and their Call-IDs' total length (at most: Ring.idBytes)
 }
 
 // copyRecords copies the ring's records to a new buffer, allocated with the
