@@ -20,7 +20,8 @@ type RingStats struct {
 	// MaxBytes is the ring's bound: what its arena never exceeds, with
 	// each message costing its bytes, its Call-ID and a fixed header. The
 	// Call-ID index (index.go) is outside it and follows the messages held:
-	// 24 bytes a message and an entry of about 100 bytes a call.
+	// 32 bytes a message and, once the index has been read, an entry of
+	// about 100 bytes a call.
 	MaxBytes int `json:"max_bytes"`
 	// Captured counts every message kept; Evicted those pushed out by newer
 	// ones; TooLarge those alone bigger than the bound, never kept.
