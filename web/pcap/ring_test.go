@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -239,5 +240,23 @@ func TestRingConcurrentTapAndSnapshot(t *testing.T) {
 				t.Fatalf("record %d: Call-ID %q conn %d does not match its message", rec.Seq, rec.CallID, rec.ConnID)
 			}
 		}
+	}
+}
+
+// TestRingSnapshotCopiesWhatIsHeld checks that a snapshot of a ring holding
+// few messages allocates about what they take, not the ring's bound (its
+// arena's size).
+func TestRingSnapshotCopiesWhatIsHeld(t *testing.T) {
+	r := NewRing(64 << 20)
+	r.TapMessage(tapped(1, transport.Received, testEpoch, "c1", 100))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := r.Snapshot(Filter{})
+	runtime.ReadMemStats(&after)
+	if len(got) != 1 {
+		t.Fatalf("snapshot of %d records, want 1", len(got))
+	}
+	if allocs := after.TotalAlloc - before.TotalAlloc; allocs > 1<<20 {
+		t.Fatalf("a snapshot of one message allocated %d bytes in a ring of %d", allocs, 64<<20)
 	}
 }

@@ -40,7 +40,8 @@ func (r *Ring) copyRecords() copied {
 	var buf []byte
 	for {
 		r.mu.Lock()
-		if used := r.arena.used(); used <= len(buf) {
+		used := r.arena.used()
+		if used <= len(buf) {
 			c := copied{
 				buf:     buf[:r.arena.copyTo(buf)],
 				first:   r.seq - uint64(r.arena.n) + 1,
@@ -50,7 +51,10 @@ func (r *Ring) copyRecords() copied {
 			r.mu.Unlock()
 			return c
 		}
-		size := len(r.arena.buf)
+		// What the records take, and some room for those kept while
+		// the lock is let go; never more than the arena (the ring's
+		// bound, however few records it holds).
+		size := min(len(r.arena.buf), used+used/4+4096)
 		r.mu.Unlock()
 		buf = make([]byte, size)
 	}
