@@ -55,6 +55,15 @@ func (r *run) reset() {
 	r.b, r.ends = r.b[:0], r.ends[:0]
 }
 
+// shed lets go of r's buffers, empty, if they grew past keepRunBytes: its
+// worker is going idle, and a burst's last runs, which needed them, left
+// them kept (see reset).
+func (r *run) shed() {
+	if r.len() == 0 && cap(r.b) > keepRunBytes {
+		r.b, r.ends = nil, nil
+	}
+}
+
 // scratchPool recycles the buffers a packet is encoded into before it is
 // copied into each destination's queue.
 type scratchPool struct {

@@ -113,6 +113,13 @@ func (t *trainer) release() {
 	clear(t.units) // the lone datagrams' packets go back to their run
 }
 
+// shed lets a large train buffer go when its worker goes idle.
+func (t *trainer) shed() {
+	if cap(t.buf) > trainBufKeep {
+		t.buf = nil
+	}
+}
+
 // control returns the control message that asks for segments of seg bytes,
 // in the i-th slot of the trainer's control buffer.
 func (t *trainer) control(i, seg int) []byte {

@@ -104,7 +104,9 @@ func (w *worker) runDatagrams() {
 		}
 		u.trains.maxSeg = seg
 	}
+	w.idle = u.trains.shed
 	defer func() {
+		w.idle = nil
 		// Refusals of the last datagrams are counted before the socket goes.
 		w.refusals(u)
 		conn.Close()

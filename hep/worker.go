@@ -55,6 +55,11 @@ type worker struct {
 	// for the packets it took, so more does not wait again. Worker only.
 	steady, lingered bool
 
+	// idle, when set, lets go of the socket's own buffers grown past
+	// their keep (a UDP socket's train buffer) when the worker goes to
+	// sleep on an empty queue. Worker only.
+	idle func()
+
 	connMu sync.Mutex
 	conn   io.Closer // the socket in use, closed by abort
 }
@@ -187,6 +192,13 @@ func (w *worker) nextOrWake(dead <-chan struct{}, wake <-chan time.Time) (ok, wo
 			w.mu.Unlock()
 			w.take()
 			return true, false
+		}
+		// Going to sleep on an empty queue: the load has stopped, and
+		// the buffers a burst grew go (reset keeps them while it lasts).
+		w.q.shed()
+		w.out.shed()
+		if w.idle != nil {
+			w.idle()
 		}
 		w.waiting = true
 		w.mu.Unlock()

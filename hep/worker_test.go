@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -248,5 +249,46 @@ func TestSteadyWaitKeepsUp(t *testing.T) {
 	}
 	if w.sent(steadyBatch-1, 100); w.steady {
 		t.Fatal("below steadyBatch the worker sleeps on the queue")
+	}
+}
+
+// TestWorkerShedsBurstBuffers: a burst grows a worker's runs past
+// keepRunBytes, and reset keeps them while batches need them; once the
+// worker goes to sleep on its empty queue (the burst is over), it lets them
+// go. Without it, an idle sender kept its last burst's buffers for good.
+func TestWorkerShedsBurstBuffers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(io.Discard, c)
+	}()
+	dest := Destination{Name: "stream", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: TCP, Version: 3}
+	// The batch delay gathers the burst into a few large runs.
+	tr := newTestTracer(t, Config{Destinations: []Destination{dest}, Format: FormatOpenSIPS, BatchDelay: 20 * time.Millisecond})
+	waitFor(t, "the destination", func() bool { return tr.Stats()[0].Connected })
+	const burst = 2000
+	m := tapped("burst@example.com", "burst", 1000)
+	for range burst {
+		tr.TapMessage(m)
+	}
+	waitFor(t, "the burst sent", func() bool { return tr.Stats()[0].PacketsSent == burst })
+	w := tr.senders[0].workers[0]
+	var q, out int
+	waitFor(t, "the worker asleep on its queue", func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		q, out = cap(w.q.b), cap(w.out.b)
+		return w.waiting
+	})
+	if q > keepRunBytes || out > keepRunBytes {
+		t.Fatalf("an idle worker holds runs of %d and %d bytes after a burst of %d packets, want at most %d", q, out, burst, keepRunBytes)
 	}
 }
