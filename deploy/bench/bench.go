@@ -27,6 +27,9 @@ type options struct {
 	// BeforeVersion names the binary of -sipwire-before (the "X:before"
 	// forwarders), for the report.
 	BeforeVersion string
+	// FlipPhases is the number of one-second phases of a flip run
+	// (flip.go); 0 skips the flip phase.
+	FlipPhases int
 }
 
 // bench is one run of the benchmark.
@@ -48,6 +51,7 @@ type bench struct {
 
 	idle  map[string]idleResult
 	steps []stepResult
+	flips []flipResult
 }
 
 // logf writes a progress line.
@@ -110,7 +114,7 @@ func (b *bench) specs() []forwarderSpec {
 	return out
 }
 
-// run runs every phase: idle memory, CPU per call, ramps.
+// run runs every phase: idle memory, CPU per call, flips, ramps.
 func (b *bench) run() {
 	if b.opts.IdleConns > 0 {
 		for _, s := range b.specs() {
@@ -139,6 +143,9 @@ func (b *bench) run() {
 				}
 			}
 		}
+	}
+	if b.opts.FlipPhases > 0 {
+		b.runFlips()
 	}
 	if b.opts.SkipRamp {
 		return

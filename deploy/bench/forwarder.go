@@ -36,6 +36,9 @@ type forwarderSpec struct {
 	Ramp bool
 	// Before: run the sipwire of -sipwire-before (key "X:before").
 	Before bool
+	// Traced: a sipwire forwarder with tracing on, run in the flip phase
+	// (flip.go).
+	Traced bool
 }
 
 // forwarderSpecs are every forwarder the benchmark knows, in table order.
@@ -43,9 +46,9 @@ func forwarderSpecs() []forwarderSpec {
 	return []forwarderSpec{
 		{Key: "a", Title: "sipwire, tracing off (history on)", Kind: kindSipwire, Config: "sipwire-a.yaml", Ramp: true},
 		{Key: "a0", Title: "sipwire, tracing off, history off", Kind: kindSipwire, Config: "sipwire-a0.yaml"},
-		{Key: "b", Title: "sipwire, tracing on (HEP/UDP + OTLP/HTTP + history)", Kind: kindSipwire, Config: "sipwire-b.yaml", Ramp: true},
-		{Key: "b-tcp", Title: "sipwire, tracing on (HEP/TCP + history, no OTLP)", Kind: kindSipwire, Config: "sipwire-b-tcp.yaml", Ramp: true},
-		{Key: "b-udp", Title: "sipwire, tracing on (HEP/UDP + history, no OTLP)", Kind: kindSipwire, Config: "sipwire-b-udp.yaml"},
+		{Key: "b", Title: "sipwire, tracing on (HEP/UDP + OTLP/HTTP + history)", Kind: kindSipwire, Config: "sipwire-b.yaml", Ramp: true, Traced: true},
+		{Key: "b-tcp", Title: "sipwire, tracing on (HEP/TCP + history, no OTLP)", Kind: kindSipwire, Config: "sipwire-b-tcp.yaml", Ramp: true, Traced: true},
+		{Key: "b-udp", Title: "sipwire, tracing on (HEP/UDP + history, no OTLP)", Kind: kindSipwire, Config: "sipwire-b-udp.yaml", Traced: true},
 		{Key: "c", Title: "Kamailio -x fm, stateless forward()", Kind: kindKamailio, Config: "kamailio.cfg", Ramp: true},
 		{Key: "d", Title: "Kamailio -x fm + siptrace HEPv3 (trace_mode 1)", Kind: kindKamailio, Config: "kamailio.cfg", Defines: []string{"WITH_SIPTRACE"}, Ramp: true},
 	}

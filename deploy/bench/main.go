@@ -52,6 +52,7 @@ func run() error {
 		idle       = flag.Int("idle-conns", 1000, "idle connections for the memory figure (0: skip)")
 		fwds       = flag.String("forwarders", "a,a0,b,b-tcp,b-udp,c,d", `forwarders to run (a, a0, b, b-tcp, b-udp, c, d; "X:before" runs sipwire forwarder X with -sipwire-before)`)
 		noRamp     = flag.Bool("no-ramp", false, "skip the search for the highest rate")
+		flip       = flag.Int("flip", 0, "after the fixed-rate runs, run each traced sipwire forwarder (b, b-tcp, b-udp) at the fixed rate for this many 1-s phases, tracing flipped on and off over the REST API each phase: traced against untraced CPU in one process, per round and mode (0: skip)")
 		modes      = flag.String("modes", "t1,tn", "SIPp transport modes to run (t1, tn, or both)")
 		quick      = flag.Bool("quick", false, "a short smoke run: 1 round of 5 s, ramps of 2 steps of 5 s, 200 idle connections")
 		hostNetnet = flag.Bool("allow-host-netns", false, "run in the machine's network namespace (not recommended)")
@@ -87,7 +88,7 @@ func run() error {
 	opts := options{Rounds: *rounds, CPUDuration: *cpuDur, StepDuration: *stepDur, RateT1: *rateT1, RateTN: *rateTN,
 		RampT1: t1, RampTN: tn, IdleConns: *idle, Forwarders: strings.Split(*fwds, ","), SkipRamp: *noRamp,
 		Modes:         strings.Split(*modes, ","),
-		BeforeVersion: *beforeVer}
+		BeforeVersion: *beforeVer, FlipPhases: *flip}
 	if *quick {
 		// Flags given explicitly win over -quick's settings.
 		set := map[string]bool{}

@@ -104,13 +104,17 @@ func (b *bench) cpuFigure(key, mode string) cpuFigure {
 		return cpuFigure{}
 	}
 	slices.Sort(v)
-	fig.Runs, fig.Min, fig.Max = len(v), v[0], v[len(v)-1]
-	if n := len(v); n%2 == 1 {
-		fig.Median = v[n/2]
-	} else {
-		fig.Median = (v[n/2-1] + v[n/2]) / 2
-	}
+	fig.Runs, fig.Min, fig.Max, fig.Median = len(v), v[0], v[len(v)-1], median(v)
 	return fig
+}
+
+// median is the median of sorted, which is not empty.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 // String formats the figure: "51.2 µs (49.0–55.1, 3 runs)".
@@ -243,6 +247,7 @@ func (b *bench) report(env environment) string {
 	p("\n")
 	b.writeGoals(&w)
 	b.writeSteps(&w, phaseCPU, "Fixed-rate runs (CPU per call)")
+	b.writeFlips(&w)
 	b.writeSteps(&w, phaseRamp, "Ramp steps (highest rate with no failed call)")
 	b.writeIdle(&w)
 	p("%s", methodNotes)

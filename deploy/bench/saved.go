@@ -13,11 +13,12 @@ type saved struct {
 	Opts  options
 	Idle  map[string]idleResult
 	Steps []stepResult
+	Flips []flipResult
 }
 
 // save writes the run's measurements to path.
 func (b *bench) save(path string, env environment) error {
-	raw, err := json.MarshalIndent(saved{Env: env, Opts: b.opts, Idle: b.idle, Steps: b.steps}, "", " ")
+	raw, err := json.MarshalIndent(saved{Env: env, Opts: b.opts, Idle: b.idle, Steps: b.steps, Flips: b.flips}, "", " ")
 	if err != nil {
 		return fmt.Errorf("save results: %w", err)
 	}
@@ -40,5 +41,5 @@ func loadSaved(path string) (*bench, environment, error) {
 	if s.Idle == nil {
 		s.Idle = map[string]idleResult{}
 	}
-	return &bench{opts: s.Opts, idle: s.Idle, steps: s.Steps}, s.Env, nil
+	return &bench{opts: s.Opts, idle: s.Idle, steps: s.Steps, flips: s.Flips}, s.Env, nil
 }

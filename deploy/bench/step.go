@@ -102,19 +102,12 @@ func (b *bench) runStep(f *forwarder, s stepSpec) stepResult {
 	}
 	r.BusyBefore = b.settle()
 	b.logf("%s %s %s %d calls/s for %s (round %d; %.2f cores busy before)", f.spec.Key, s.Phase, s.Mode, s.Rate, s.Duration, s.Round, r.BusyBefore)
-	uas, err := b.start(dir, "uas", b.sippBin, uasArgs(s.Mode)...)
+	uas, err := b.startUAS(dir, s.Mode)
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
 	defer uas.stop(syscall.SIGKILL, time.Second)
-	for deadline := time.Now().Add(10 * time.Second); !listening(uasPort); {
-		if uas.exited() || time.Now().After(deadline) {
-			r.Err = fmt.Sprintf("the uas did not listen on port %d (see %s)", uasPort, uas.out.Name())
-			return r
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 
 	fwd0, self0, hep0, otlp0 := f.cpu(), selfCPU(), b.hep.snapshot(), b.otlp.snapshot()
 	exp0, _ := f.exportCounts("")
@@ -164,6 +157,22 @@ func (b *bench) runStep(f *forwarder, s stepSpec) stepResult {
 	b.logf("  -> exit %d, %d ok, %d failed, %.0f calls/s, %.1f µs/call, other processes %.2f cores",
 		r.UACExit, r.Stats.Successful, r.Stats.Failed, r.Stats.Rate(), r.usPerCall(), r.cores(r.otherCPU()))
 	return r
+}
+
+// startUAS starts SIPp's uas in mode and waits until it listens.
+func (b *bench) startUAS(dir, mode string) (*child, error) {
+	uas, err := b.start(dir, "uas", b.sippBin, uasArgs(mode)...)
+	if err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(10 * time.Second); !listening(uasPort); {
+		if uas.exited() || time.Now().After(deadline) {
+			uas.stop(syscall.SIGKILL, time.Second)
+			return nil, fmt.Errorf("the uas did not listen on port %d (see %s)", uasPort, uas.out.Name())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return uas, nil
 }
 
 // selfCPU is the CPU time of this process (the HEP and OTLP receivers).
