@@ -18,25 +18,29 @@ import (
 // CPU time beyond the producer's thread per packet, until every packet is
 // sent: the worker, the kernel, the collector.
 func BenchmarkStreamPaced(b *testing.B) {
-	b.Run("tcp", func(b *testing.B) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-			io.Copy(io.Discard, c)
-		}()
-		pacedLoad(b, Destination{Name: "stream", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: TCP, Version: 3})
-	})
+	b.Run("tcp", func(b *testing.B) { pacedLoad(b, newTCPSink(b)) })
 	b.Run("udp", func(b *testing.B) { pacedLoad(b, newUDPSink(b)) })
 	// One datagram per sendmmsg message, as before UDP trains.
 	b.Run("udp-no-gso", func(b *testing.B) { pacedLoad(b, newUDPSink(b), func(c *Config) { c.DisableUDPGSO = true }) })
+}
+
+// newTCPSink is a HEP/TCP destination on 127.0.0.1 that reads and discards
+// whatever one connection sends, until the test ends.
+func newTCPSink(tb testing.TB) Destination {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(io.Discard, c)
+	}()
+	return Destination{Name: "stream", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: TCP, Version: 3}
 }
 
 // pacedLoad runs BenchmarkStreamPaced's load against dest, with the

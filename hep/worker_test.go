@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -257,20 +256,7 @@ func TestSteadyWaitKeepsUp(t *testing.T) {
 // worker goes to sleep on its empty queue (the burst is over), it lets them
 // go. Without it, an idle sender kept its last burst's buffers for good.
 func TestWorkerShedsBurstBuffers(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		io.Copy(io.Discard, c)
-	}()
-	dest := Destination{Name: "stream", Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, Transport: TCP, Version: 3}
+	dest := newTCPSink(t)
 	// The batch delay gathers the burst into a few large runs.
 	tr := newTestTracer(t, Config{Destinations: []Destination{dest}, Format: FormatOpenSIPS, BatchDelay: 20 * time.Millisecond})
 	waitFor(t, "the destination", func() bool { return tr.Stats()[0].Connected })
